@@ -1,0 +1,107 @@
+package payrecon
+
+import (
+	"net/http"
+	"time"
+)
+
+// Kind is what a ledger entry or bill line is about.
+type Kind string
+
+const (
+	KindPayment   Kind = "payment"
+	KindRefund    Kind = "refund"
+	KindAgreement Kind = "agreement" // recurring-debit (sign / 代扣) agreement
+	KindOther     Kind = "other"     // bill lines of types payrecon does not reconcile (分账, 充值, 提现 …)
+)
+
+// Status is the normalised state of a payment, refund or agreement, on
+// either side. Providers map their own values onto these.
+type Status string
+
+const (
+	StatusSuccess  Status = "success"  // paid / refunded
+	StatusFailed   Status = "failed"   // payment or refund failed
+	StatusPending  Status = "pending"  // still processing at the provider (TRX_PROC, USERPAYING, REFUND_CHL_PROC…)
+	StatusClosed   Status = "closed"   // closed / revoked / expired without payment
+	StatusNotPaid  Status = "not_paid" // order exists, never paid (NOTPAY)
+	StatusNotFound Status = "not_found"
+	StatusSigned   Status = "signed"   // agreement in force
+	StatusUnsigned Status = "unsigned" // agreement terminated
+)
+
+// Paid reports whether money moved.
+func (s Status) Paid() bool { return s == StatusSuccess }
+
+// LedgerEntry is one verified business event in the merchant's own ledger:
+// a payment, a refund or an agreement change. Entries are unique per
+// (Account, EventKey); a retried callback yields the same EventKey and is
+// stored once.
+type LedgerEntry struct {
+	ID       int64  // store id; 0 before stored
+	Account  string // account name from the config
+	Provider string // "huawei", "wechat", …
+	// EventKey identifies the business event for de-duplication, e.g.
+	// "payment:<provider txn no>:success". Verifiers set it.
+	EventKey string
+	Kind     Kind
+	Status   Status
+
+	MerchantOrderNo  string // merchant's order number (mercOrderNo, out_trade_no)
+	ProviderTxnNo    string // provider's transaction number (sysTransOrderNo, transaction_id)
+	MerchantRefundNo string // mercRefundNo / out_refund_no
+	ProviderRefundNo string // sysRefundNo / refund_id
+	AgreementNo      string // provider's agreement id (contractId, contract_id)
+	MerchantAgreeNo  string // merchant's agreement code (mercContractCode, contract_code)
+	PlanID           string
+
+	Amount          int64 // fen: order total (payments) or refund amount (refunds), positive
+	PayerAmount     int64 // fen the payer paid (or got back)
+	PromotionAmount int64 // fen covered by promotions
+	Currency        string
+	OccurredAt      time.Time // when it happened at the provider (finish / sign time)
+	ReceivedAt      time.Time // when payrecon stored it
+	Source          string    // "callback", "import", "repair"
+	CallbackID      int64     // raw callback it came from, 0 for repairs
+}
+
+// BillDay is the Shanghai calendar day of the event.
+func (e LedgerEntry) BillDay() Day { return DayOf(e.OccurredAt) }
+
+// CallbackRequest is a raw callback as received: everything a verifier may
+// need, nothing parsed.
+type CallbackRequest struct {
+	Account    string
+	Header     http.Header
+	Body       []byte
+	RemoteAddr string
+	ReceivedAt time.Time
+}
+
+// VerifiedCallback is what a verifier makes of an authentic callback.
+type VerifiedCallback struct {
+	// EventID is the provider's idempotency id for the notification
+	// (Huawei callbackId, WeChat notification id).
+	EventID string
+	Type    string        // provider's event type, e.g. "payment", "refund", "sign", "unsign", "TRANSACTION.SUCCESS"
+	Entries []LedgerEntry // what enters the ledger; may be empty (e.g. a failed payment)
+}
+
+// CallbackReply is the provider-specific acknowledgement.
+type CallbackReply struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// CallbackVerifier checks a callback with the provider's real scheme.
+//
+// VerifyCallback returns an error wrapping ErrSignatureInvalid for a
+// forged or tampered callback, and another error for one it cannot read;
+// the error text is the reason stored with the rejected callback and must
+// not contain secrets. It must be safe for concurrent use.
+// Reply renders the acknowledgement for a result: err == nil is success.
+type CallbackVerifier interface {
+	VerifyCallback(req CallbackRequest) (VerifiedCallback, error)
+	Reply(err error) CallbackReply
+}

@@ -1,0 +1,62 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Callback is a callback rendered by a sandbox exactly as the provider
+// would send it: headers and raw body, signed (and encrypted) with the
+// sandbox's keys.
+type Callback struct {
+	Header  http.Header
+	Body    []byte
+	EventID string // the provider's notification id inside the body
+}
+
+// Sandbox is what every provider sandbox (providers/<name>/sandbox) offers
+// to the conformance suite, the demo and the tests. A sandbox is a fake of
+// the provider's real HTTP API on loopback, serving the Scenario.
+type Sandbox interface {
+	// URL is the base URL to configure as the account's API base.
+	URL() string
+	// ProviderName is the provider's short name ("huawei", "wechat", …).
+	ProviderName() string
+	Scenario() *Scenario
+	// PaymentCallback, RefundCallback and AgreementCallback render signed
+	// callbacks of the provider's real shape for an event. Agreement
+	// callbacks are sign or unsign callbacks according to a.Status.
+	PaymentCallback(p Payment) (Callback, error)
+	RefundCallback(r Refund) (Callback, error)
+	AgreementCallback(a Agreement) (Callback, error)
+	// Calls lists the API calls the sandbox received, "METHOD /path", in order.
+	Calls() []string
+	Close()
+}
+
+// Fire posts cb to url like the provider would and returns the HTTP status
+// and body of the answer.
+func Fire(ctx context.Context, client *http.Client, url string, cb Callback) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(cb.Body))
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, vs := range cb.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("fire callback: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
+}
