@@ -123,6 +123,10 @@ type Item struct {
 
 	LedgerEntryID int64
 	Action        ActionKind
+	// ResolvesKey is, for an item that settles an earlier day's carried_over
+	// item (resolved_late, or a carry-over turned into a discrepancy), that
+	// item's Key(); "" otherwise. Not part of the identity.
+	ResolvesKey string `json:",omitempty"`
 }
 
 // Key is the discrepancy's stable identity across re-runs: account, class,
