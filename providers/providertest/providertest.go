@@ -116,7 +116,9 @@ func num(prefix string, d payrecon.Day, n int) string {
 
 func plant(h Harness) planted {
 	d := h.Day
-	at := func(hh, mm, ss int) time.Time { return d.Start().Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute + time.Duration(ss)*time.Second) }
+	at := func(hh, mm, ss int) time.Time {
+		return d.Start().Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute + time.Duration(ss)*time.Second)
+	}
 	mo := func(n int) string { return fmt.Sprintf("PT%sO%03d", d.Compact(), n) }
 	var pl planted
 	pl.notReady = d.Add(2)
