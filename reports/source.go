@@ -1,0 +1,133 @@
+// Package reports turns reconciliation runs into the files people and
+// scripts read: the workbook for finance staff (WriteXLSX), CSV and JSON
+// for scripts (WriteCSV, WriteJSON), and the short webhook notification
+// sent after a scheduled run (Notifier).
+//
+// The package never touches the store: callers hand it a Source, whose item
+// iterator streams, so a run with a million discrepancies never sits in
+// memory. It reads only domain values (runs, items, actions, audit entries);
+// none of them carries a key, password or DSN, and free text that could
+// (Run.Error) is left out of every report.
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/payrecon/payrecon"
+)
+
+// Source is what a report is made of.
+type Source struct {
+	// Runs to report, in report order (the store's LatestRuns order: day,
+	// then account). Each carries its Totals (with ByClass) and Bills.
+	Runs []payrecon.Run
+	// Items streams one run's classified items in a stable order; fn's
+	// error stops it and is returned. Required.
+	Items func(runID int64, fn func(payrecon.Item) error) error
+	// Actions proposed for the runs' discrepancies; joined to items by
+	// Item.Key() == Action.DiscrepancyKey. May be nil.
+	Actions []payrecon.Action
+	// Audit returns one action's audit trail, oldest first. May be nil
+	// (the Actions sheet then has no audit summary).
+	Audit func(actionID int64) ([]payrecon.AuditEntry, error)
+}
+
+// MaxSheetRows is the number of data rows a detail sheet holds below its
+// header row: Excel's limit of 1,048,576 rows minus the header.
+const MaxSheetRows = 1_048_575
+
+// Options shape a report. The zero value is a Chinese report with Excel's
+// row limit.
+type Options struct {
+	// Lang is "zh" (default) or "en": the language of headers and labels
+	// in the workbook. CSV and JSON always use machine names.
+	Lang string
+	// MaxSheetRows is how many data rows a detail sheet takes before the
+	// rows continue on a next sheet ("差异明细 Discrepancies (2)").
+	// 0 means MaxSheetRows; larger values are capped to it.
+	MaxSheetRows int
+	// TmpDir is where the streaming writer spills sheet data (about 0.5 GB
+	// per million rows); "" means the system default.
+	TmpDir string
+	// Now stamps the report's generation time in the summary; nil leaves it
+	// out (which keeps golden files stable).
+	Now func() time.Time
+}
+
+func (o Options) lang() (string, error) {
+	switch o.Lang {
+	case "", "zh":
+		return "zh", nil
+	case "en":
+		return "en", nil
+	}
+	return "", fmt.Errorf("report language %q: want zh or en", o.Lang)
+}
+
+func (o Options) maxRows() int {
+	if o.MaxSheetRows <= 0 || o.MaxSheetRows > MaxSheetRows {
+		return MaxSheetRows
+	}
+	return o.MaxSheetRows
+}
+
+func (s Source) check() error {
+	if s.Items == nil {
+		return errors.New("report source: no item iterator")
+	}
+	return nil
+}
+
+// actionIndex joins items to their actions.
+type actionIndex map[string][]payrecon.Action
+
+func indexActions(actions []payrecon.Action) actionIndex {
+	idx := make(actionIndex, len(actions))
+	for _, a := range actions {
+		idx[a.DiscrepancyKey] = append(idx[a.DiscrepancyKey], a)
+	}
+	return idx
+}
+
+// lookup returns the action for an item: the one of the item's proposed
+// kind when there is one, else the newest (highest ID).
+func (idx actionIndex) lookup(it payrecon.Item) (payrecon.Action, bool) {
+	list := idx[it.Key()]
+	if len(list) == 0 {
+		return payrecon.Action{}, false
+	}
+	best := -1
+	for i, a := range list {
+		if it.Action != payrecon.ActionNone && a.Kind == it.Action {
+			if best < 0 || list[best].Kind != it.Action || a.ID > list[best].ID {
+				best = i
+			}
+			continue
+		}
+		if best < 0 || (list[best].Kind != it.Action && a.ID > list[best].ID) {
+			best = i
+		}
+	}
+	return list[best], true
+}
+
+// sheetKind sorts items onto the workbook's detail sheets.
+type sheetKind int
+
+const (
+	sheetDiscrepancies sheetKind = iota
+	sheetCarriedOver
+	sheetOther
+)
+
+func sheetFor(c payrecon.Class) sheetKind {
+	switch {
+	case c.IsDiscrepancy():
+		return sheetDiscrepancies
+	case c == payrecon.ClassCarriedOver || c == payrecon.ClassResolvedLate:
+		return sheetCarriedOver
+	}
+	return sheetOther
+}
