@@ -128,7 +128,7 @@ func newEnv(t *testing.T, db *store.DB, auto []payrecon.ActionKind, wrap func(jo
 		Store: st, Ledger: db, LedgerReader: db,
 		Providers: map[string]payrecon.Provider{"hw1": fake},
 		Logger:    storetest.Logger(t), Now: func() time.Time { return clock },
-		Config:    jobs.ActionsConfig{AutoApply: auto},
+		Config: jobs.ActionsConfig{AutoApply: auto},
 	})
 	storetest.Must(t, err)
 	return env{db: db, fake: fake, svc: svc}
