@@ -1,0 +1,528 @@
+// Package config loads payrecon's one YAML configuration file: defaults in
+// code, then the file, then Validate, whose errors name the field
+// (`accounts[2].fee_rate: ...`) and are all reported at once.
+//
+// Secrets (payrecon.Secret) are written as "env:NAME", "file:PATH" (or a
+// path starting with "/" or "./") or literally, and print as **redacted**.
+// Each account keeps its provider's own section raw (a yaml.Node under the
+// key named after the provider); cmd/payrecon decodes it into that provider
+// package's Config with DecodeProvider.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"gopkg.in/yaml.v3"
+
+	"github.com/payrecon/payrecon"
+)
+
+// EnvConfig names the variable that points at the configuration file when
+// --config is not given.
+const EnvConfig = "PAYRECON_CONFIG"
+
+// DefaultPath is used when neither --config nor $PAYRECON_CONFIG is set.
+const DefaultPath = "configs/payrecon.yaml"
+
+// Providers lists the provider names an account may use.
+var Providers = []string{"huawei", "wechat", "alipay", "qqpay", "douyin", "baas"}
+
+// Config is the whole configuration.
+type Config struct {
+	Database Database  `yaml:"database"`
+	Server   Server    `yaml:"server"`
+	Log      Log       `yaml:"log"`
+	Accounts []Account `yaml:"accounts"`
+	Jobs     Jobs      `yaml:"jobs"`
+	Reports  Reports   `yaml:"reports"`
+}
+
+// Database selects the store.
+type Database struct {
+	Driver string          `yaml:"driver"` // sqlite or mysql
+	DSN    payrecon.Secret `yaml:"dsn"`    // SQLite file path, or a go-sql-driver DSN with parseTime=true&loc=UTC
+}
+
+// Server is the callback receiver (payrecon serve).
+type Server struct {
+	Listen       string        `yaml:"listen"`
+	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// Log configures log/slog. $LOG_LEVEL overrides Level.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// Account is one provider account.
+type Account struct {
+	Name     string `yaml:"name"`
+	Provider string `yaml:"provider"`
+	// FeeRate is the contracted fee rate, e.g. "0.60%"; empty disables the fee check.
+	FeeRate string `yaml:"fee_rate"`
+	// FeeRatePPM is FeeRate in parts per million (set by Validate).
+	FeeRatePPM int64 `yaml:"-"`
+	// Timezone of the bill day; only Asia/Shanghai is supported.
+	Timezone string `yaml:"timezone"`
+	// Section is the provider's own section (the key named after Provider),
+	// kept raw; nil when absent.
+	Section *yaml.Node `yaml:"-"`
+	line    int
+}
+
+// Jobs configures scheduled reconciliation runs.
+type Jobs struct {
+	// Cron is a standard 5-field spec, optionally prefixed with CRON_TZ=.
+	Cron string `yaml:"cron"`
+	// Accounts the scheduled job runs; empty means every account.
+	Accounts []string `yaml:"accounts"`
+	// BillReadyDeadline: how long after the bill day ends a bill that is
+	// still not published counts as a failure instead of "retry later".
+	BillReadyDeadline time.Duration `yaml:"bill_ready_deadline"`
+	// RequerySchedule: delays after which open items are queried again.
+	RequerySchedule []time.Duration `yaml:"requery_schedule"`
+	// AutoApply lists action kinds applied without approval; kinds that move
+	// money are refused.
+	AutoApply []payrecon.ActionKind `yaml:"auto_apply"`
+	// LockTTL is the run lease length.
+	LockTTL time.Duration `yaml:"lock_ttl"`
+}
+
+// Reports configures report output.
+type Reports struct {
+	Dir      string  `yaml:"dir"`
+	Language string  `yaml:"language"` // zh or en
+	Webhook  Webhook `yaml:"webhook"`
+}
+
+// Webhook posts a run summary; empty URL disables it.
+type Webhook struct {
+	URL    string          `yaml:"url"`
+	Format string          `yaml:"format"` // generic, dingtalk, feishu, wecom
+	Secret payrecon.Secret `yaml:"secret"`
+}
+
+// Default returns the configuration used where the file says nothing.
+func Default() Config {
+	return Config{
+		Database: Database{Driver: "sqlite", DSN: payrecon.NewSecret("var/payrecon.db")},
+		Server: Server{
+			Listen:       "127.0.0.1:8080",
+			MaxBodyBytes: 1 << 20,
+			ReadTimeout:  10 * time.Second,
+			WriteTimeout: 10 * time.Second,
+		},
+		Log: Log{Level: "info", Format: "json"},
+		Jobs: Jobs{
+			Cron:              "CRON_TZ=Asia/Shanghai 30 10 * * *",
+			BillReadyDeadline: 36 * time.Hour,
+			RequerySchedule:   []time.Duration{10 * time.Minute, time.Hour, 6 * time.Hour},
+			LockTTL:           30 * time.Minute,
+		},
+		Reports: Reports{Dir: "var/reports", Language: "zh", Webhook: Webhook{Format: "generic"}},
+	}
+}
+
+// Path picks the configuration file: flag, then $PAYRECON_CONFIG, then DefaultPath.
+func Path(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := os.Getenv(EnvConfig); v != "" {
+		return v
+	}
+	return DefaultPath
+}
+
+// Load reads, parses and validates the file at path.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a configuration over the defaults and validates it. Unknown
+// keys are errors.
+func Parse(r io.Reader) (*Config, error) {
+	src, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	// Secret references are resolved while decoding, where the error would
+	// not name its field: check them first.
+	if err := errors.Join(checkRefs(&doc, "")...); err != nil {
+		return nil, err
+	}
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if v := os.Getenv("LOG_LEVEL"); v != "" {
+		c.Log.Level = strings.ToLower(v)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// checkRefs reports every "env:NAME" whose variable is unset and every
+// "file:PATH" that cannot be read, naming the field.
+func checkRefs(n *yaml.Node, path string) []error {
+	var errs []error
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := path
+			if n.Kind == yaml.SequenceNode {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			errs = append(errs, checkRefs(c, p)...)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			errs = append(errs, checkRefs(n.Content[i+1], p)...)
+		}
+	case yaml.ScalarNode:
+		v := strings.TrimSpace(n.Value)
+		if strings.HasPrefix(v, "env:") || strings.HasPrefix(v, "file:") {
+			if _, err := payrecon.ResolveSecret(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: line %d: %w", path, n.Line, err))
+			}
+		}
+	}
+	return errs
+}
+
+var accountName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+// Validate checks every field and returns all problems joined, each naming
+// its field. It also sets Account.FeeRatePPM.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	switch c.Database.Driver {
+	case "sqlite", "mysql":
+	default:
+		bad("database.driver", "must be sqlite or mysql, got %q", c.Database.Driver)
+	}
+	if c.Database.DSN.IsZero() {
+		bad("database.dsn", "required")
+	}
+
+	if c.Server.Listen == "" {
+		bad("server.listen", "required")
+	}
+	if c.Server.MaxBodyBytes <= 0 {
+		bad("server.max_body_bytes", "must be positive")
+	}
+	if c.Server.ReadTimeout <= 0 {
+		bad("server.read_timeout", "must be positive")
+	}
+	if c.Server.WriteTimeout <= 0 {
+		bad("server.write_timeout", "must be positive")
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+
+	names := map[string]int{}
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		p := fmt.Sprintf("accounts[%d]", i)
+		switch {
+		case a.Name == "":
+			bad(p+".name", "required")
+		case !accountName.MatchString(a.Name):
+			bad(p+".name", "%q must match [a-z0-9_-]+", a.Name)
+		default:
+			if j, dup := names[a.Name]; dup {
+				bad(p+".name", "%q is already used by accounts[%d]", a.Name, j)
+			}
+			names[a.Name] = i
+		}
+		if a.Provider == "" {
+			bad(p+".provider", "required")
+		} else if !isProvider(a.Provider) {
+			bad(p+".provider", "must be one of %s, got %q", strings.Join(Providers, ", "), a.Provider)
+		} else if a.Section == nil {
+			bad(p+"."+a.Provider, "required (the %s settings of this account)", a.Provider)
+		}
+		a.FeeRatePPM = 0
+		if a.FeeRate != "" {
+			ppm, err := payrecon.ParseRate(a.FeeRate)
+			switch {
+			case err != nil:
+				bad(p+".fee_rate", "%v", err)
+			case ppm < 0 || ppm > 1_000_000:
+				bad(p+".fee_rate", "%q is outside 0%%..100%%", a.FeeRate)
+			default:
+				a.FeeRatePPM = ppm
+			}
+		}
+		if a.Timezone != "" && a.Timezone != "Asia/Shanghai" {
+			bad(p+".timezone", "only Asia/Shanghai is supported, got %q", a.Timezone)
+		}
+	}
+
+	if _, err := cron.ParseStandard(c.Jobs.Cron); err != nil {
+		bad("jobs.cron", "%v", err)
+	}
+	for i, name := range c.Jobs.Accounts {
+		if _, ok := names[name]; !ok {
+			bad(fmt.Sprintf("jobs.accounts[%d]", i), "no account named %q", name)
+		}
+	}
+	if c.Jobs.BillReadyDeadline <= 0 {
+		bad("jobs.bill_ready_deadline", "must be positive")
+	}
+	for i, d := range c.Jobs.RequerySchedule {
+		if d <= 0 {
+			bad(fmt.Sprintf("jobs.requery_schedule[%d]", i), "must be positive")
+		}
+	}
+	for i, k := range c.Jobs.AutoApply {
+		f := fmt.Sprintf("jobs.auto_apply[%d]", i)
+		switch {
+		case !isActionKind(k):
+			bad(f, "unknown action kind %q", k)
+		case k.MovesMoney():
+			bad(f, "%s moves money and needs approval; it cannot be applied automatically", k)
+		}
+	}
+	if c.Jobs.LockTTL <= 0 {
+		bad("jobs.lock_ttl", "must be positive")
+	}
+
+	if c.Reports.Dir == "" {
+		bad("reports.dir", "required")
+	}
+	switch c.Reports.Language {
+	case "zh", "en":
+	default:
+		bad("reports.language", "must be zh or en, got %q", c.Reports.Language)
+	}
+	switch c.Reports.Webhook.Format {
+	case "generic", "dingtalk", "feishu", "wecom":
+	default:
+		bad("reports.webhook.format", "must be generic, dingtalk, feishu or wecom, got %q", c.Reports.Webhook.Format)
+	}
+	if c.Reports.Webhook.URL != "" {
+		if u, err := url.Parse(c.Reports.Webhook.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("reports.webhook.url", "must be an http(s) URL")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isProvider(name string) bool {
+	for _, p := range Providers {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+func isActionKind(k payrecon.ActionKind) bool {
+	switch k {
+	case payrecon.ActionBackfillLedger, payrecon.ActionReverseLedger, payrecon.ActionCorrectStatus,
+		payrecon.ActionRefundDuplicate, payrecon.ActionCorrectAgreement, payrecon.ActionUnsign,
+		payrecon.ActionManualReview, payrecon.ActionRecheck:
+		return true
+	}
+	return false
+}
+
+// Account returns the account named name.
+func (c *Config) Account(name string) (Account, bool) {
+	for _, a := range c.Accounts {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Account{}, false
+}
+
+// Domain is the account as the reconciliation sees it.
+func (a Account) Domain() payrecon.Account {
+	return payrecon.Account{Name: a.Name, Provider: a.Provider, FeeRatePPM: a.FeeRatePPM}
+}
+
+// UnmarshalYAML reads the account's own keys and keeps the section named
+// after its provider raw. Other keys are errors.
+func (a *Account) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: account must be a mapping", n.Line)
+	}
+	*a = Account{line: n.Line}
+	sections := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var dst *string
+		switch k.Value {
+		case "name":
+			dst = &a.Name
+		case "provider":
+			dst = &a.Provider
+		case "fee_rate":
+			dst = &a.FeeRate
+		case "timezone":
+			dst = &a.Timezone
+		default:
+			if !isProvider(k.Value) {
+				return fmt.Errorf("line %d: field %s not found in account", k.Line, k.Value)
+			}
+			sections[k.Value] = v
+			continue
+		}
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: %s must be a string", v.Line, k.Value)
+		}
+		*dst = v.Value
+	}
+	for name, sec := range sections {
+		if name != a.Provider {
+			return fmt.Errorf("line %d: account %q has a %s section but its provider is %q", sec.Line, a.Name, name, a.Provider)
+		}
+		a.Section = sec
+	}
+	return nil
+}
+
+// MarshalYAML writes the account back with its raw section.
+func (a Account) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	add := func(k string, v *yaml.Node) {
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, v)
+	}
+	str := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s} }
+	add("name", str(a.Name))
+	add("provider", str(a.Provider))
+	if a.FeeRate != "" {
+		add("fee_rate", str(a.FeeRate))
+	}
+	if a.Timezone != "" {
+		add("timezone", str(a.Timezone))
+	}
+	if a.Section != nil {
+		add(a.Provider, a.Section)
+	}
+	return n, nil
+}
+
+// DecodeProvider decodes the account's provider section into v (a pointer
+// to the provider package's Config), rejecting unknown keys. Errors name
+// the section, e.g. "accounts[1].wechat: line 12: field foo not found".
+// index is the account's position in Config.Accounts, for the message.
+func (a Account) DecodeProvider(index int, v any) error {
+	field := fmt.Sprintf("accounts[%d].%s", index, a.Provider)
+	if a.Section == nil {
+		return fmt.Errorf("%s: required", field)
+	}
+	// yaml.Node.Decode cannot reject unknown keys: go through a strict decoder.
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(a.Section); err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	_ = enc.Close()
+	dec := yaml.NewDecoder(&buf)
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %s", field, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// Print writes the configuration as YAML with every secret shown as
+// **redacted**. typed maps an account name to its decoded provider Config
+// (whose Secret fields redact themselves); a provider section without one
+// is printed with every value whose key looks secret (key, secret,
+// password, token, cert, dsn, private) redacted.
+func (c *Config) Print(w io.Writer, typed map[string]any) error {
+	out := *c
+	out.Accounts = make([]Account, len(c.Accounts))
+	for i, a := range c.Accounts {
+		if t, ok := typed[a.Name]; ok {
+			var n yaml.Node
+			if err := n.Encode(t); err != nil {
+				return fmt.Errorf("print accounts[%d]: %w", i, err)
+			}
+			a.Section = &n
+		} else if a.Section != nil {
+			a.Section = redactNode(a.Section, false)
+		}
+		out.Accounts[i] = a
+	}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("print config: %w", err)
+	}
+	return enc.Close()
+}
+
+var secretKey = regexp.MustCompile(`(?i)key|secret|password|passwd|token|cert|dsn|private|salt`)
+
+// redactNode copies n, replacing scalars under secret-looking keys.
+func redactNode(n *yaml.Node, secret bool) *yaml.Node {
+	c := *n
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if secret {
+			c.Value, c.Tag, c.Style = "**redacted**", "!!str", 0
+		}
+	case yaml.MappingNode:
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			c.Content[i] = n.Content[i]
+			c.Content[i+1] = redactNode(n.Content[i+1], secret || secretKey.MatchString(n.Content[i].Value))
+		}
+	default:
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, x := range n.Content {
+			c.Content[i] = redactNode(x, secret)
+		}
+	}
+	return &c
+}
