@@ -14,10 +14,12 @@ const (
 	// colText is free text from a provider, a callback or an operator:
 	// escaped against formula injection in xlsx and CSV, raw in JSON.
 	colText colType = iota
-	// colCode is text payrecon itself makes (days, keys): never escaped.
+	// colCode is text payrecon itself makes (days, keys); escaped like
+	// colText all the same, in case a store hands back something odd.
 	colCode
 	// colEnum is a machine value: its label in the workbook, the machine
-	// name in CSV and JSON.
+	// name in CSV and JSON (escaped in the workbook and CSV like text, which
+	// changes nothing for the known values).
 	colEnum
 	// colMoney is fen: a number cell in yuan ("0.00") in the workbook,
 	// and both NAME_fen (integer) and NAME (yuan string) in CSV and JSON.
@@ -112,6 +114,7 @@ var itemColumns = []column{
 	{name: "action_id", zh: "动作编号", en: "Action ID", typ: colInt, width: 10},
 	{name: "run_id", zh: "对账批次", en: "Run ID", typ: colInt, width: 10},
 	{name: "key", zh: "差异标识", en: "Discrepancy key", typ: colCode, width: 34},
+	{name: "resolves_key", zh: "所核销挂账标识", en: "Resolves key", typ: colCode, width: 34},
 }
 
 // itemCells fills dst (len(itemColumns)) with r's values in column order.
@@ -149,6 +152,7 @@ func itemCells(dst []cell, r *itemRow) {
 		{n: actID},
 		{n: r.runID},
 		{s: it.Key()},
+		{s: it.ResolvesKey},
 	}
 	copy(dst, vals[:])
 }

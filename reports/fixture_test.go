@@ -125,6 +125,7 @@ func newFixture() *fixture {
 	a[4].Note = "同一商户订单两笔支付"
 	a[8].OriginDay = day
 	a[9].OriginDay = day.Add(-1)
+	a[9].ResolvesKey = item("wx_main", payrecon.ClassCarriedOver, payrecon.KindPayment, 10, 2000, 0, "").Key()
 	a[9].LedgerAmount, a[9].BillAmount = 2000, 2000
 	a[9].LedgerStatus, a[9].ProviderStatus = payrecon.StatusSuccess, payrecon.StatusSuccess
 	a[10].BillTime = utc(3, 0)

@@ -30,10 +30,8 @@ func csvRecord(dst []string, cols []column, cells []cell) []string {
 	for i, c := range cols {
 		v := cells[i]
 		switch c.typ {
-		case colText:
+		case colText, colCode, colEnum:
 			dst = append(dst, EscapeFormula(v.s))
-		case colCode, colEnum:
-			dst = append(dst, v.s)
 		case colMoney:
 			dst = append(dst, strconv.FormatInt(v.n, 10), payrecon.FormatYuan(v.n))
 		case colTime:

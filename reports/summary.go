@@ -171,7 +171,7 @@ func (b *book) summary() error {
 		t, c := r.Totals, countsOf(r.Totals)
 		g.set(1, row, text(r.Account), 0)
 		g.set(2, row, text(r.Provider), 0)
-		g.set(3, row, string(r.Day), 0)
+		g.set(3, row, text(string(r.Day)), 0)
 		g.set(4, row, enumLabel(runStateLabels, r.State, b.lang), 0)
 		g.set(5, row, t.BillLines, 0)
 		g.set(6, row, money(t.BillTotal), 0)
@@ -238,7 +238,7 @@ func (b *book) summary() error {
 				continue
 			}
 			g.set(1, row, text(r.Account), 0)
-			g.set(2, row, string(r.Day), 0)
+			g.set(2, row, text(string(r.Day)), 0)
 			g.set(3, row, ClassLabel(cl, b.lang), 0)
 			g.set(4, row, string(cl), 0)
 			g.set(5, row, ct.Count, 0)
@@ -313,7 +313,7 @@ func (b *book) summary() error {
 		}
 		for _, bf := range bills {
 			g.set(1, row, text(r.Account), 0)
-			g.set(2, row, string(r.Day), 0)
+			g.set(2, row, text(string(r.Day)), 0)
 			g.set(3, row, r.ID, 0)
 			g.set(4, row, r.StartedAt, 0)
 			g.set(5, row, r.FinishedAt, 0)
@@ -378,7 +378,7 @@ func (b *book) settlement() error {
 		expected := t.BillTotal - t.Fees
 		sm := t.ByClass[payrecon.ClassSettlementMismatch]
 		g.set(1, row, text(r.Account), 0)
-		g.set(2, row, string(r.Day), 0)
+		g.set(2, row, text(string(r.Day)), 0)
 		g.set(3, row, money(t.Settlement), 0)
 		g.set(4, row, money(t.BillTotal), 0)
 		g.set(5, row, money(t.Fees), 0)

@@ -173,14 +173,12 @@ func (b *book) rowValues(dst []any, cols []column, cells []cell) []any {
 	for i, c := range cols {
 		v := cells[i]
 		switch c.typ {
-		case colText:
+		case colText, colCode:
 			dst = append(dst, text(v.s))
-		case colCode:
-			dst = append(dst, v.s)
-		case colEnum:
-			dst = append(dst, c.label(v.s, b.lang))
+		case colEnum: // unknown machine values show as they are: escape them too
+			dst = append(dst, text(c.label(v.s, b.lang)))
 			if c.withCode {
-				dst = append(dst, v.s)
+				dst = append(dst, text(v.s))
 			}
 		case colMoney:
 			dst = append(dst, excelize.Cell{StyleID: b.sMoney, Value: yuanCell(v.n)})
