@@ -1,0 +1,765 @@
+package wechat
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/payrecon/payrecon"
+)
+
+// Summary is what a bill's own summary rows state, next to what the parser
+// counted. Trade bills fill the trade fields, fund-flow bills the fund-flow
+// ones. Amounts are fen.
+type Summary struct {
+	Lines      int64 // detail lines parsed and delivered
+	HasSummary bool
+
+	// Trade bill (总交易单数, 应结订单总金额, 退款总金额, 充值券退款总金额,
+	// 手续费总金额, 订单总金额, 申请退款总金额; legacy: 总交易额, 总退款金额,
+	// 总企业红包退款金额).
+	Count         int64
+	Amount        int64 // 应结订单总金额 / 总交易额
+	Refund        int64 // 退款总金额 / 总退款金额
+	CouponRefund  int64 // 充值券退款总金额 / 总企业红包退款金额
+	Fee           int64 // 手续费总金额
+	OrderAmount   int64 // 订单总金额
+	RefundApplied int64 // 申请退款总金额
+
+	// Fund-flow bill (资金流水总笔数, 收入笔数, 收入金额, 支出笔数, 支出金额).
+	IncomeCount  int64
+	Income       int64
+	ExpenseCount int64
+	Expense      int64
+}
+
+// maxLine bounds one bill line; real lines are a few hundred bytes.
+const maxLine = 1 << 20
+
+// Errors the bill parsers wrap.
+var (
+	// ErrBillFormat: the bill is not in a layout the parser knows.
+	ErrBillFormat = errors.New("malformed wechat bill")
+	// ErrSummaryMismatch: the bill's summary rows disagree with its lines.
+	ErrSummaryMismatch = errors.New("bill summary disagrees with its lines")
+)
+
+// lineReader yields the lines of a bill: UTF-8 BOM dropped, "\r\n" or "\n".
+type lineReader struct {
+	sc   *bufio.Scanner
+	n    int
+	name string
+}
+
+func newLineReader(r io.Reader, name string) *lineReader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	return &lineReader{sc: sc, name: name}
+}
+
+// next returns the next line (without its end) or io.EOF.
+func (lr *lineReader) next() (string, error) {
+	if !lr.sc.Scan() {
+		if err := lr.sc.Err(); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return "", fmt.Errorf("read %s after line %d: file is truncated: %w", lr.name, lr.n, err)
+			}
+			return "", fmt.Errorf("read %s after line %d: %w", lr.name, lr.n, err)
+		}
+		return "", io.EOF
+	}
+	lr.n++
+	b := lr.sc.Bytes()
+	if lr.n == 1 {
+		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	}
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	return string(b), nil
+}
+
+// splitValues splits a data or summary line. Every value is prefixed by a
+// backtick, so values are separated by ",`" (a comma inside a product name
+// stays in its value); a line without the backtick prefix is split on commas.
+func splitValues(line string, dst []string) []string {
+	dst = dst[:0]
+	if strings.HasPrefix(line, "`") {
+		rest := line[1:]
+		for {
+			i := strings.Index(rest, ",`")
+			if i < 0 {
+				dst = append(dst, strings.TrimSpace(rest))
+				return dst
+			}
+			dst = append(dst, strings.TrimSpace(rest[:i]))
+			rest = rest[i+2:]
+		}
+	}
+	for {
+		i := strings.IndexByte(line, ',')
+		if i < 0 {
+			return append(dst, strings.TrimSpace(strings.TrimPrefix(line, "`")))
+		}
+		dst = append(dst, strings.TrimSpace(strings.TrimPrefix(line[:i], "`")))
+		line = line[i+1:]
+	}
+}
+
+// headerName normalises a header cell: backticks, blanks and a BOM dropped,
+// full-width brackets made ASCII ("收支金额（元）" == "收支金额(元)").
+func headerName(s string) string {
+	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(s, "\ufeff"), "`"))
+	s = strings.ReplaceAll(s, "（", "(")
+	return strings.ReplaceAll(s, "）", ")")
+}
+
+// columns maps header names to their index.
+type columns map[string]int
+
+func parseHeader(line string) columns {
+	cols := columns{}
+	for i, c := range strings.Split(line, ",") {
+		name := headerName(c)
+		if name == "" {
+			continue
+		}
+		if _, dup := cols[name]; !dup {
+			cols[name] = i
+		}
+	}
+	return cols
+}
+
+// index returns the first of names present, or -1.
+func (c columns) index(names ...string) int {
+	for _, n := range names {
+		if i, ok := c[n]; ok {
+			return i
+		}
+	}
+	return -1
+}
+
+func get(vals []string, i int) string {
+	if i < 0 || i >= len(vals) {
+		return ""
+	}
+	return vals[i]
+}
+
+// yuan parses an amount column exactly; an empty value is zero.
+func yuan(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return payrecon.ParseYuanPadded(s)
+}
+
+// feeUnits parses a fee printed with up to 5 decimals into units of
+// 0.00001 yuan, exactly (for the summary check, which compares sums).
+func feeUnits(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	neg := false
+	t := s
+	switch {
+	case strings.HasPrefix(t, "-"):
+		neg, t = true, t[1:]
+	case strings.HasPrefix(t, "+"):
+		t = t[1:]
+	}
+	ip, fp, _ := strings.Cut(t, ".")
+	if ip == "" && fp == "" || len(fp) > 5 || len(ip) > 12 {
+		return 0, fmt.Errorf("%w %q: want at most 5 decimals", payrecon.ErrAmountSyntax, s)
+	}
+	var v int64
+	for _, part := range []string{ip, fp + strings.Repeat("0", 5-len(fp))} {
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if c < '0' || c > '9' {
+				return 0, fmt.Errorf("%w %q: unexpected %q", payrecon.ErrAmountSyntax, s, c)
+			}
+			v = v*10 + int64(c-'0')
+		}
+	}
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
+// unitsToFen rounds 0.00001-yuan units to fen, halves away from zero.
+func unitsToFen(u int64) int64 {
+	q, r := u/1000, u%1000
+	if r >= 500 {
+		q++
+	} else if r <= -500 {
+		q--
+	}
+	return q
+}
+
+// count parses a summary count printed as "45" or "45.0".
+func count(s string) (int64, error) {
+	ip, fp, _ := strings.Cut(strings.TrimSpace(s), ".")
+	if strings.Trim(fp, "0") != "" {
+		return 0, fmt.Errorf("count %q is not a whole number", s)
+	}
+	n, err := strconv.ParseInt(ip, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("count %q is not a whole number", s)
+	}
+	return n, nil
+}
+
+const billTimeLayout = "2006-01-02 15:04:05"
+
+func billTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation(billTimeLayout, s, payrecon.Shanghai)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q: want yyyy-MM-dd HH:mm:ss", s)
+	}
+	return t, nil
+}
+
+// zeroNo blanks the "0" WeChat prints for absent refund numbers.
+func zeroNo(s string) string {
+	if s == "0" {
+		return ""
+	}
+	return s
+}
+
+// tradeCols are the indexes of the trade bill's columns (any layout).
+type tradeCols struct {
+	time, txn, order, typ, state, currency            int
+	settle, coupon, total, orderAmt                   int
+	refundNo, outRefundNo, refund, couponRefund       int
+	refundApplied, refundStatus, refundAt, refundDone int
+	product, payload, fee, rate                       int
+	ncols                                             int
+}
+
+func newTradeCols(c columns, n int) (tradeCols, error) {
+	tc := tradeCols{
+		time:          c.index("交易时间"),
+		txn:           c.index("微信订单号"),
+		order:         c.index("商户订单号"),
+		typ:           c.index("交易类型"),
+		state:         c.index("交易状态"),
+		currency:      c.index("货币种类"),
+		settle:        c.index("应结订单金额"),
+		total:         c.index("总金额"),
+		coupon:        c.index("代金券金额", "代金券或立减优惠金额", "企业红包金额"),
+		orderAmt:      c.index("订单金额"),
+		refundNo:      c.index("微信退款单号"),
+		outRefundNo:   c.index("商户退款单号"),
+		refund:        c.index("退款金额"),
+		couponRefund:  c.index("充值券退款金额", "企业红包退款金额", "代金券或立减优惠退款金额"),
+		refundApplied: c.index("申请退款金额"),
+		refundStatus:  c.index("退款状态"),
+		refundAt:      c.index("退款申请时间"),
+		refundDone:    c.index("退款成功时间"),
+		product:       c.index("商品名称"),
+		payload:       c.index("商户数据包"),
+		fee:           c.index("手续费"),
+		rate:          c.index("费率"),
+		ncols:         n,
+	}
+	for name, i := range map[string]int{"交易时间": tc.time, "微信订单号": tc.txn, "商户订单号": tc.order, "交易状态": tc.state} {
+		if i < 0 {
+			return tc, fmt.Errorf("header lacks column %s", name)
+		}
+	}
+	if tc.settle < 0 && tc.total < 0 && tc.orderAmt < 0 {
+		return tc, errors.New("header lacks an amount column (应结订单金额, 订单金额 or 总金额)")
+	}
+	return tc, nil
+}
+
+// tradeSums accumulates what the summary row states.
+type tradeSums struct {
+	count, settle, refund, couponRefund, orderAmt, refundApplied int64
+	feeUnits, feeRounded                                         int64
+}
+
+// ParseTradeBill parses a WeChat Pay trade bill (交易账单: ALL, SUCCESS,
+// REFUND or the legacy layout) from r, columns found by header name, and
+// calls fn for every detail line in file order. It then checks the summary
+// rows at the end against the lines it read (count, 应结订单总金额, 退款总金额,
+// 充值券退款总金额, 手续费总金额, 订单总金额, 申请退款总金额, whichever the
+// summary has); a disagreement, a missing summary or anything after it is an
+// error naming the bill and the total.
+//
+// Because the summary comes last, an error may arrive after lines were
+// delivered: callers must then discard everything fn received for this bill
+// (the run stores a day in one transaction, so nothing partial is kept).
+// Memory does not grow with the number of lines.
+//
+// Payment rows (交易状态 SUCCESS) are KindPayment; REVOKED rows KindPayment
+// with StatusClosed; refund rows (REFUND) KindRefund carrying the original
+// order's numbers and the refund numbers, Status from 退款状态; other states
+// KindOther. Amount is 订单金额 (legacy 总金额; else 应结订单金额) for payments,
+// 申请退款金额 (else 退款金额) for refunds; PromotionAmount the coupon;
+// PayerAmount the difference. Fee is 手续费 rounded to the fen.
+func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (Summary, error) {
+	lr := newLineReader(r, name)
+	var sum Summary
+	header, err := firstLine(lr)
+	if err != nil {
+		return sum, fmt.Errorf("parse trade bill %s: %w", name, err)
+	}
+	tc, err := newTradeCols(parseHeader(header), strings.Count(header, ",")+1)
+	if err != nil {
+		return sum, fmt.Errorf("parse trade bill %s line %d: %w: %v", name, lr.n, ErrBillFormat, err)
+	}
+	var sums tradeSums
+	vals := make([]string, 0, 32)
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			return sum, fmt.Errorf("parse trade bill %s: %w: no summary rows at the end (truncated file?)", name, ErrBillFormat)
+		}
+		if err != nil {
+			return sum, fmt.Errorf("parse trade bill: %w", err)
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if !strings.HasPrefix(line, "`") {
+			// The summary header: data lines always start with a backtick.
+			if err := checkTradeSummary(lr, line, &sums, &sum); err != nil {
+				return sum, fmt.Errorf("parse trade bill %s: %w", name, err)
+			}
+			return sum, nil
+		}
+		vals = splitValues(line, vals)
+		bl, err := tc.line(vals, &sums)
+		if err != nil {
+			return sum, fmt.Errorf("parse trade bill %s line %d: %w", name, lr.n, err)
+		}
+		bl.Bill, bl.File, bl.LineNo = payrecon.BillTrade, name, lr.n
+		sum.Lines++
+		if err := fn(bl); err != nil {
+			return sum, err
+		}
+	}
+}
+
+func firstLine(lr *lineReader) (string, error) {
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			return "", fmt.Errorf("%w: empty file", ErrBillFormat)
+		}
+		if err != nil {
+			return "", err
+		}
+		if strings.TrimSpace(line) != "" {
+			return line, nil
+		}
+	}
+}
+
+func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, error) {
+	var bl payrecon.BillLine
+	if len(vals) != tc.ncols {
+		return bl, fmt.Errorf("%w: %d values, header has %d columns", ErrBillFormat, len(vals), tc.ncols)
+	}
+	amt := func(field string, i int) (int64, error) {
+		v, err := yuan(get(vals, i))
+		if err != nil {
+			return 0, fmt.Errorf("field %s: %w", field, err)
+		}
+		return v, nil
+	}
+	var err error
+	var settle, total, orderAmt, coupon, refund, couponRefund, applied int64
+	for _, f := range []struct {
+		name string
+		i    int
+		dst  *int64
+	}{
+		{"应结订单金额", tc.settle, &settle}, {"总金额", tc.total, &total}, {"订单金额", tc.orderAmt, &orderAmt},
+		{"代金券金额", tc.coupon, &coupon}, {"退款金额", tc.refund, &refund},
+		{"充值券退款金额", tc.couponRefund, &couponRefund}, {"申请退款金额", tc.refundApplied, &applied},
+	} {
+		if *f.dst, err = amt(f.name, f.i); err != nil {
+			return bl, err
+		}
+	}
+	feeText := get(vals, tc.fee)
+	fu, err := feeUnits(feeText)
+	if err != nil {
+		return bl, fmt.Errorf("field 手续费: %w", err)
+	}
+	if bl.Fee, err = payrecon.ParseYuanRound(orZero(feeText)); err != nil {
+		return bl, fmt.Errorf("field 手续费: %w", err)
+	}
+	if s := get(vals, tc.rate); s != "" {
+		if bl.FeeRatePPM, err = payrecon.ParseRate(s); err != nil {
+			return bl, fmt.Errorf("field 费率: %w", err)
+		}
+	}
+	at, err := billTime(get(vals, tc.time))
+	if err != nil {
+		return bl, fmt.Errorf("field 交易时间: %w", err)
+	}
+	if at.IsZero() {
+		return bl, fmt.Errorf("%w: field 交易时间 is empty", ErrBillFormat)
+	}
+
+	sums.count++
+	sums.settle += settle + total
+	sums.refund += refund
+	sums.couponRefund += couponRefund
+	sums.orderAmt += orderAmt
+	sums.refundApplied += applied
+	sums.feeUnits += fu
+	sums.feeRounded += bl.Fee
+
+	bl.Type = get(vals, tc.typ)
+	bl.ProviderTxnNo = get(vals, tc.txn)
+	bl.MerchantOrderNo = get(vals, tc.order)
+	bl.Currency = get(vals, tc.currency)
+	bl.Product = get(vals, tc.product)
+	bl.Payload = get(vals, tc.payload)
+	bl.CreatedAt = at
+	bl.Status = payrecon.StatusSuccess
+	state := get(vals, tc.state)
+	switch state {
+	case "SUCCESS", "REVOKED":
+		bl.Kind = payrecon.KindPayment
+		if state == "REVOKED" {
+			bl.Status = payrecon.StatusClosed
+		}
+		bl.Amount = firstNonZero(orderAmt, total, settle)
+		bl.PromotionAmount = coupon
+		bl.PayerAmount = bl.Amount - coupon
+		bl.FinishedAt = at
+	case "REFUND":
+		bl.Kind = payrecon.KindRefund
+		bl.MerchantRefundNo = zeroNo(get(vals, tc.outRefundNo))
+		bl.ProviderRefundNo = zeroNo(get(vals, tc.refundNo))
+		if bl.MerchantRefundNo == "" && bl.ProviderRefundNo == "" {
+			return bl, fmt.Errorf("%w: refund row without 微信退款单号 or 商户退款单号", ErrBillFormat)
+		}
+		bl.Amount = firstNonZero(applied, refund)
+		bl.PromotionAmount = couponRefund
+		bl.PayerAmount = refund - couponRefund
+		bl.Status = refundStatus(get(vals, tc.refundStatus))
+		// In the ALL bill 交易时间 is the refund's time; the REFUND bill
+		// has the refund's own times and 交易时间 is the payment's.
+		bl.FinishedAt = at
+		if tc.refundDone >= 0 {
+			if t, err := billTime(get(vals, tc.refundDone)); err != nil {
+				return bl, fmt.Errorf("field 退款成功时间: %w", err)
+			} else if !t.IsZero() {
+				bl.FinishedAt = t
+			}
+		}
+		if tc.refundAt >= 0 {
+			if t, err := billTime(get(vals, tc.refundAt)); err != nil {
+				return bl, fmt.Errorf("field 退款申请时间: %w", err)
+			} else if !t.IsZero() {
+				bl.CreatedAt = t
+			}
+		}
+	default:
+		bl.Kind = payrecon.KindOther
+		bl.Amount = firstNonZero(orderAmt, total, settle, refund)
+		bl.FinishedAt = at
+		if state == "" {
+			return bl, fmt.Errorf("%w: field 交易状态 is empty", ErrBillFormat)
+		}
+		bl.Type = strings.TrimSpace(bl.Type + " " + state)
+	}
+	return bl, nil
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+func firstNonZero(vs ...int64) int64 {
+	for _, v := range vs {
+		if v != 0 {
+			return v
+		}
+	}
+	return 0
+}
+
+// refundStatus maps 退款状态 (v3 and v2-era values).
+func refundStatus(s string) payrecon.Status {
+	switch s {
+	case "", "SUCCESS":
+		return payrecon.StatusSuccess
+	case "PROCESSING":
+		return payrecon.StatusPending
+	case "REFUNDCLOSE", "CLOSED":
+		return payrecon.StatusClosed
+	default: // FAIL, CHANGE, ABNORMAL
+		return payrecon.StatusFailed
+	}
+}
+
+// summaryRows reads the summary values line after the summary header and
+// checks that nothing but blank lines follows.
+func summaryRows(lr *lineReader, headerLine string) (columns, []string, error) {
+	cols := parseHeader(headerLine)
+	var vals []string
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			if vals == nil {
+				return nil, nil, fmt.Errorf("%w: summary header at line %d has no values line", ErrBillFormat, lr.n)
+			}
+			return cols, vals, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if vals != nil {
+			return nil, nil, fmt.Errorf("%w: line %d: unexpected text after the summary rows", ErrBillFormat, lr.n)
+		}
+		vals = splitValues(line, nil)
+		if len(vals) != strings.Count(headerLine, ",")+1 {
+			return nil, nil, fmt.Errorf("%w: line %d: summary has %d values for %d columns", ErrBillFormat, lr.n, len(vals), strings.Count(headerLine, ",")+1)
+		}
+	}
+}
+
+func checkTradeSummary(lr *lineReader, headerLine string, sums *tradeSums, sum *Summary) error {
+	if headerName(strings.SplitN(headerLine, ",", 2)[0]) != "总交易单数" {
+		return fmt.Errorf("%w: line %d: neither a data line nor the summary header", ErrBillFormat, lr.n)
+	}
+	cols, vals, err := summaryRows(lr, headerLine)
+	if err != nil {
+		return err
+	}
+	sum.HasSummary = true
+	n, err := count(get(vals, cols.index("总交易单数")))
+	if err != nil {
+		return fmt.Errorf("%w: summary 总交易单数: %v", ErrBillFormat, err)
+	}
+	sum.Count = n
+	if n != sums.count {
+		return fmt.Errorf("%w: 总交易单数 says %d lines, the bill has %d", ErrSummaryMismatch, n, sums.count)
+	}
+	checks := []struct {
+		name   string
+		dst    *int64
+		parsed int64
+	}{
+		{"应结订单总金额", &sum.Amount, sums.settle},
+		{"总交易额", &sum.Amount, sums.settle},
+		{"退款总金额", &sum.Refund, sums.refund},
+		{"总退款金额", &sum.Refund, sums.refund},
+		{"充值券退款总金额", &sum.CouponRefund, sums.couponRefund},
+		{"总企业红包退款金额", &sum.CouponRefund, sums.couponRefund},
+		{"订单总金额", &sum.OrderAmount, sums.orderAmt},
+		{"申请退款总金额", &sum.RefundApplied, sums.refundApplied},
+	}
+	for _, c := range checks {
+		i := cols.index(c.name)
+		if i < 0 {
+			continue
+		}
+		v, err := payrecon.ParseYuanPadded(get(vals, i))
+		if err != nil {
+			return fmt.Errorf("%w: summary %s: %v", ErrBillFormat, c.name, err)
+		}
+		*c.dst = v
+		if v != c.parsed {
+			return fmt.Errorf("%w: %s says %s, the lines add up to %s", ErrSummaryMismatch, c.name, payrecon.FormatYuan(v), payrecon.FormatYuan(c.parsed))
+		}
+	}
+	if i := cols.index("手续费总金额"); i >= 0 {
+		v, err := payrecon.ParseYuanRound(get(vals, i))
+		if err != nil {
+			return fmt.Errorf("%w: summary 手续费总金额: %v", ErrBillFormat, err)
+		}
+		sum.Fee = v
+		// WeChat sums the exact 5-decimal fees and rounds the total; accept
+		// the sum of the per-line rounded fees as well.
+		if exact := unitsToFen(sums.feeUnits); v != exact && v != sums.feeRounded {
+			return fmt.Errorf("%w: 手续费总金额 says %s, the lines add up to %s", ErrSummaryMismatch, payrecon.FormatYuan(v), payrecon.FormatYuan(exact))
+		}
+	}
+	return nil
+}
+
+// fundCols are the fund-flow bill's columns.
+type fundCols struct {
+	time, bizNo, flowNo, bizName, bizType, dir, amount, balance, applicant, note, voucher int
+	ncols                                                                                 int
+}
+
+// ParseFundFlowBill parses a WeChat Pay fund-flow bill (资金账单) the same
+// way as ParseTradeBill: lines to fn (Bill = BillSettlement, Settlement
+// signed: 收入 positive, 支出 negative, Amount its absolute value; 业务类型
+// 交易 → KindPayment, 退款 → KindRefund, others KindOther), then the summary
+// (资金流水总笔数, 收入笔数, 收入金额, 支出笔数, 支出金额) checked against the
+// lines. As for ParseTradeBill, an error means: discard everything delivered.
+func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (Summary, error) {
+	lr := newLineReader(r, name)
+	var sum Summary
+	header, err := firstLine(lr)
+	if err != nil {
+		return sum, fmt.Errorf("parse fund-flow bill %s: %w", name, err)
+	}
+	c := parseHeader(header)
+	fc := fundCols{
+		time: c.index("记账时间"), bizNo: c.index("微信支付业务单号"), flowNo: c.index("资金流水单号"),
+		bizName: c.index("业务名称"), bizType: c.index("业务类型"), dir: c.index("收支类型"),
+		amount: c.index("收支金额(元)"), balance: c.index("账户结余(元)"), applicant: c.index("资金变更提交申请人"),
+		note: c.index("备注"), voucher: c.index("业务凭证号"), ncols: strings.Count(header, ",") + 1,
+	}
+	for name, i := range map[string]int{"记账时间": fc.time, "微信支付业务单号": fc.bizNo, "收支类型": fc.dir, "收支金额(元)": fc.amount} {
+		if i < 0 {
+			return sum, fmt.Errorf("parse fund-flow bill %s line 1: %w: header lacks column %s", name, ErrBillFormat, name)
+		}
+	}
+	var nIn, nOut, in, out int64
+	var vals []string
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			return sum, fmt.Errorf("parse fund-flow bill %s: %w: no summary rows at the end (truncated file?)", name, ErrBillFormat)
+		}
+		if err != nil {
+			return sum, fmt.Errorf("parse fund-flow bill: %w", err)
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if !strings.HasPrefix(line, "`") {
+			if err := checkFundSummary(lr, line, nIn, nOut, in, out, &sum); err != nil {
+				return sum, fmt.Errorf("parse fund-flow bill %s: %w", name, err)
+			}
+			return sum, nil
+		}
+		vals = splitValues(line, vals)
+		bl, err := fc.line(vals)
+		if err != nil {
+			return sum, fmt.Errorf("parse fund-flow bill %s line %d: %w", name, lr.n, err)
+		}
+		if bl.Settlement >= 0 {
+			nIn++
+			in += bl.Settlement
+		} else {
+			nOut++
+			out -= bl.Settlement
+		}
+		bl.File, bl.LineNo = name, lr.n
+		sum.Lines++
+		if err := fn(bl); err != nil {
+			return sum, err
+		}
+	}
+}
+
+func (fc fundCols) line(vals []string) (payrecon.BillLine, error) {
+	bl := payrecon.BillLine{Bill: payrecon.BillSettlement, Status: payrecon.StatusSuccess}
+	if len(vals) != fc.ncols {
+		return bl, fmt.Errorf("%w: %d values, header has %d columns", ErrBillFormat, len(vals), fc.ncols)
+	}
+	at, err := billTime(get(vals, fc.time))
+	if err != nil || at.IsZero() {
+		return bl, fmt.Errorf("%w: field 记账时间: %q", ErrBillFormat, get(vals, fc.time))
+	}
+	v, err := payrecon.ParseYuanPadded(get(vals, fc.amount))
+	if err != nil {
+		return bl, fmt.Errorf("field 收支金额(元): %w", err)
+	}
+	if v < 0 {
+		return bl, fmt.Errorf("%w: field 收支金额(元) is negative: the sign is in 收支类型", ErrBillFormat)
+	}
+	switch d := get(vals, fc.dir); d {
+	case "收入":
+		bl.Settlement = v
+	case "支出":
+		bl.Settlement = -v
+	default:
+		return bl, fmt.Errorf("%w: field 收支类型 %q: want 收入 or 支出", ErrBillFormat, d)
+	}
+	bl.Amount = v
+	bl.CreatedAt, bl.FinishedAt = at, at
+	bl.Type = get(vals, fc.bizType)
+	bl.Product = get(vals, fc.note)
+	switch bl.Type {
+	case "交易":
+		bl.Kind = payrecon.KindPayment
+		bl.ProviderTxnNo, bl.MerchantOrderNo = get(vals, fc.bizNo), get(vals, fc.voucher)
+	case "退款":
+		bl.Kind = payrecon.KindRefund
+		bl.ProviderRefundNo, bl.MerchantRefundNo = get(vals, fc.bizNo), get(vals, fc.voucher)
+	default:
+		bl.Kind = payrecon.KindOther
+		bl.ProviderTxnNo = get(vals, fc.bizNo)
+		if n := get(vals, fc.bizName); n != "" && n != bl.Type {
+			bl.Type = strings.TrimSpace(n + " " + bl.Type)
+		}
+	}
+	return bl, nil
+}
+
+func checkFundSummary(lr *lineReader, headerLine string, nIn, nOut, in, out int64, sum *Summary) error {
+	if headerName(strings.SplitN(headerLine, ",", 2)[0]) != "资金流水总笔数" {
+		return fmt.Errorf("%w: line %d: neither a data line nor the summary header", ErrBillFormat, lr.n)
+	}
+	cols, vals, err := summaryRows(lr, headerLine)
+	if err != nil {
+		return err
+	}
+	sum.HasSummary = true
+	for _, c := range []struct {
+		name  string
+		dst   *int64
+		want  int64
+		isAmt bool
+	}{
+		{"资金流水总笔数", &sum.Count, nIn + nOut, false},
+		{"收入笔数", &sum.IncomeCount, nIn, false},
+		{"支出笔数", &sum.ExpenseCount, nOut, false},
+		{"收入金额", &sum.Income, in, true},
+		{"支出金额", &sum.Expense, out, true},
+	} {
+		i := cols.index(c.name)
+		if i < 0 {
+			continue
+		}
+		var v int64
+		if c.isAmt {
+			v, err = payrecon.ParseYuanPadded(get(vals, i))
+		} else {
+			v, err = count(get(vals, i))
+		}
+		if err != nil {
+			return fmt.Errorf("%w: summary %s: %v", ErrBillFormat, c.name, err)
+		}
+		*c.dst = v
+		if v != c.want {
+			if c.isAmt {
+				return fmt.Errorf("%w: %s says %s, the lines add up to %s", ErrSummaryMismatch, c.name, payrecon.FormatYuan(v), payrecon.FormatYuan(c.want))
+			}
+			return fmt.Errorf("%w: %s says %d, the bill has %d", ErrSummaryMismatch, c.name, v, c.want)
+		}
+	}
+	return nil
+}

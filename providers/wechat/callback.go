@@ -1,0 +1,218 @@
+package wechat
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/sign"
+)
+
+// Notification is the v3 notification envelope (the callback body).
+type Notification struct {
+	ID           string   `json:"id"`
+	CreateTime   string   `json:"create_time"`
+	EventType    string   `json:"event_type"`
+	ResourceType string   `json:"resource_type"`
+	Summary      string   `json:"summary"`
+	Resource     Resource `json:"resource"`
+}
+
+// Resource is the encrypted part of a notification.
+type Resource struct {
+	OriginalType   string `json:"original_type"`
+	Algorithm      string `json:"algorithm"`
+	Ciphertext     string `json:"ciphertext"`
+	AssociatedData string `json:"associated_data"`
+	Nonce          string `json:"nonce"`
+}
+
+// Event types payrecon turns into ledger entries.
+const (
+	EventTransactionSuccess = "TRANSACTION.SUCCESS"
+	EventRefundSuccess      = "REFUND.SUCCESS"
+	EventRefundAbnormal     = "REFUND.ABNORMAL"
+	EventRefundClosed       = "REFUND.CLOSED"
+)
+
+// ErrCallbackFormat is wrapped when an authentic-looking callback cannot be
+// read (bad JSON, missing fields, unknown algorithm).
+var ErrCallbackFormat = errors.New("unreadable wechat notification")
+
+// maxCallback bounds a callback body.
+const maxCallback = 1 << 20
+
+// DecodeNotification parses a notification body and decrypts its resource
+// with the APIv3 key (AEAD_AES_256_GCM; 16- or 32-byte keys). It does not
+// check the signature: VerifyCallback does that first. A resource that does
+// not decrypt (wrong key, tampered ciphertext, nonce or associated data)
+// wraps payrecon.ErrSignatureInvalid; anything unreadable wraps
+// ErrCallbackFormat.
+func DecodeNotification(body, apiv3Key []byte) (Notification, []byte, error) {
+	var n Notification
+	if len(body) > maxCallback {
+		return n, nil, fmt.Errorf("%w: body of %d bytes", ErrCallbackFormat, len(body))
+	}
+	if err := json.Unmarshal(body, &n); err != nil {
+		return n, nil, fmt.Errorf("%w: body is not notification json: %v", ErrCallbackFormat, err)
+	}
+	if n.ID == "" || n.EventType == "" {
+		return n, nil, fmt.Errorf("%w: id or event_type missing", ErrCallbackFormat)
+	}
+	if n.Resource.Algorithm != "AEAD_AES_256_GCM" {
+		return n, nil, fmt.Errorf("%w: resource algorithm %q, want AEAD_AES_256_GCM", ErrCallbackFormat, n.Resource.Algorithm)
+	}
+	pt, err := sign.DecryptAESGCM(apiv3Key, n.Resource.Nonce, n.Resource.AssociatedData, n.Resource.Ciphertext)
+	if err != nil {
+		return n, nil, fmt.Errorf("%w: resource does not decrypt with apiv3_key (wrong key or tampered ciphertext): %v", payrecon.ErrSignatureInvalid, err)
+	}
+	return n, pt, nil
+}
+
+// VerifyCallback implements payrecon.CallbackVerifier: it verifies the
+// Wechatpay-Signature over timestamp\nnonce\nbody\n with the platform key
+// named by Wechatpay-Serial (an unknown serial is rejected), rejects a
+// timestamp more than TimestampSkew off the clock, decrypts the resource and
+// turns TRANSACTION.SUCCESS into a payment entry and REFUND.SUCCESS /
+// ABNORMAL / CLOSED into a refund entry (success / failed / closed). Other
+// authentic event types are acknowledged with no entries. EventID is the
+// notification id.
+func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
+	if err := c.verifySigned(req.Header, req.Body); err != nil {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w", err)
+	}
+	n, pt, err := DecodeNotification(req.Body, c.apiv3Key)
+	if err != nil {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w", err)
+	}
+	entries, err := c.entries(n, pt)
+	if err != nil {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback %s %s: %w", n.ID, n.EventType, err)
+	}
+	for i := range entries {
+		entries[i].Account = req.Account
+		entries[i].ReceivedAt = req.ReceivedAt
+	}
+	return payrecon.VerifiedCallback{EventID: n.ID, Type: n.EventType, Entries: entries}, nil
+}
+
+// entries turns a decrypted notification into ledger entries (Account and
+// ReceivedAt are left to the caller).
+func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, error) {
+	created := rfc3339(n.CreateTime)
+	switch n.EventType {
+	case EventTransactionSuccess:
+		var t Transaction
+		if err := json.Unmarshal(pt, &t); err != nil {
+			return nil, fmt.Errorf("%w: transaction plaintext: %v", ErrCallbackFormat, err)
+		}
+		if err := c.checkMerchant(t.MchID, t.SpMchID, t.SubMchID); err != nil {
+			return nil, err
+		}
+		if t.TransactionID == "" || t.OutTradeNo == "" {
+			return nil, fmt.Errorf("%w: transaction without transaction_id or out_trade_no", ErrCallbackFormat)
+		}
+		if t.TradeState != "SUCCESS" {
+			return nil, fmt.Errorf("%w: TRANSACTION.SUCCESS with trade_state %q", ErrCallbackFormat, t.TradeState)
+		}
+		if t.Amount.Total <= 0 {
+			return nil, fmt.Errorf("%w: transaction amount.total %d", ErrCallbackFormat, t.Amount.Total)
+		}
+		o := t.order()
+		at := o.PaidAt
+		if at.IsZero() {
+			at = created
+		}
+		return []payrecon.LedgerEntry{{
+			Provider:        Name,
+			EventKey:        "payment:" + t.TransactionID + ":success",
+			Kind:            payrecon.KindPayment,
+			Status:          payrecon.StatusSuccess,
+			MerchantOrderNo: t.OutTradeNo,
+			ProviderTxnNo:   t.TransactionID,
+			Amount:          o.Amount,
+			PayerAmount:     o.PayerAmount,
+			PromotionAmount: o.PromotionAmount,
+			Currency:        o.Currency,
+			OccurredAt:      at,
+			Source:          "callback",
+		}}, nil
+	case EventRefundSuccess, EventRefundAbnormal, EventRefundClosed:
+		var r RefundObject
+		if err := json.Unmarshal(pt, &r); err != nil {
+			return nil, fmt.Errorf("%w: refund plaintext: %v", ErrCallbackFormat, err)
+		}
+		if err := c.checkMerchant(r.MchID, "", ""); err != nil {
+			return nil, err
+		}
+		if r.RefundID == "" || r.OutRefundNo == "" || r.TransactionID == "" || r.OutTradeNo == "" {
+			return nil, fmt.Errorf("%w: refund without refund_id, out_refund_no, transaction_id or out_trade_no", ErrCallbackFormat)
+		}
+		st := map[string]payrecon.Status{
+			EventRefundSuccess:  payrecon.StatusSuccess,
+			EventRefundAbnormal: payrecon.StatusFailed,
+			EventRefundClosed:   payrecon.StatusClosed,
+		}[n.EventType]
+		if r.RefundStatus != "" && RefundStatus(r.RefundStatus) != st {
+			return nil, fmt.Errorf("%w: %s with refund_status %q", ErrCallbackFormat, n.EventType, r.RefundStatus)
+		}
+		if r.Amount.Refund <= 0 {
+			return nil, fmt.Errorf("%w: refund amount.refund %d", ErrCallbackFormat, r.Amount.Refund)
+		}
+		at := rfc3339(r.SuccessTime)
+		if at.IsZero() {
+			at = created
+		}
+		return []payrecon.LedgerEntry{{
+			Provider:         Name,
+			EventKey:         "refund:" + r.RefundID + ":" + string(st),
+			Kind:             payrecon.KindRefund,
+			Status:           st,
+			MerchantOrderNo:  r.OutTradeNo,
+			ProviderTxnNo:    r.TransactionID,
+			MerchantRefundNo: r.OutRefundNo,
+			ProviderRefundNo: r.RefundID,
+			Amount:           r.Amount.Refund,
+			PayerAmount:      r.Amount.PayerRefund,
+			PromotionAmount:  r.Amount.Refund - r.Amount.PayerRefund,
+			Currency:         "CNY",
+			OccurredAt:       at,
+			Source:           "callback",
+		}}, nil
+	}
+	return nil, nil
+}
+
+// checkMerchant rejects a notification addressed to another merchant.
+func (c *Client) checkMerchant(mchid, spMchID, subMchID string) error {
+	if c.partner() {
+		if spMchID != "" && spMchID != c.cfg.MchID || subMchID != "" && subMchID != c.cfg.SubMchID {
+			return fmt.Errorf("%w: notification for merchant %s/%s, this account is %s/%s", ErrCallbackFormat, spMchID, subMchID, c.cfg.MchID, c.cfg.SubMchID)
+		}
+		return nil
+	}
+	if mchid != "" && mchid != c.cfg.MchID {
+		return fmt.Errorf("%w: notification for merchant %s, this account is %s", ErrCallbackFormat, mchid, c.cfg.MchID)
+	}
+	return nil
+}
+
+// Reply implements payrecon.CallbackVerifier: success is 204 with no body;
+// a rejected callback is 400 and any other failure (e.g. the store) 500, so
+// that WeChat Pay retries, both with {"code":"FAIL","message":…}.
+func (c *Client) Reply(err error) payrecon.CallbackReply {
+	if err == nil {
+		return payrecon.CallbackReply{Status: http.StatusNoContent}
+	}
+	status, msg := http.StatusInternalServerError, "internal error"
+	switch {
+	case errors.Is(err, payrecon.ErrSignatureInvalid):
+		status, msg = http.StatusBadRequest, "signature invalid"
+	case errors.Is(err, ErrCallbackFormat):
+		status, msg = http.StatusBadRequest, "bad notification"
+	}
+	body, _ := json.Marshal(map[string]string{"code": "FAIL", "message": msg})
+	return payrecon.CallbackReply{Status: status, ContentType: "application/json", Body: body}
+}
