@@ -746,3 +746,10 @@ func firstTime(ts ...time.Time) time.Time {
 	}
 	return time.Time{}
 }
+
+// AfterSave auto-applies the saved run's safe actions; it fits
+// Options.AfterSave so a run can call it right after SaveRun.
+func (s *Actions) AfterSave(ctx context.Context, run payrecon.Run) error {
+	_, err := s.AutoApply(ctx, run.Account, run.Day)
+	return err
+}
