@@ -1,0 +1,157 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/scenario"
+)
+
+// scProvider implements the provider capabilities over a scenario, the
+// way a sandbox would, without HTTP: the trade bill lists the scenario's
+// successful payments and refunds of the day plus its other lines; the
+// settlement bill lists each payment's and refund's net (plus the planted
+// SettlementDelta); queries answer from the scenario.
+type scProvider struct {
+	sc *scenario.Scenario
+	// flaky makes the first query of every reference fail with a transient
+	// error, so the run's retries are exercised.
+	flaky bool
+	// failQueries makes every query fail with a non-transient error.
+	failQueries bool
+	// block, when set, is called before every bill line (the kill test
+	// slows the bill down with it).
+	block func(n int)
+
+	mu      sync.Mutex
+	seen    map[string]bool
+	queries atomic.Int64
+}
+
+var (
+	_ payrecon.BillSource       = (*scProvider)(nil)
+	_ payrecon.OrderQuerier     = (*scProvider)(nil)
+	_ payrecon.RefundQuerier    = (*scProvider)(nil)
+	_ payrecon.AgreementQuerier = (*scProvider)(nil)
+)
+
+func (f *scProvider) ProviderName() string { return "fake" }
+
+func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillKind, fn func(payrecon.BillLine) error) (payrecon.BillFile, error) {
+	if !f.sc.Ready(day) {
+		return payrecon.BillFile{}, fmt.Errorf("fake bill %s: %w", day, payrecon.ErrBillNotReady)
+	}
+	bf := payrecon.BillFile{Account: "acc", Day: day, Kind: kind, Name: string(kind) + "-" + day.Compact() + ".csv"}
+	n := 0
+	emit := func(l payrecon.BillLine) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n++
+		if f.block != nil {
+			f.block(n)
+		}
+		l.Account, l.Day, l.Bill, l.File, l.LineNo = "acc", day, kind, bf.Name, n
+		if l.Status == "" {
+			l.Status = payrecon.StatusSuccess
+		}
+		return fn(l)
+	}
+	f.sc.RLock()
+	delta := f.sc.SettlementDelta[day]
+	f.sc.RUnlock()
+	first := true
+	for _, p := range f.sc.BillPayments(day) {
+		l := payrecon.BillLine{Kind: payrecon.KindPayment, Type: "收单", MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
+			Amount: p.Amount, PayerAmount: p.PayerAmount, PromotionAmount: p.PromotionAmount, Fee: p.Fee, FeeRatePPM: p.FeeRatePPM,
+			CreatedAt: p.CreatedAt, FinishedAt: p.PaidAt, Product: p.Product, Currency: "CNY"}
+		if kind == payrecon.BillSettlement {
+			l.Settlement = p.Amount - p.Fee
+			if first {
+				l.Settlement += delta
+				first = false
+			}
+		}
+		if err := emit(l); err != nil {
+			return bf, err
+		}
+	}
+	for _, r := range f.sc.BillRefunds(day) {
+		l := payrecon.BillLine{Kind: payrecon.KindRefund, Type: "退款", MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
+			MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo,
+			Amount: r.Amount, PayerAmount: r.PayerAmount, Fee: -r.Fee, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, Currency: "CNY"}
+		if kind == payrecon.BillSettlement {
+			l.Settlement = -r.Amount + r.Fee
+		}
+		if err := emit(l); err != nil {
+			return bf, err
+		}
+	}
+	if kind == payrecon.BillTrade {
+		for _, o := range f.sc.BillOthers(day) {
+			if err := emit(payrecon.BillLine{Kind: payrecon.KindOther, Type: o.Type, ProviderTxnNo: o.ProviderTxnNo, Amount: o.Amount, FinishedAt: o.At}); err != nil {
+				return bf, err
+			}
+		}
+	}
+	bf.Lines = int64(n)
+	return bf, nil
+}
+
+func (f *scProvider) gate(ref string) error {
+	f.queries.Add(1)
+	if f.failQueries {
+		return fmt.Errorf("fake query %s: provider exploded", ref)
+	}
+	if !f.flaky {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	if !f.seen[ref] {
+		f.seen[ref] = true
+		return &payrecon.ProviderError{Provider: "fake", Code: "BUSY", Transient: true}
+	}
+	return nil
+}
+
+func (f *scProvider) QueryOrder(ctx context.Context, ref payrecon.OrderRef) (payrecon.Order, error) {
+	if err := f.gate("o" + ref.ProviderTxnNo + "/" + ref.MerchantOrderNo); err != nil {
+		return payrecon.Order{}, err
+	}
+	p, ok := f.sc.FindPayment(ref.MerchantOrderNo, ref.ProviderTxnNo)
+	if !ok {
+		return payrecon.Order{}, &payrecon.ProviderError{Provider: "fake", Code: "ORDER_NOT_EXIST", NotFound: true}
+	}
+	return payrecon.Order{MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo, Status: p.Status,
+		RawStatus: "RAW_" + string(p.Status), Amount: p.Amount, PayerAmount: p.PayerAmount, PaidAt: p.PaidAt}, nil
+}
+
+func (f *scProvider) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (payrecon.Refund, error) {
+	if err := f.gate("r" + ref.ProviderRefundNo + "/" + ref.MerchantRefundNo); err != nil {
+		return payrecon.Refund{}, err
+	}
+	r, ok := f.sc.FindRefund(ref.MerchantRefundNo, ref.ProviderRefundNo)
+	if !ok {
+		return payrecon.Refund{}, &payrecon.ProviderError{Provider: "fake", Code: "REFUND_NOT_EXIST", NotFound: true}
+	}
+	return payrecon.Refund{MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo, Status: r.Status,
+		RawStatus: "RAW_" + string(r.Status), Amount: r.Amount}, nil
+}
+
+func (f *scProvider) QueryAgreement(ctx context.Context, ref payrecon.AgreementRef) (payrecon.Agreement, error) {
+	if err := f.gate("a" + ref.AgreementNo + "/" + ref.MerchantAgreeNo); err != nil {
+		return payrecon.Agreement{}, err
+	}
+	a, ok := f.sc.FindAgreement(ref.AgreementNo, ref.MerchantAgreeNo)
+	if !ok {
+		return payrecon.Agreement{}, &payrecon.ProviderError{Provider: "fake", Code: "CONTRACT_NOT_EXIST", NotFound: true}
+	}
+	return payrecon.Agreement{AgreementNo: a.AgreementNo, MerchantAgreeNo: a.MerchantAgreeNo, Status: a.Status, RawStatus: "RAW_" + string(a.Status)}, nil
+}
