@@ -304,7 +304,10 @@ func (b *book) summary() error {
 	row++
 	g.header(row, b.tr("账户", "Account"), b.tr("账单日", "Bill day"), b.tr("批次号", "Run ID"),
 		b.tr("开始时间", "Started at"), b.tr("完成时间", "Finished at"), b.tr("软件版本", "Version"),
-		b.tr("账单类型", "Bill kind"), b.tr("账单文件", "Bill file"), "SHA-256", b.tr("账单行数", "Bill lines"))
+		b.tr("账单类型", "Bill kind"), b.tr("账单行数", "Bill lines"))
+	// The file and its hash are long: last, in one cell that may run on to
+	// the right, so they do not widen the columns of the blocks above.
+	g.loose(9, row, b.tr("账单文件 / SHA-256", "Bill file / SHA-256"), b.sHeader)
 	row++
 	for _, r := range runs {
 		bills := r.Bills
@@ -320,9 +323,8 @@ func (b *book) summary() error {
 			g.set(6, row, text(r.Version), 0)
 			if bf.Kind != "" {
 				g.set(7, row, enumLabel(billKindLabels, bf.Kind, b.lang), 0)
-				g.set(8, row, text(bf.Name), 0)
-				g.set(9, row, text(bf.SHA256), 0)
-				g.set(10, row, bf.Lines, 0)
+				g.set(8, row, bf.Lines, 0)
+				g.loose(9, row, text(bf.Name+"  SHA-256 "+bf.SHA256), 0)
 			}
 			row++
 		}
@@ -363,6 +365,9 @@ func (b *book) settlement() error {
 		return nil
 	}
 	if _, err := b.f.NewSheet(sheetSettlement); err != nil {
+		return err
+	}
+	if err := printFit(b.f, sheetSettlement, true); err != nil {
 		return err
 	}
 	g := b.grid(sheetSettlement)

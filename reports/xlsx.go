@@ -37,6 +37,9 @@ func WriteXLSX(w io.Writer, src Source, opts Options) error {
 	if err := f.SetSheetName("Sheet1", sheetSummary); err != nil {
 		return fmt.Errorf("workbook summary sheet: %w", err)
 	}
+	if err := printFit(f, sheetSummary, true); err != nil {
+		return fmt.Errorf("workbook sheet %s: %w", sheetSummary, err)
+	}
 	if err := b.summary(); err != nil {
 		return fmt.Errorf("workbook sheet %s: %w", sheetSummary, err)
 	}
@@ -86,6 +89,21 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	return nil
+}
+
+// printFit sets a sheet to print landscape on A4 and, when oneWide, scaled
+// to one page wide (the summary and settlement; detail sheets are too wide
+// to stay legible that way and print across pages).
+func printFit(f *excelize.File, sheet string, oneWide bool) error {
+	landscape, a4, one, zero := "landscape", 9, 1, 0
+	opts := &excelize.PageLayoutOptions{Orientation: &landscape, Size: &a4}
+	if oneWide {
+		if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &oneWide}); err != nil {
+			return err
+		}
+		opts.FitToWidth, opts.FitToHeight = &one, &zero
+	}
+	return f.SetPageLayout(sheet, opts)
 }
 
 // book is one workbook being written.
@@ -256,6 +274,9 @@ func (s *streamSheet) open() error {
 		if err := placeAfter(f, s.name, s.anchor); err != nil {
 			return fmt.Errorf("workbook sheet %s: %w", s.name, err)
 		}
+	}
+	if err := printFit(f, s.name, false); err != nil {
+		return fmt.Errorf("workbook sheet %s: %w", s.name, err)
 	}
 	sw, err := f.NewStreamWriter(s.name)
 	if err != nil {

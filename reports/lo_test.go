@@ -1,0 +1,85 @@
+package reports_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/reports"
+)
+
+// office finds LibreOffice's command, or skips.
+func office(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"soffice", "libreoffice"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("libreoffice not installed (apt-get install -y libreoffice-calc poppler-utils): skipping the real-spreadsheet check")
+	return ""
+}
+
+// TestWorkbookOpensInLibreOffice converts workbooks to PDF with a real
+// spreadsheet program and checks the summary page renders: its title and
+// the bill total of the first run appear in the PDF's text.
+func TestWorkbookOpensInLibreOffice(t *testing.T) {
+	soffice := office(t)
+	fx := newFixture()
+	dir := t.TempDir()
+	for _, lang := range []string{"en", "zh"} {
+		xlsx := filepath.Join(dir, "report_"+lang+".xlsx")
+		if err := reports.WriteXLSXFile(xlsx, fx.source(), reports.Options{Lang: lang}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		cmd := exec.CommandContext(ctx, soffice, "--headless", "--norestore",
+			"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+			"--convert-to", "pdf", "--outdir", dir, xlsx)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			t.Fatalf("libreoffice %s: %v\n%s", lang, err, out.String())
+		}
+		pdf := strings.TrimSuffix(xlsx, ".xlsx") + ".pdf"
+		st, err := os.Stat(pdf)
+		if err != nil || st.Size() < 1000 {
+			t.Fatalf("libreoffice made no PDF for %s (%v):\n%s", lang, err, out.String())
+		}
+		if strings.Contains(strings.ToLower(out.String()), "error") {
+			t.Fatalf("libreoffice reported an error for %s:\n%s", lang, out.String())
+		}
+		pdftotext, err := exec.LookPath("pdftotext")
+		if err != nil {
+			t.Logf("pdftotext not installed (poppler-utils): PDF made, page text not checked")
+			continue
+		}
+		txt, err := exec.Command(pdftotext, "-layout", pdf, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		page := string(txt)
+		if i := strings.Index(page, "\f"); i >= 0 {
+			page = page[:i] // the first page: the summary
+		}
+		total := payrecon.FormatYuan(fx.runs[0].Totals.BillTotal)
+		if !strings.Contains(page, total) || !strings.Contains(page, fx.runs[0].Account) {
+			t.Errorf("%s: summary page lacks the bill total %s:\n%s", lang, total, page)
+		}
+		if lang == "en" && !strings.Contains(page, reports.SummaryTitle("en")) {
+			t.Errorf("summary page lacks its title %q:\n%s", reports.SummaryTitle("en"), page)
+		}
+		if lang == "zh" && !strings.Contains(page, reports.SummaryTitle("zh")) {
+			// CJK glyphs come out as text only when a CJK font is installed.
+			t.Logf("zh summary title not in the PDF text (no CJK font installed? fonts-noto-cjk)")
+		}
+	}
+}
