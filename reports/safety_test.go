@@ -91,6 +91,9 @@ func TestFormulaInjectionXLSX(t *testing.T) {
 						t.Errorf("%s row %d col %d: unescaped %q", sheet, r+1, c+1, v)
 					}
 				}
+				if strings.HasPrefix(v, "'=bill.csv  SHA-256 ") {
+					found["=bill.csv"] = true
+				}
 				if strings.HasPrefix(v, "'=evil proposed\n") {
 					found["audit"] = true
 				}
