@@ -121,7 +121,7 @@ func loadKeys() (*keySet, error) {
 		cert, _ := x509.ParseCertificate(der)
 		ks.platformSerial = sign.CertSerialHex(cert)
 		ks.platformCert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-		ks.merchantSerial = strings.ToUpper(hex.EncodeToString(serial.Bytes())) + "M"
+		ks.merchantSerial = randomHex(20) // 40 hex digits, like a real merchant certificate serial
 		keys = ks
 	})
 	return keys, keysErr
