@@ -218,18 +218,18 @@ func TestParseTradeBill_Errors(t *testing.T) {
 		want string
 		is   error
 	}{
-		"SummaryMismatch": {string(mustRead(t, "summary_mismatch.csv")), "应结订单总金额 says 131.52, the lines add up to 131.51", wechat.ErrSummaryMismatch},
-		"NoSummary":       {text[:strings.Index(text, "总交易单数")], "no summary rows", wechat.ErrBillFormat},
-		"SummaryNoValues": {strings.TrimSuffix(text, "`3,`131.51,`0.00,`0.00,`0.79,`131.51,`0.00\n"), "no values line", wechat.ErrBillFormat},
+		"SummaryMismatch":  {string(mustRead(t, "summary_mismatch.csv")), "应结订单总金额 says 131.52, the lines add up to 131.51", wechat.ErrSummaryMismatch},
+		"NoSummary":        {text[:strings.Index(text, "总交易单数")], "no summary rows", wechat.ErrBillFormat},
+		"SummaryNoValues":  {strings.TrimSuffix(text, "`3,`131.51,`0.00,`0.00,`0.79,`131.51,`0.00\n"), "no values line", wechat.ErrBillFormat},
 		"TextAfterSummary": {text + "`1,`2\n", "after the summary", wechat.ErrBillFormat},
-		"Empty":           {"", "empty file", wechat.ErrBillFormat},
-		"MissingColumn":   {strings.Replace(text, "微信订单号", "订单号X", 1), "header lacks column 微信订单号", wechat.ErrBillFormat},
-		"ShortRow":        {strings.Replace(text, ",`0.00000,`1.00%,`0.01,`\n", ",`0.00000\n", 1), "line 2: malformed wechat bill: 17 values", wechat.ErrBillFormat},
-		"BadAmount":       {strings.Replace(text, "`128.50,`10.00", "`128.5x,`10.00", 1), "line 3: field 应结订单金额", payrecon.ErrAmountSyntax},
-		"ThreeDecimals":   {strings.Replace(text, "`128.50,`10.00", "`128.505,`10.00", 1), "field 应结订单金额", payrecon.ErrAmountSyntax},
-		"BadTime":         {strings.Replace(text, "2021-02-01 15:00:01", "2021/02/01 15:00", 1), "line 3: field 交易时间", nil},
-		"BadFee":          {strings.Replace(text, "`0.77100", "`0.771001", 1), "field 手续费", payrecon.ErrAmountSyntax},
-		"GarbageLine":     {strings.Replace(text, "总交易单数", "合计", 1), "neither a data line nor the summary header", wechat.ErrBillFormat},
+		"Empty":            {"", "empty file", wechat.ErrBillFormat},
+		"MissingColumn":    {strings.Replace(text, "微信订单号", "订单号X", 1), "header lacks column 微信订单号", wechat.ErrBillFormat},
+		"ShortRow":         {strings.Replace(text, ",`0.00000,`1.00%,`0.01,`\n", ",`0.00000\n", 1), "line 2: malformed wechat bill: 17 values", wechat.ErrBillFormat},
+		"BadAmount":        {strings.Replace(text, "`128.50,`10.00", "`128.5x,`10.00", 1), "line 3: field 应结订单金额", payrecon.ErrAmountSyntax},
+		"ThreeDecimals":    {strings.Replace(text, "`128.50,`10.00", "`128.505,`10.00", 1), "field 应结订单金额", payrecon.ErrAmountSyntax},
+		"BadTime":          {strings.Replace(text, "2021-02-01 15:00:01", "2021/02/01 15:00", 1), "line 3: field 交易时间", nil},
+		"BadFee":           {strings.Replace(text, "`0.77100", "`0.771001", 1), "field 手续费", payrecon.ErrAmountSyntax},
+		"GarbageLine":      {strings.Replace(text, "总交易单数", "合计", 1), "neither a data line nor the summary header", wechat.ErrBillFormat},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := parseAll(t, []byte(tc.text), "x.csv")
