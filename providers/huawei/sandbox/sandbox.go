@@ -284,6 +284,40 @@ func (sb *Sandbox) SignCallback(fields map[string]any) (scenario.Callback, error
 	return scenario.Callback{Header: http.Header{"Content-Type": {"application/json"}}, Body: body, EventID: id}, nil
 }
 
+// SignCallbackCert renders callback fields signed with the key registered
+// under keyCertNo but labelled certNo (certNo "" leaves the label out):
+// tests make old-key, wrong-certNo and unknown-certNo callbacks with it.
+func (sb *Sandbox) SignCallbackCert(certNo, keyCertNo string, fields map[string]any) (scenario.Callback, error) {
+	sb.mu.Lock()
+	var key sign.SM2PrivateKey
+	for _, k := range sb.keys {
+		if k.certNo == keyCertNo {
+			key = k.key
+		}
+	}
+	sb.mu.Unlock()
+	if !key.Valid() {
+		return scenario.Callback{}, fmt.Errorf("no sandbox key with certNo %q", keyCertNo)
+	}
+	body, err := SignWith(key, certNo, fields)
+	if err != nil {
+		return scenario.Callback{}, err
+	}
+	id, _ := fields["callbackId"].(string)
+	return scenario.Callback{Header: http.Header{"Content-Type": {"application/json"}}, Body: body, EventID: id}, nil
+}
+
+// CertNos lists the certNos of every key the sandbox has had, oldest first.
+func (sb *Sandbox) CertNos() []string {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	var out []string
+	for _, k := range sb.keys {
+		out = append(out, k.certNo)
+	}
+	return out
+}
+
 func (sb *Sandbox) reply(w http.ResponseWriter, fields map[string]any) {
 	body, err := sb.signFields(fields)
 	if err != nil {
