@@ -71,7 +71,7 @@ func TestVerifyCallback_OfficialVector(t *testing.T) {
 		mut  func(h http.Header, body []byte, cfg *wechat.Config) []byte
 		want string
 	}{
-		"ClockFiveMinutesLater": {a9Clock(5*time.Minute + time.Second), nil, "off the clock"},
+		"ClockFiveMinutesLater":   {a9Clock(5*time.Minute + time.Second), nil, "off the clock"},
 		"ClockFiveMinutesEarlier": {a9Clock(-5*time.Minute - time.Second), nil, "off the clock"},
 		"UnknownSerial": {nil, func(h http.Header, b []byte, _ *wechat.Config) []byte {
 			h.Set("Wechatpay-Serial", "D7CE59D1F522D702")
