@@ -1,0 +1,7 @@
+package main
+
+import "github.com/payrecon/payrecon/providers/huawei"
+
+// tradeParser is the trade bill parser the bench runs: the Huawei
+// provider's own, the one production runs use.
+func tradeParser() parseFunc { return huawei.ParseTradeBill }
