@@ -368,5 +368,3 @@ func report(w io.Writer, o options, p plan, floor, run result) {
 		fmt.Fprintln(w, "target: MISSED: "+strings.Join(verdict, "; "))
 	}
 }
-
-
