@@ -1,0 +1,170 @@
+package jobs_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
+)
+
+// gatedProvider wraps scProvider: the trade bill is not ready for the first
+// notReady calls, and, when hold is set, the bill waits for it after
+// signalling started.
+type gatedProvider struct {
+	*scProvider
+	notReady int32
+	calls    atomic.Int32
+	started  chan struct{}
+	hold     chan struct{}
+}
+
+func (g *gatedProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillKind, fn func(payrecon.BillLine) error) (payrecon.BillFile, error) {
+	if kind == payrecon.BillTrade {
+		if n := g.calls.Add(1); n <= g.notReady {
+			return payrecon.BillFile{}, payrecon.ErrBillNotReady
+		}
+		if g.hold != nil {
+			close(g.started)
+			<-g.hold
+		}
+	}
+	return g.scProvider.Bill(ctx, day, kind, fn)
+}
+
+func schedTargets(p payrecon.Provider) map[string]jobs.Target {
+	return map[string]jobs.Target{testAccount: {Account: payrecon.Account{Name: testAccount, Provider: "fake", FeeRatePPM: testRatePPM}, Provider: p}}
+}
+
+// fixedNow is 10:30 in Shanghai on the day after D: "yesterday" is D.
+func fixedNow() time.Time { return dayD1.Start().Add(10*time.Hour + 30*time.Minute) }
+
+func TestSchedulerRunsYesterdayOnCron(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	p := newPlan(5, 20)
+	p.load(t, db)
+	r := jobs.NewRunner(db, schedTargets(&scProvider{sc: p.sc}), storetest.Logger(t), fixedNow, jobs.Options{QueryBackoff: time.Millisecond})
+	got := make(chan []payrecon.Run, 4)
+	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "* * * * * *"}}, storetest.Logger(t),
+		jobs.SchedulerOptions{Seconds: true, Now: fixedNow, AfterRun: func(_ context.Context, runs []payrecon.Run) { got <- runs }})
+	storetest.Must(t, err)
+	if next := s.Next(); len(next) != 1 {
+		t.Fatalf("entries: %v", next)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var runs []payrecon.Run
+	select {
+	case runs = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job never fired")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		storetest.Must(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("scheduler did not stop")
+	}
+	if len(runs) != 1 || runs[0].Day != dayD || runs[0].State != payrecon.RunFindings || runs[0].ID == 0 {
+		t.Fatalf("runs: %+v", runs)
+	}
+	checkDay(t, db, p, dayD, runs[0])
+}
+
+func TestSchedulerRetriesBillNotReady(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	p := newPlan(6, 10)
+	p.load(t, db)
+	g := &gatedProvider{scProvider: &scProvider{sc: p.sc}, notReady: 2}
+	r := jobs.NewRunner(db, schedTargets(g), storetest.Logger(t), fixedNow, jobs.Options{QueryBackoff: time.Millisecond})
+	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "30 10 * * *"}}, storetest.Logger(t),
+		jobs.SchedulerOptions{Now: fixedNow, RetryBackoff: 5 * time.Millisecond, BillReadyDeadline: time.Hour})
+	storetest.Must(t, err)
+	runs := s.RunJob(context.Background(), jobs.Job{Name: "daily"})
+	if len(runs) != 1 || runs[0].State != payrecon.RunFindings {
+		t.Fatalf("runs: %+v", runs)
+	}
+	if n := g.calls.Load(); n != 3 {
+		t.Errorf("trade bill fetched %d times, want 3 (two not ready, then ready)", n)
+	}
+
+	// Past the deadline the run is recorded as failed.
+	g2 := &gatedProvider{scProvider: &scProvider{sc: p.sc}, notReady: 1 << 30}
+	db2 := storetest.Open(t, store.SQLite)
+	r2 := jobs.NewRunner(db2, schedTargets(g2), storetest.Logger(t), fixedNow, jobs.Options{})
+	s2, err := jobs.NewScheduler(r2, []jobs.Job{{Name: "daily", Spec: "30 10 * * *"}}, storetest.Logger(t),
+		jobs.SchedulerOptions{Now: fixedNow, RetryBackoff: 20 * time.Millisecond, BillReadyDeadline: 50 * time.Millisecond})
+	storetest.Must(t, err)
+	runs = s2.RunJob(context.Background(), jobs.Job{Name: "daily"})
+	if len(runs) != 1 || runs[0].State != payrecon.RunFailed {
+		t.Fatalf("runs: %+v", runs)
+	}
+	hist, err := db2.RunHistory(context.Background(), testAccount, dayD)
+	storetest.Must(t, err)
+	if len(hist) != 1 || hist[0].State != payrecon.RunFailed || hist[0].Error == "" {
+		t.Errorf("history: %+v", hist)
+	}
+	if n := g2.calls.Load(); n < 2 {
+		t.Errorf("not retried: %d calls", n)
+	}
+}
+
+func TestSchedulerShutdownLetsRunFinish(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	p := newPlan(8, 10)
+	p.load(t, db)
+	g := &gatedProvider{scProvider: &scProvider{sc: p.sc}, started: make(chan struct{}), hold: make(chan struct{})}
+	r := jobs.NewRunner(db, schedTargets(g), storetest.Logger(t), fixedNow, jobs.Options{QueryBackoff: time.Millisecond})
+	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "* * * * * *"}}, storetest.Logger(t),
+		jobs.SchedulerOptions{Seconds: true, Now: fixedNow})
+	storetest.Must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-g.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job never fired")
+	}
+	cancel() // SIGTERM while the run is in flight
+	select {
+	case <-done:
+		t.Fatal("scheduler returned while a run was in flight")
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(g.hold)
+	select {
+	case err := <-done:
+		storetest.Must(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("scheduler did not stop after the run finished")
+	}
+	latest, err := db.LatestRuns(context.Background(), nil, dayD, dayD)
+	storetest.Must(t, err)
+	if len(latest) != 1 || latest[0].State != payrecon.RunFindings {
+		t.Errorf("the run in flight was not stored whole: %+v", latest)
+	}
+	if n := g.calls.Load(); n != 1 {
+		t.Errorf("%d runs started; none may start after shutdown began", n)
+	}
+}
+
+func TestSchedulerRejectsBadConfig(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	r := jobs.NewRunner(db, schedTargets(&scProvider{}), nil, fixedNow, jobs.Options{})
+	if _, err := jobs.NewScheduler(r, []jobs.Job{{Name: "x", Spec: "not a spec"}}, nil, jobs.SchedulerOptions{}); err == nil {
+		t.Error("bad spec accepted")
+	}
+	if _, err := jobs.NewScheduler(r, []jobs.Job{{Name: "x", Spec: "30 10 * * *", Accounts: []string{"nobody"}}}, nil, jobs.SchedulerOptions{}); err == nil {
+		t.Error("unknown account accepted")
+	}
+	if _, err := jobs.NewScheduler(r, nil, nil, jobs.SchedulerOptions{}); err == nil {
+		t.Error("no jobs accepted")
+	}
+}
