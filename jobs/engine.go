@@ -15,7 +15,7 @@ import (
 // The engine reconciles one account and day.
 //
 // Memory: the day's payments and refunds are held as compact entries (ints
-// plus 64-bit hashes of their keys, 56 bytes each) in two open-addressing
+// plus 64-bit hashes of their keys, 40 bytes each, in chunks) in two open-addressing
 // indexes of int32 (by provider number and by merchant number), and the
 // bill is streamed against them. Only the rare disagreeing or unmatched
 // lines are kept in full; their ledger entries are re-read by id, and the
@@ -50,17 +50,50 @@ func statusCode(s payrecon.Status) uint8 {
 	return 255 // unknown: never success; the entry is re-read when it matters
 }
 
-// lent is a compact ledger entry.
+// lent is a compact ledger entry (40 bytes).
 type lent struct {
 	id     int64
 	amount int64
-	payer  int64
-	promo  int64
 	k1, k2 uint64
+	split  uint32 // splitHash of the payer/promotion amounts; 0 when the ledger has no split
 	kind   uint8
 	status uint8
 	flags  uint8
 }
+
+// splitHash folds a payer/promotion split into 32 bits (never 0). Two
+// different splits of the same total collide with probability 2^-32; the
+// totals still balance then, only the split check misses it.
+func splitHash(payer, promo int64) uint32 {
+	h := uint64(payer)*0x9e3779b97f4a7c15 ^ uint64(promo)*0xc2b2ae3d27d4eb4f
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	if v := uint32(h); v != 0 {
+		return v
+	}
+	return 1
+}
+
+// entries holds compact entries in fixed chunks, so that growing never
+// copies (or doubles) the whole set.
+type entries struct {
+	chunks [][]lent
+	n      int
+}
+
+const chunkBits = 16
+
+func (s *entries) add(ent lent) {
+	if s.n>>chunkBits == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]lent, 0, 1<<chunkBits))
+	}
+	c := &s.chunks[len(s.chunks)-1]
+	*c = append(*c, ent)
+	s.n++
+}
+
+func (s *entries) at(i int32) *lent { return &s.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
 
 // table is an open-addressing multimap from a 64-bit hash to entry indexes
 // (stored +1; 0 is empty). Callers compare the entry's own hash.
@@ -71,7 +104,7 @@ type table struct {
 
 func newTable(n int) table {
 	size := 16
-	for size < 2*n {
+	for size < n+n/2 { // load factor at most 2/3
 		size <<= 1
 	}
 	return table{slots: make([]int32, size), mask: uint64(size - 1)}
@@ -119,7 +152,7 @@ type engine struct {
 	log *slog.Logger
 
 	seed   maphash.Seed
-	ents   []lent
+	ents   entries
 	t1, t2 table
 
 	agreements   map[string]payrecon.LedgerEntry
@@ -248,7 +281,10 @@ func (e *engine) loadLedger(ctx context.Context) error {
 			e.matched(0, 1)
 			return nil
 		}
-		ent := lent{id: le.ID, amount: le.Amount, payer: le.PayerAmount, promo: le.PromotionAmount, kind: k, status: statusCode(le.Status)}
+		ent := lent{id: le.ID, amount: le.Amount, kind: k, status: statusCode(le.Status)}
+		if le.PayerAmount != 0 || le.PromotionAmount != 0 {
+			ent.split = splitHash(le.PayerAmount, le.PromotionAmount)
+		}
 		p, s := le.ProviderTxnNo, le.MerchantOrderNo
 		if k == kindRefund {
 			p, s = le.ProviderRefundNo, le.MerchantRefundNo
@@ -261,19 +297,19 @@ func (e *engine) loadLedger(ctx context.Context) error {
 			ent.k2 = e.hash(s)
 			ent.flags |= flagK2
 		}
-		e.ents = append(e.ents, ent)
+		e.ents.add(ent)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("load ledger: %w", err)
 	}
-	if len(e.ents) > 1<<31-2 {
-		return fmt.Errorf("load ledger: %d entries is more than one run can index", len(e.ents))
+	if e.ents.n > 1<<31-2 {
+		return fmt.Errorf("load ledger: %d entries is more than one run can index", e.ents.n)
 	}
-	e.t1 = newTable(len(e.ents))
-	e.t2 = newTable(len(e.ents))
-	for i := range e.ents {
-		ent := &e.ents[i]
+	e.t1 = newTable(e.ents.n)
+	e.t2 = newTable(e.ents.n)
+	for i := 0; i < e.ents.n; i++ {
+		ent := e.ents.at(int32(i))
 		if ent.flags&flagK1 != 0 {
 			e.t1.add(ent.k1, int32(i))
 		}
@@ -282,7 +318,7 @@ func (e *engine) loadLedger(ctx context.Context) error {
 			// another transaction is a duplicate payment.
 			if ent.kind == kindPayment && ent.status == codeSuccess {
 				for j := e.t2.mask & ent.k2; e.t2.slots[j] != 0; j = (j + 1) & e.t2.mask {
-					o := &e.ents[e.t2.slots[j]-1]
+					o := e.ents.at(e.t2.slots[j] - 1)
 					if o.k2 == ent.k2 && o.kind == kindPayment && o.status == codeSuccess && o.flags&flagDup == 0 && o.k1 != ent.k1 {
 						ent.flags |= flagDup
 						e.dupPairs = append(e.dupPairs, [2]int32{e.t2.slots[j] - 1, int32(i)})
@@ -295,16 +331,16 @@ func (e *engine) loadLedger(ctx context.Context) error {
 	}
 	// Verify duplicate candidates on the real strings (hash collisions).
 	for _, pr := range e.dupPairs {
-		a, err := e.r.store.LedgerEntry(ctx, e.ents[pr[0]].id)
+		a, err := e.r.store.LedgerEntry(ctx, e.ents.at(pr[0]).id)
 		if err != nil {
-			return fmt.Errorf("load ledger entry %d: %w", e.ents[pr[0]].id, err)
+			return fmt.Errorf("load ledger entry %d: %w", e.ents.at(pr[0]).id, err)
 		}
-		b, err := e.r.store.LedgerEntry(ctx, e.ents[pr[1]].id)
+		b, err := e.r.store.LedgerEntry(ctx, e.ents.at(pr[1]).id)
 		if err != nil {
-			return fmt.Errorf("load ledger entry %d: %w", e.ents[pr[1]].id, err)
+			return fmt.Errorf("load ledger entry %d: %w", e.ents.at(pr[1]).id, err)
 		}
 		if a.MerchantOrderNo != b.MerchantOrderNo || a.ProviderTxnNo == b.ProviderTxnNo {
-			e.ents[pr[1]].flags &^= flagDup
+			e.ents.at(pr[1]).flags &^= flagDup
 		}
 	}
 	e.progress("ledger")
@@ -406,7 +442,7 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 	}
 	if key != "" {
 		if idx := e.find(&e.t1, e.hash(key), k); idx >= 0 {
-			ent := &e.ents[idx]
+			ent := e.ents.at(idx)
 			ent.flags |= flagUsed
 			class := e.compare(ent, &l)
 			if class == payrecon.ClassMatched {
@@ -427,7 +463,7 @@ func (e *engine) find(tb *table, h uint64, kind uint8) int32 {
 	best := int32(-1)
 	for i := h & tb.mask; tb.slots[i] != 0; i = (i + 1) & tb.mask {
 		idx := tb.slots[i] - 1
-		ent := &e.ents[idx]
+		ent := e.ents.at(idx)
 		if ent.kind != kind || ent.flags&flagUsed != 0 {
 			continue
 		}
@@ -463,7 +499,7 @@ func (e *engine) compare(ent *lent, l *payrecon.BillLine) payrecon.Class {
 	if ent.flags&flagDup != 0 {
 		return payrecon.ClassDuplicatePayment
 	}
-	if ent.amount != l.Amount || (ent.payer != 0 && l.PayerAmount != 0 && (ent.payer != l.PayerAmount || ent.promo != l.PromotionAmount)) {
+	if ent.amount != l.Amount || (ent.split != 0 && (l.PayerAmount != 0 || l.PromotionAmount != 0) && ent.split != splitHash(l.PayerAmount, l.PromotionAmount)) {
 		return payrecon.ClassAmountMismatch
 	}
 	if rate := e.t.Account.FeeRatePPM; rate > 0 && l.Fee != payrecon.FeeFor(l.Amount, rate) {
@@ -489,7 +525,7 @@ func (e *engine) resolve(ctx context.Context) error {
 			return err
 		}
 		if !sameKey(le, &c.line) { // a hash collision: not the same transaction
-			e.ents[c.idx].flags &^= flagUsed
+			e.ents.at(c.idx).flags &^= flagUsed
 			e.pending = append(e.pending, c.line)
 			continue
 		}
@@ -519,8 +555,8 @@ func (e *engine) resolve(ctx context.Context) error {
 		}
 	}
 	// 3. Ledger entries no bill line consumed.
-	for i := range e.ents {
-		ent := &e.ents[i]
+	for i := 0; i < e.ents.n; i++ {
+		ent := e.ents.at(int32(i))
 		if ent.flags&flagUsed != 0 {
 			continue
 		}
@@ -555,9 +591,9 @@ func (e *engine) resolve(ctx context.Context) error {
 }
 
 func (e *engine) entry(ctx context.Context, idx int32) (payrecon.LedgerEntry, error) {
-	le, err := e.r.store.LedgerEntry(ctx, e.ents[idx].id)
+	le, err := e.r.store.LedgerEntry(ctx, e.ents.at(idx).id)
 	if err != nil {
-		return le, fmt.Errorf("load ledger entry %d: %w", e.ents[idx].id, err)
+		return le, fmt.Errorf("load ledger entry %d: %w", e.ents.at(idx).id, err)
 	}
 	return le, nil
 }
@@ -603,7 +639,7 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 			if err != nil {
 				return err
 			}
-			ent := &e.ents[idx]
+			ent := e.ents.at(idx)
 			ent.flags |= flagUsed
 			if !sameKey(le, &payrecon.BillLine{Kind: l.Kind, MerchantOrderNo: l.MerchantOrderNo, MerchantRefundNo: l.MerchantRefundNo}) {
 				// Collision: put it back once we are done looking.
@@ -629,7 +665,7 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 		if !refund && l.Status == payrecon.StatusSuccess {
 			for i := h & e.t2.mask; e.t2.slots[i] != 0; i = (i + 1) & e.t2.mask {
 				idx := e.t2.slots[i] - 1
-				ent := &e.ents[idx]
+				ent := e.ents.at(idx)
 				if ent.k2 != h || ent.kind != kindPayment || ent.status != codeSuccess {
 					continue
 				}
