@@ -161,6 +161,15 @@ func text(s string) string {
 	return s
 }
 
+// textCell is text() for the stream writer: an empty string is no cell
+// at all, which keeps a million sparse rows small.
+func textCell(s string) any {
+	if s == "" {
+		return nil
+	}
+	return text(s)
+}
+
 // headers renders cols' workbook headers (a class column takes two).
 func headers(cols []column, lang string) []string {
 	var out []string
@@ -192,11 +201,11 @@ func (b *book) rowValues(dst []any, cols []column, cells []cell) []any {
 		v := cells[i]
 		switch c.typ {
 		case colText, colCode:
-			dst = append(dst, text(v.s))
+			dst = append(dst, textCell(v.s))
 		case colEnum: // unknown machine values show as they are: escape them too
-			dst = append(dst, text(c.label(v.s, b.lang)))
+			dst = append(dst, textCell(c.label(v.s, b.lang)))
 			if c.withCode {
-				dst = append(dst, text(v.s))
+				dst = append(dst, textCell(v.s))
 			}
 		case colMoney:
 			dst = append(dst, excelize.Cell{StyleID: b.sMoney, Value: yuanCell(v.n)})
