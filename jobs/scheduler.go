@@ -27,9 +27,11 @@ type SchedulerOptions struct {
 	Location *time.Location
 	// Seconds: specs have a leading seconds field.
 	Seconds bool
-	// BillReadyDeadline: how long after a job fired a bill that is not
-	// published yet (ErrBillNotReady) is retried; default 8h. After it the
-	// run is recorded as failed.
+	// BillReadyDeadline: how long after the end of the bill day a bill
+	// that is not published yet (ErrBillNotReady) is retried; default 36h
+	// (config jobs.bill_ready_deadline). After it the run is recorded as
+	// failed. Keep it shorter than the time to the job's next firing, or
+	// SkipIfStillRunning skips that firing.
 	BillReadyDeadline time.Duration
 	// RetryBackoff is the first wait before retrying a bill that was not
 	// ready (default 5m); it doubles up to RetryMax (default 1h).
@@ -71,7 +73,7 @@ func NewScheduler(r *Runner, jobs []Job, logger *slog.Logger, opts SchedulerOpti
 		opts.Location = payrecon.Shanghai
 	}
 	if opts.BillReadyDeadline <= 0 {
-		opts.BillReadyDeadline = 8 * time.Hour
+		opts.BillReadyDeadline = 36 * time.Hour
 	}
 	if opts.RetryBackoff <= 0 {
 		opts.RetryBackoff = 5 * time.Minute
@@ -169,7 +171,7 @@ func (s *Scheduler) RunJob(ctx context.Context, job Job) []payrecon.Run {
 	var runs []payrecon.Run
 	pending := accounts
 	backoff := s.opts.RetryBackoff
-	deadline := start.Add(s.opts.BillReadyDeadline)
+	deadline := day.End().Add(s.opts.BillReadyDeadline)
 	for len(pending) > 0 {
 		var notReady []string
 		for _, acc := range pending {

@@ -84,7 +84,7 @@ func TestSchedulerRetriesBillNotReady(t *testing.T) {
 	g := &gatedProvider{scProvider: &scProvider{sc: p.sc}, notReady: 2}
 	r := jobs.NewRunner(db, schedTargets(g), storetest.Logger(t), fixedNow, jobs.Options{QueryBackoff: time.Millisecond})
 	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "30 10 * * *"}}, storetest.Logger(t),
-		jobs.SchedulerOptions{Now: fixedNow, RetryBackoff: 5 * time.Millisecond, BillReadyDeadline: time.Hour})
+		jobs.SchedulerOptions{Now: fixedNow, RetryBackoff: 5 * time.Millisecond, BillReadyDeadline: 36 * time.Hour})
 	storetest.Must(t, err)
 	runs := s.RunJob(context.Background(), jobs.Job{Name: "daily"})
 	if len(runs) != 1 || runs[0].State != payrecon.RunFindings {
@@ -97,9 +97,12 @@ func TestSchedulerRetriesBillNotReady(t *testing.T) {
 	// Past the deadline the run is recorded as failed.
 	g2 := &gatedProvider{scProvider: &scProvider{sc: p.sc}, notReady: 1 << 30}
 	db2 := storetest.Open(t, store.SQLite)
-	r2 := jobs.NewRunner(db2, schedTargets(g2), storetest.Logger(t), fixedNow, jobs.Options{})
+	// The clock stands at the end of day D, the deadline 50ms after it:
+	// waits of 20ms and 40ms fit, the next (80ms) does not.
+	endOfD := func() time.Time { return dayD.End() }
+	r2 := jobs.NewRunner(db2, schedTargets(g2), storetest.Logger(t), endOfD, jobs.Options{})
 	s2, err := jobs.NewScheduler(r2, []jobs.Job{{Name: "daily", Spec: "30 10 * * *"}}, storetest.Logger(t),
-		jobs.SchedulerOptions{Now: fixedNow, RetryBackoff: 20 * time.Millisecond, BillReadyDeadline: 50 * time.Millisecond})
+		jobs.SchedulerOptions{Now: endOfD, RetryBackoff: 20 * time.Millisecond, BillReadyDeadline: 50 * time.Millisecond})
 	storetest.Must(t, err)
 	runs = s2.RunJob(context.Background(), jobs.Job{Name: "daily"})
 	if len(runs) != 1 || runs[0].State != payrecon.RunFailed {
@@ -110,8 +113,8 @@ func TestSchedulerRetriesBillNotReady(t *testing.T) {
 	if len(hist) != 1 || hist[0].State != payrecon.RunFailed || hist[0].Error == "" {
 		t.Errorf("history: %+v", hist)
 	}
-	if n := g2.calls.Load(); n < 2 {
-		t.Errorf("not retried: %d calls", n)
+	if n := g2.calls.Load(); n != 3 {
+		t.Errorf("trade bill fetched %d times before the deadline, want 3", n)
 	}
 }
 
