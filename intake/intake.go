@@ -1,0 +1,293 @@
+// Package intake receives provider callbacks: POST /callbacks/{provider}/{account}.
+//
+// Every callback is handed, raw, to the account's payrecon.CallbackVerifier.
+// An authentic one is stored with the ledger entries it yields in one
+// transaction and acknowledged in the provider's own format only after the
+// commit; a retried one (same event) is acknowledged and stored once; a
+// forged, unreadable, oversized or misaddressed one is stored as rejected
+// with its reason and answered with a failure. Captured callbacks are
+// imported (Import) through the very same path.
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/payrecon/payrecon"
+)
+
+// Account is one configured account as intake sees it.
+type Account struct {
+	Provider string // provider name in the URL, e.g. "wechat"
+	Verifier payrecon.CallbackVerifier
+}
+
+// Config wires a Handler.
+type Config struct {
+	// Accounts maps account name → provider and verifier.
+	Accounts map[string]Account
+	// Providers lists further provider names that are known even without a
+	// configured account (a callback to one of them for an unknown account
+	// is stored as rejected; a callback to any other provider is a bare 404).
+	Providers []string
+	Store     payrecon.CallbackStore
+	Logger    *slog.Logger
+	// Now stamps received callbacks; time.Now when nil.
+	Now func() time.Time
+	// MaxBodyBytes limits a callback body (default 1 MiB).
+	MaxBodyBytes int64
+}
+
+// DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Stored column limits for names taken from the URL.
+const (
+	maxAccountLen  = 64
+	maxProviderLen = 32
+)
+
+// Handler serves the callback routes. It is safe for concurrent use.
+type Handler struct {
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	providers map[string]bool
+	mux       *http.ServeMux
+}
+
+// New returns the handler. It serves
+//
+//	POST /callbacks/{provider}/{account}
+//	GET  /healthz
+func New(cfg Config) *Handler {
+	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, providers: map[string]bool{}, mux: http.NewServeMux()}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.cfg.MaxBodyBytes <= 0 {
+		h.cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	for _, p := range cfg.Providers {
+		h.providers[p] = true
+	}
+	for _, a := range cfg.Accounts {
+		h.providers[a.Provider] = true
+	}
+	h.mux.HandleFunc("POST /callbacks/{provider}/{account}", h.callback)
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Outcome is what became of one callback.
+type Outcome int
+
+const (
+	Accepted  Outcome = iota // stored with its entries
+	Duplicate                // already stored: acknowledged, nothing written
+	Rejected                 // stored as rejected
+	Failed                   // not stored (store error or unknown route): the provider should retry
+)
+
+func (o Outcome) String() string {
+	return [...]string{"accepted", "duplicate", "rejected", "failed"}[o]
+}
+
+// result is the outcome of one callback and the reply to send.
+type result struct {
+	outcome Outcome
+	reply   payrecon.CallbackReply
+	reason  string // rejection or failure reason
+	id      int64  // raw callback id, 0 when not stored
+}
+
+// incoming is one callback, from HTTP or an import file.
+type incoming struct {
+	provider   string // from the URL; "" for imports (taken from the account)
+	account    string
+	header     http.Header
+	body       []byte
+	tooBig     bool // body was cut at MaxBodyBytes
+	remoteAddr string
+	receivedAt time.Time
+	source     string // "http" or "import"
+}
+
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+	provider, account := r.PathValue("provider"), r.PathValue("account")
+	if !h.providers[provider] {
+		// Nothing to attribute it to: not stored.
+		h.log.Warn("callback for unknown provider", "provider", clip(provider, maxProviderLen), "remote", r.RemoteAddr)
+		writeReply(w, jsonError(http.StatusNotFound, fmt.Sprintf("unknown provider %q", clip(provider, maxProviderLen))))
+		return
+	}
+	body, tooBig, err := readLimited(r.Body, h.cfg.MaxBodyBytes)
+	in := incoming{
+		provider: provider, account: account, header: r.Header.Clone(), body: body, tooBig: tooBig,
+		remoteAddr: r.RemoteAddr, receivedAt: h.now(), source: "http",
+	}
+	var res result
+	if err != nil {
+		res = h.reject(r.Context(), in, fmt.Sprintf("read body: %v", err), jsonError(http.StatusBadRequest, "cannot read body"))
+	} else {
+		res = h.process(r.Context(), in)
+	}
+	writeReply(w, res.reply)
+}
+
+// readLimited reads up to limit bytes; tooBig reports a longer body (whose
+// first limit bytes are returned).
+func readLimited(r io.Reader, limit int64) (body []byte, tooBig bool, err error) {
+	body, err = io.ReadAll(io.LimitReader(r, limit+1))
+	if int64(len(body)) > limit {
+		return body[:limit], true, nil
+	}
+	return body, false, err
+}
+
+// process runs one callback through routing checks, verification and the
+// store. It is the one path for live and imported callbacks.
+func (h *Handler) process(ctx context.Context, in incoming) result {
+	acct, ok := h.cfg.Accounts[in.account]
+	if !ok {
+		return h.reject(ctx, in, fmt.Sprintf("unknown account %q", clip(in.account, maxAccountLen)),
+			jsonError(http.StatusNotFound, fmt.Sprintf("unknown account %q", clip(in.account, maxAccountLen))))
+	}
+	if in.provider == "" {
+		in.provider = acct.Provider
+	}
+	if in.provider != acct.Provider {
+		reason := fmt.Sprintf("account %q belongs to provider %q, not %q", in.account, acct.Provider, in.provider)
+		return h.reject(ctx, in, reason, jsonError(http.StatusNotFound, reason))
+	}
+	if in.tooBig {
+		reason := fmt.Sprintf("body exceeds %d bytes", h.cfg.MaxBodyBytes)
+		return h.reject(ctx, in, reason, jsonError(http.StatusRequestEntityTooLarge, reason))
+	}
+
+	vc, verr := acct.Verifier.VerifyCallback(payrecon.CallbackRequest{
+		Account: in.account, Header: in.header, Body: in.body, RemoteAddr: in.remoteAddr, ReceivedAt: in.receivedAt,
+	})
+	if verr == nil {
+		verr = h.checkEntries(in, vc.Entries)
+	}
+	if verr != nil {
+		return h.reject(ctx, in, verr.Error(), acct.Verifier.Reply(verr))
+	}
+
+	raw := h.raw(in, true, "")
+	raw.EventID = vc.EventID
+	dup, err := h.cfg.Store.StoreCallback(ctx, raw, vc.Entries)
+	if err != nil {
+		h.log.Error("store callback", "account", in.account, "event_id", vc.EventID, "err", err)
+		reply := acct.Verifier.Reply(fmt.Errorf("temporary failure, retry later: %w", payrecon.ErrTransient))
+		reply.Status = http.StatusInternalServerError
+		return result{outcome: Failed, reply: reply, reason: err.Error()}
+	}
+	if dup {
+		h.log.Info("callback duplicate", "account", in.account, "event_id", vc.EventID, "callback_id", raw.ID, "source", in.source)
+		return result{outcome: Duplicate, reply: acct.Verifier.Reply(nil), id: raw.ID}
+	}
+	h.log.Info("callback accepted", "account", in.account, "event_id", vc.EventID, "type", vc.Type,
+		"entries", len(vc.Entries), "callback_id", raw.ID, "source", in.source)
+	return result{outcome: Accepted, reply: acct.Verifier.Reply(nil), id: raw.ID}
+}
+
+// checkEntries fills each entry's account and provider and refuses entries
+// the verifier attributed to another account.
+func (h *Handler) checkEntries(in incoming, entries []payrecon.LedgerEntry) error {
+	for i := range entries {
+		e := &entries[i]
+		if e.Account == "" {
+			e.Account = in.account
+		}
+		if e.Provider == "" {
+			e.Provider = in.provider
+		}
+		if e.Account != in.account {
+			return fmt.Errorf("entry %d names account %q, callback came for %q", i, e.Account, in.account)
+		}
+		if e.EventKey == "" {
+			return fmt.Errorf("entry %d has no event key", i)
+		}
+	}
+	return nil
+}
+
+// reject stores the callback as rejected and returns reply. When the store
+// fails the reply still goes out (the provider will retry) and the failure
+// is logged.
+func (h *Handler) reject(ctx context.Context, in incoming, reason string, reply payrecon.CallbackReply) result {
+	raw := h.raw(in, false, reason)
+	if _, err := h.cfg.Store.StoreCallback(ctx, raw, nil); err != nil {
+		h.log.Error("store rejected callback", "account", raw.Account, "reason", reason, "err", err)
+	}
+	h.log.Warn("callback rejected", "account", raw.Account, "provider", raw.Provider, "reason", reason,
+		"callback_id", raw.ID, "remote", in.remoteAddr, "source", in.source)
+	return result{outcome: Rejected, reply: reply, reason: reason, id: raw.ID}
+}
+
+func (h *Handler) raw(in incoming, accepted bool, reason string) *payrecon.RawCallback {
+	return &payrecon.RawCallback{
+		Account:    clip(in.account, maxAccountLen),
+		Provider:   clip(in.provider, maxProviderLen),
+		ReceivedAt: in.receivedAt,
+		Header:     in.header,
+		Body:       in.body,
+		Accepted:   accepted,
+		Reason:     reason,
+		Source:     in.source,
+	}
+}
+
+// clip shortens s to at most n bytes without splitting a UTF-8 sequence
+// and replaces invalid UTF-8, so any URL segment fits its column.
+func clip(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = string([]rune(s)) // invalid bytes become U+FFFD
+	}
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func jsonError(status int, msg string) payrecon.CallbackReply {
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
+	return payrecon.CallbackReply{Status: status, ContentType: "application/json", Body: append(b, '\n')}
+}
+
+func writeReply(w http.ResponseWriter, r payrecon.CallbackReply) {
+	if r.ContentType != "" {
+		w.Header().Set("Content-Type", r.ContentType)
+	}
+	status := r.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(r.Body)
+}
+
+// ErrUnknownAccount is returned by Import for an account that is not configured.
+var ErrUnknownAccount = errors.New("unknown account")
