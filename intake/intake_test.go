@@ -314,7 +314,7 @@ func TestImport(t *testing.T) {
 		hdr := func(sig string) map[string][]string { return map[string][]string{"x-test-signature": {sig}} }
 		file := strings.Join([]string{
 			line(map[string]any{"headers": hdr(goodSig), "body": string(good), "received_at": "2026-11-20T10:00:01+08:00"}), // 1 accepted
-			line(map[string]any{"headers": hdr(goodSig), "body": string(good)}),                                              // 2 duplicate
+			line(map[string]any{"headers": hdr(goodSig), "body": string(good)}),                                             // 2 duplicate
 			"", // 3 blank
 			line(map[string]any{"headers": hdr(otherSig), "body_base64": base64.StdEncoding.EncodeToString(other)}), // 4 accepted
 			line(map[string]any{"headers": hdr("00"), "body": string(good)}),                                        // 5 rejected: forged
