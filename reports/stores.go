@@ -1,0 +1,48 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/payrecon/payrecon"
+)
+
+// StoreSource builds a Source over the domain's store interfaces (any
+// RunStore and ActionStore, SQLite or MySQL alike): the latest run of each
+// account and day in [from, to] (accounts empty means all), their items
+// streamed from the store while the report is written, the actions of those
+// accounts and days, and each action's audit trail. ctx bounds every store
+// call made later through the Source. acts may be nil (no actions sheet rows).
+func StoreSource(ctx context.Context, runs payrecon.RunStore, acts payrecon.ActionStore, accounts []string, from, to payrecon.Day) (Source, error) {
+	latest, err := runs.LatestRuns(ctx, accounts, from, to)
+	if err != nil {
+		return Source{}, fmt.Errorf("report runs %s..%s: %w", from, to, err)
+	}
+	src := Source{
+		Runs: latest,
+		Items: func(runID int64, fn func(payrecon.Item) error) error {
+			return runs.RunItems(ctx, runID, fn)
+		},
+	}
+	if acts == nil || len(latest) == 0 {
+		return src, nil
+	}
+	f := payrecon.ActionFilter{From: from, To: to}
+	if len(accounts) == 1 {
+		f.Account = accounts[0]
+	}
+	all, err := acts.ListActions(ctx, f)
+	if err != nil {
+		return Source{}, fmt.Errorf("report actions %s..%s: %w", from, to, err)
+	}
+	for _, a := range all {
+		if len(accounts) == 0 || slices.Contains(accounts, a.Account) {
+			src.Actions = append(src.Actions, a)
+		}
+	}
+	src.Audit = func(id int64) ([]payrecon.AuditEntry, error) {
+		return acts.ActionAudit(ctx, id)
+	}
+	return src, nil
+}
