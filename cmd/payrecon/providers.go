@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
+)
+
+// buildProvider turns account i of the configuration into its provider:
+// it decodes the account's raw provider section into that provider
+// package's Config (unknown keys are errors) and calls its New. It returns
+// the typed config too, so that `config check` can print it with its
+// secrets redacted by type. Errors name the account: "accounts[2].wechat: …".
+//
+// To add a provider: one case below, nothing else.
+//
+//	case "wechat":
+//		var pc wechat.Config
+//		if err := acct.DecodeProvider(i, &pc); err != nil {
+//			return nil, nil, err
+//		}
+//		pc.Account = acct.Name
+//		p, err := wechat.New(pc, a.logger())
+//		if err != nil {
+//			return nil, nil, fmt.Errorf("accounts[%d].wechat: %w", i, err)
+//		}
+//		return p, pc, nil
+func buildProvider(ctx context.Context, a *app, i int, acct config.Account) (payrecon.Provider, any, error) {
+	_ = ctx
+	switch acct.Provider {
+	// ---- provider cases (one per provider package) ----
+
+	// ---- end of provider cases ----
+	default:
+		return nil, nil, fmt.Errorf("accounts[%d].provider: provider %q is not built into this payrecon binary", i, acct.Provider)
+	}
+}
