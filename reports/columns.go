@@ -64,6 +64,7 @@ func (c column) header(lang string) string {
 type itemRow struct {
 	runID  int64
 	it     payrecon.Item
+	key    string // it.Key()
 	act    payrecon.Action
 	hasAct bool
 }
@@ -151,7 +152,7 @@ func itemCells(dst []cell, r *itemRow) {
 		{s: string(state)},
 		{n: actID},
 		{n: r.runID},
-		{s: it.Key()},
+		{s: r.key},
 		{s: it.ResolvesKey},
 	}
 	copy(dst, vals[:])

@@ -67,8 +67,7 @@ func WriteCSV(w io.Writer, src Source, opts Options) error {
 	var rec []string
 	for _, run := range src.Runs {
 		err := src.Items(run.ID, func(it payrecon.Item) error {
-			r := itemRow{runID: run.ID, it: it}
-			r.act, r.hasAct = idx.lookup(it)
+			r := idx.row(run.ID, it)
 			itemCells(cells, &r)
 			rec = csvRecord(rec, itemColumns, cells)
 			return cw.Write(rec)
@@ -257,8 +256,7 @@ func WriteJSON(w io.Writer, src Source, opts Options) error {
 	n := 0
 	for _, run := range src.Runs {
 		err := src.Items(run.ID, func(it payrecon.Item) error {
-			r := itemRow{runID: run.ID, it: it}
-			r.act, r.hasAct = idx.lookup(it)
+			r := idx.row(run.ID, it)
 			itemCells(cells, &r)
 			buf = buf[:0]
 			if n > 0 {

@@ -91,10 +91,10 @@ func indexActions(actions []payrecon.Action) actionIndex {
 	return idx
 }
 
-// lookup returns the action for an item: the one of the item's proposed
-// kind when there is one, else the newest (highest ID).
-func (idx actionIndex) lookup(it payrecon.Item) (payrecon.Action, bool) {
-	list := idx[it.Key()]
+// lookup returns the action for an item with the given key: the one of
+// the item's proposed kind when there is one, else the newest (highest ID).
+func (idx actionIndex) lookup(it payrecon.Item, key string) (payrecon.Action, bool) {
+	list := idx[key]
 	if len(list) == 0 {
 		return payrecon.Action{}, false
 	}
@@ -111,6 +111,13 @@ func (idx actionIndex) lookup(it payrecon.Item) (payrecon.Action, bool) {
 		}
 	}
 	return list[best], true
+}
+
+// row joins an item to its action, computing its key once.
+func (idx actionIndex) row(runID int64, it payrecon.Item) itemRow {
+	r := itemRow{runID: runID, it: it, key: it.Key()}
+	r.act, r.hasAct = idx.lookup(it, r.key)
+	return r
 }
 
 // sheetKind sorts items onto the workbook's detail sheets.

@@ -387,8 +387,7 @@ func (b *book) details() error {
 	vals := make([]any, 0, len(itemColumns)+2)
 	for _, run := range b.src.Runs {
 		err := b.src.Items(run.ID, func(it payrecon.Item) error {
-			r := itemRow{runID: run.ID, it: it}
-			r.act, r.hasAct = idx.lookup(it)
+			r := idx.row(run.ID, it)
 			itemCells(cells, &r)
 			vals = b.rowValues(vals, itemColumns, cells)
 			switch sheetFor(it.Class) {
