@@ -421,7 +421,7 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 		if l.Status == payrecon.StatusSuccess {
 			e.tot.BillTotal += l.Amount
 			e.tot.Fees += l.Fee
-			e.tradeNet += l.Amount - l.Fee
+			e.tradeNet += paid(&l) - l.Fee
 		}
 	case payrecon.KindRefund:
 		k = kindRefund
@@ -429,7 +429,7 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 		if l.Status == payrecon.StatusSuccess {
 			e.tot.BillTotal -= l.Amount
 			e.tot.Fees += l.Fee
-			e.tradeNet += -l.Amount - l.Fee
+			e.tradeNet += -paid(&l) - l.Fee
 		}
 	default:
 		it := lineItem(l)
@@ -455,6 +455,16 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 	}
 	e.pending = append(e.pending, l)
 	return nil
+}
+
+// paid is what the payer paid (or got back): the amount that settles,
+// promotions funded by others aside. Bills without a payer column give the
+// order amount.
+func paid(l *payrecon.BillLine) int64 {
+	if l.PayerAmount != 0 {
+		return l.PayerAmount
+	}
+	return l.Amount
 }
 
 // find returns the best unused entry of kind with hash h in tb: a success

@@ -37,7 +37,35 @@ type plan struct {
 	// mutations applied to the scenario before the run of a day (what the
 	// provider changes between days).
 	before map[payrecon.Day]func(sc *scenario.Scenario)
+	// numbers formats the provider's and the merchant's numbers.
+	numbers numbering
+	// closed lists the payments planted as closed at the provider, by the
+	// day whose run sees them (status_mismatch where the provider's query
+	// says closed).
+	closed map[payrecon.Day][]string
 }
+
+// closedAsNotFound adapts the plan to a provider whose order query answers
+// "no such order" for a closed order (Huawei): those become missing_in_bill.
+func (p *plan) closedAsNotFound() {
+	for day, txns := range p.closed {
+		for _, txn := range txns {
+			delete(p.want[day], string(payrecon.ClassStatusMismatch)+"|"+txn)
+			p.expect(day, payrecon.ClassMissingInBill, txn)
+		}
+	}
+}
+
+// numbering formats generated numbers: txn, order, provider refund,
+// merchant refund, other bill line.
+type numbering struct{ txn, order, prefund, mrefund, other string }
+
+var (
+	// plainNumbers are short and readable.
+	plainNumbers = numbering{txn: "T%06d", order: "O%06d", prefund: "RF%06d", mrefund: "MR%06d", other: "X%06d"}
+	// digitNumbers look like real providers' (all digits).
+	digitNumbers = numbering{txn: "42000000%010d", order: "M%06d", prefund: "50000000%010d", mrefund: "R%06d", other: "43000000%010d"}
+)
 
 func (p *plan) next() int { p.seq++; return p.seq }
 
@@ -67,7 +95,7 @@ func (p *plan) payment(day payrecon.Day) scenario.Payment {
 	}
 	paid := p.at(day)
 	return scenario.Payment{
-		MerchantOrderNo: fmt.Sprintf("O%06d", n), ProviderTxnNo: fmt.Sprintf("T%06d", n),
+		MerchantOrderNo: fmt.Sprintf(p.numbers.order, n), ProviderTxnNo: fmt.Sprintf(p.numbers.txn, n),
 		Status: payrecon.StatusSuccess, Amount: amount, PayerAmount: amount - promo, PromotionAmount: promo,
 		Fee: payrecon.FeeFor(amount, testRatePPM), FeeRatePPM: testRatePPM,
 		CreatedAt: paid.Add(-time.Minute), PaidAt: paid, Product: "商品 " + fmt.Sprint(n),
@@ -92,7 +120,7 @@ func (p *plan) refund(day payrecon.Day, pay scenario.Payment) scenario.Refund {
 	}
 	fin := p.at(day)
 	return scenario.Refund{
-		MerchantRefundNo: fmt.Sprintf("MR%06d", n), ProviderRefundNo: fmt.Sprintf("RF%06d", n),
+		MerchantRefundNo: fmt.Sprintf(p.numbers.mrefund, n), ProviderRefundNo: fmt.Sprintf(p.numbers.prefund, n),
 		MerchantOrderNo: pay.MerchantOrderNo, ProviderTxnNo: pay.ProviderTxnNo, Status: payrecon.StatusSuccess,
 		Amount: amount, PayerAmount: amount, Fee: payrecon.FeeFor(amount, testRatePPM), CreatedAt: fin.Add(-time.Minute), FinishedAt: fin,
 	}
@@ -110,8 +138,12 @@ func ledgerOfRefund(r scenario.Refund) payrecon.LedgerEntry {
 
 // newPlan generates days D, D+1 and D+3 with normal traffic and one or
 // more planted items of every class.
-func newPlan(seed uint64, normal int) *plan {
+func newPlan(seed uint64, normal int) *plan { return newPlanWith(seed, normal, plainNumbers) }
+
+func newPlanWith(seed uint64, normal int, numbers numbering) *plan {
 	p := &plan{
+		numbers:     numbers,
+		closed:      map[payrecon.Day][]string{},
 		sc:          &scenario.Scenario{SettlementDelta: map[payrecon.Day]int64{}},
 		want:        map[payrecon.Day]map[string]payrecon.Class{},
 		wantMatched: map[payrecon.Day]int64{},
@@ -190,6 +222,7 @@ func newPlan(seed uint64, normal int) *plan {
 		addPay(pay, true)
 		p.expect(D, payrecon.ClassCarriedOver, pay.ProviderTxnNo)
 		p.expect(dayD1, payrecon.ClassStatusMismatch, pay.ProviderTxnNo)
+		p.closed[dayD1] = append(p.closed[dayD1], pay.ProviderTxnNo)
 		p.before[dayD1] = func(sc *scenario.Scenario) {
 			sc.SetPaymentStatus(pay.MerchantOrderNo, pay.ProviderTxnNo, payrecon.StatusClosed)
 		}
@@ -239,6 +272,7 @@ func newPlan(seed uint64, normal int) *plan {
 		le2.Status, le2.EventKey = payrecon.StatusSuccess, "payment:"+closed.ProviderTxnNo+":success"
 		p.ledger = append(p.ledger, le2)
 		p.expect(D, payrecon.ClassStatusMismatch, closed.ProviderTxnNo)
+		p.closed[D] = append(p.closed[D], closed.ProviderTxnNo)
 	}
 	// duplicate_payment: one order paid twice; (a) the ledger has the first
 	// payment only, (b) the ledger has both.
@@ -309,8 +343,9 @@ func newPlan(seed uint64, normal int) *plan {
 	// settlement_mismatch and a bill line of a type not reconciled.
 	sc.SettlementDelta[D] = 7
 	p.expect(D, payrecon.ClassSettlementMismatch, "settlement "+string(D))
-	sc.Others = append(sc.Others, scenario.Other{Type: "分账", ProviderTxnNo: "X000001", Amount: 300, At: p.at(D)})
-	p.expect(D, payrecon.ClassOtherBillLine, "X000001")
+	other := fmt.Sprintf(numbers.other, 1)
+	sc.Others = append(sc.Others, scenario.Other{Type: "分账", ProviderTxnNo: other, Amount: 300, At: p.at(D)})
+	p.expect(D, payrecon.ClassOtherBillLine, other)
 
 	// The ledger is stored in callback order, not generation order.
 	sort.SliceStable(p.ledger, func(i, j int) bool { return p.ledger[i].OccurredAt.Before(p.ledger[j].OccurredAt) })

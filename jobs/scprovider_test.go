@@ -69,7 +69,7 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 			Amount: p.Amount, PayerAmount: p.PayerAmount, PromotionAmount: p.PromotionAmount, Fee: p.Fee, FeeRatePPM: p.FeeRatePPM,
 			CreatedAt: p.CreatedAt, FinishedAt: p.PaidAt, Product: p.Product, Currency: "CNY"}
 		if kind == payrecon.BillSettlement {
-			l.Settlement = p.Amount - p.Fee
+			l.Settlement = p.PayerAmount - p.Fee
 			if first {
 				l.Settlement += delta
 				first = false
@@ -84,7 +84,7 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 			MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo,
 			Amount: r.Amount, PayerAmount: r.PayerAmount, Fee: -r.Fee, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, Currency: "CNY"}
 		if kind == payrecon.BillSettlement {
-			l.Settlement = -r.Amount + r.Fee
+			l.Settlement = -r.PayerAmount + r.Fee
 		}
 		if err := emit(l); err != nil {
 			return bf, err
