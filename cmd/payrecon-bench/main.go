@@ -88,14 +88,16 @@ func paths(dir string, day payrecon.Day) (db, bill, prevBill string) {
 
 // result is what a child phase reports on its last stdout line.
 type result struct {
-	Wall      time.Duration              `json:"wall_ns"`
-	PeakRSS   int64                      `json:"peak_rss_bytes"`
-	BillLines int64                      `json:"bill_lines"`
-	Ledger    int64                      `json:"ledger_lines"`
-	Classes   map[payrecon.Class]int64   `json:"classes,omitempty"`
-	Totals    *payrecon.Totals           `json:"totals,omitempty"`
-	Extra     map[string]time.Duration   `json:"extra_ns,omitempty"`
-	Amounts   map[payrecon.Class]float64 `json:"-"`
+	Wall      time.Duration            `json:"wall_ns"`
+	PeakRSS   int64                    `json:"peak_rss_bytes"`
+	BillLines int64                    `json:"bill_lines"`
+	Ledger    int64                    `json:"ledger_lines"`
+	Classes   map[payrecon.Class]int64 `json:"classes,omitempty"`
+	Totals    *payrecon.Totals         `json:"totals,omitempty"`
+	Extra     map[string]time.Duration `json:"extra_ns,omitempty"`
+	// CPU is the child's user+sys time, measured by the parent: with other
+	// work on the machine it says more than the wall time.
+	CPU time.Duration `json:"-"`
 }
 
 func runAll(ctx context.Context, o options) error {
@@ -196,6 +198,7 @@ func child(o options, phase string) (result, error) {
 	if err := json.Unmarshal([]byte(last), &r); err != nil {
 		return r, fmt.Errorf("%s phase: read result %q: %w", phase, last, err)
 	}
+	r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return r, nil
 }
 
@@ -312,11 +315,14 @@ func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 func report(w io.Writer, o options, p plan, floor, run result) {
 	rows := run.BillLines + run.Ledger
-	fmt.Fprintf(w, "\nrun:   %d bill lines + %d ledger entries in %s = %.0f rows/s (%.0f bill lines/s), peak RSS %s\n",
+	fmt.Fprintf(w, "\nrun:   %d bill lines + %d ledger entries in %s = %.0f rows/s (%.0f bill lines/s), peak RSS %s, cpu %s\n",
 		run.BillLines, run.Ledger, run.Wall.Round(time.Millisecond), float64(rows)/run.Wall.Seconds(),
-		float64(run.BillLines)/run.Wall.Seconds(), mib(run.PeakRSS))
-	fmt.Fprintf(w, "floor: read+decompress+parse %d lines in %s (decompress only %s), peak RSS %s\n",
-		floor.BillLines, floor.Wall.Round(time.Millisecond), floor.Extra["decompress_only"].Round(time.Millisecond), mib(floor.PeakRSS))
+		float64(run.BillLines)/run.Wall.Seconds(), mib(run.PeakRSS), run.CPU.Round(time.Millisecond))
+	fmt.Fprintf(w, "floor: read+decompress+parse %d lines in %s (decompress only %s), peak RSS %s, cpu %s (both passes)\n",
+		floor.BillLines, floor.Wall.Round(time.Millisecond), floor.Extra["decompress_only"].Round(time.Millisecond), mib(floor.PeakRSS), floor.CPU.Round(time.Millisecond))
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Fprintf(w, "load:  %s (2 cores: figures above 2 mean other work shared the machine)\n", strings.Join(strings.Fields(string(load))[:3], " "))
+	}
 	ratio := run.Wall.Seconds() / floor.Wall.Seconds()
 	fmt.Fprintf(w, "ratio: run / floor = %.2fx\n", ratio)
 	if run.Totals != nil {
