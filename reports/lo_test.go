@@ -30,6 +30,9 @@ func office(t *testing.T) string {
 // spreadsheet program and checks the summary page renders: its title and
 // the bill total of the first run appear in the PDF's text.
 func TestWorkbookOpensInLibreOffice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the LibreOffice conversion (about 5 s)")
+	}
 	soffice := office(t)
 	fx := newFixture()
 	dir := t.TempDir()
