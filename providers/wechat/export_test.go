@@ -1,0 +1,7 @@
+package wechat
+
+// Internal helpers exposed to the external tests.
+var (
+	Yuan     = yuan
+	BillTime = billTime
+)
