@@ -24,6 +24,8 @@ var commands = []func(a *app) *cobra.Command{
 	newConfigCmd,
 	newServeCmd,
 	newLedgerCmd,
+	newRunCmd,
+	newScheduleCmd,
 }
 
 func main() {
