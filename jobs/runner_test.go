@@ -296,3 +296,39 @@ func TestFailuresAreRecordedAndOthersGoOn(t *testing.T) {
 		}
 	})
 }
+
+// shiftedLedger changes every entry re-read by id (as if a repair changed
+// the ledger while the run was matching): the books then cannot balance.
+type shiftedLedger struct{ *store.DB }
+
+func (s shiftedLedger) LedgerEntry(ctx context.Context, id int64) (payrecon.LedgerEntry, error) {
+	e, err := s.DB.LedgerEntry(ctx, id)
+	e.Amount++
+	return e, err
+}
+
+func TestUnbalancedRunFailsAndStoresNothingElse(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p := newPlan(13, 20)
+		p.load(t, db)
+		clk := &clock{}
+		clk.runAfter(dayD)
+		targets := map[string]jobs.Target{testAccount: {Account: payrecon.Account{Name: testAccount, Provider: "fake", FeeRatePPM: testRatePPM}, Provider: &scProvider{sc: p.sc}}}
+		r := jobs.NewRunner(shiftedLedger{db}, targets, storetest.Logger(t), clk.Now, jobs.Options{QueryBackoff: time.Millisecond})
+		run, err := r.RunDay(ctx, testAccount, dayD)
+		if !errors.Is(err, payrecon.ErrUnbalanced) {
+			t.Fatalf("want ErrUnbalanced, got %v", err)
+		}
+		hist, herr := db.RunHistory(ctx, testAccount, dayD)
+		storetest.Must(t, herr)
+		if len(hist) != 1 || hist[0].State != payrecon.RunFailed || hist[0].ID != run.ID || len(runItems(t, db, run.ID)) != 0 {
+			t.Errorf("history %+v", hist)
+		}
+		acts, aerr := db.ListActions(ctx, payrecon.ActionFilter{Account: testAccount})
+		storetest.Must(t, aerr)
+		if len(acts) != 0 {
+			t.Errorf("an unbalanced run proposed %d actions", len(acts))
+		}
+	})
+}
