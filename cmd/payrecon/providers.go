@@ -6,6 +6,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
+	"github.com/payrecon/payrecon/providers/wechat"
 )
 
 // buildProvider turns account i of the configuration into its provider:
@@ -32,6 +33,17 @@ func buildProvider(ctx context.Context, a *app, i int, acct config.Account) (pay
 	switch acct.Provider {
 	// ---- provider cases (one per provider package) ----
 
+	case "wechat":
+		var pc wechat.Config
+		if err := acct.DecodeProvider(i, &pc); err != nil {
+			return nil, nil, err
+		}
+		pc.Account = acct.Name
+		p, err := wechat.New(pc, a.logger())
+		if err != nil {
+			return nil, nil, fmt.Errorf("accounts[%d].wechat: %w", i, err)
+		}
+		return p, pc, nil
 	// ---- end of provider cases ----
 	default:
 		return nil, nil, fmt.Errorf("accounts[%d].provider: provider %q is not built into this payrecon binary", i, acct.Provider)
