@@ -26,6 +26,7 @@ var commands = []func(a *app) *cobra.Command{
 	newLedgerCmd,
 	newRunCmd,
 	newScheduleCmd,
+	newActionsCmd,
 }
 
 func main() {
