@@ -52,6 +52,41 @@ type Database struct {
 	DSN    payrecon.Secret `yaml:"dsn"`    // SQLite file path, or a go-sql-driver DSN with parseTime=true&loc=UTC
 }
 
+// UnmarshalYAML reads dsn as "env:NAME", "file:PATH" or a literal DSN. Unlike
+// other secrets, a value starting with "/" or "./" is the DSN itself (a
+// SQLite file path), not a file to read the DSN from.
+func (d *Database) UnmarshalYAML(n *yaml.Node) error {
+	var raw struct {
+		Driver *string `yaml:"driver"`
+		DSN    *string `yaml:"dsn"`
+	}
+	if err := n.Decode(&raw); err != nil {
+		return err
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; k != "driver" && k != "dsn" {
+				return fmt.Errorf("line %d: field %s not found in database", n.Content[i].Line, k)
+			}
+		}
+	}
+	if raw.Driver != nil {
+		d.Driver = *raw.Driver
+	}
+	if raw.DSN != nil {
+		v := strings.TrimSpace(*raw.DSN)
+		if strings.HasPrefix(v, "env:") || strings.HasPrefix(v, "file:") {
+			r, err := payrecon.ResolveSecret(v)
+			if err != nil {
+				return fmt.Errorf("database.dsn: %w", err)
+			}
+			v = r
+		}
+		d.DSN = payrecon.NewSecret(v)
+	}
+	return nil
+}
+
 // Server is the callback receiver (payrecon serve).
 type Server struct {
 	Listen       string        `yaml:"listen"`

@@ -190,3 +190,28 @@ func TestPathAndLoadErrors(t *testing.T) {
 		t.Errorf("LOG_LEVEL override: %v %v", c, err)
 	}
 }
+
+func TestDatabaseDSNPath(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "")
+	dir := t.TempDir()
+	dsnFile := filepath.Join(dir, "dsn.txt")
+	if err := os.WriteFile(dsnFile, []byte("/from/file.db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"/var/lib/payrecon/p.db": "/var/lib/payrecon/p.db", // a SQLite path, not a secret file
+		"./var/p.db":             "./var/p.db",
+		"file:" + dsnFile:        "/from/file.db",
+	} {
+		c, err := config.Parse(strings.NewReader("database: {driver: sqlite, dsn: '" + in + "'}"))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := c.Database.DSN.Reveal(); got != want {
+			t.Errorf("dsn %q read as %q, want %q", in, got, want)
+		}
+	}
+	if _, err := config.Parse(strings.NewReader("database: {drvier: sqlite}")); err == nil || !strings.Contains(err.Error(), "field drvier not found") {
+		t.Errorf("unknown database key: %v", err)
+	}
+}
