@@ -26,6 +26,7 @@ var commands = []func(a *app) *cobra.Command{
 	newLedgerCmd,
 	newRunCmd,
 	newScheduleCmd,
+	newReportCmd,
 	newActionsCmd,
 }
 
