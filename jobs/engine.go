@@ -789,7 +789,7 @@ func (e *engine) queryLeftover(le payrecon.LedgerEntry) {
 			} else {
 				it.Class = payrecon.ClassCarriedOver
 				it.OriginDay = e.run.Day
-				it.Note = "pending"
+				it.Note = NotePending
 			}
 		case q.status == payrecon.StatusFailed || q.status == payrecon.StatusClosed:
 			it.Class = payrecon.ClassStatusMismatch
@@ -806,6 +806,11 @@ func (e *engine) queryLeftover(le payrecon.LedgerEntry) {
 	}
 	e.queries = append(e.queries, q)
 }
+
+// NotePending is the Note of a carried_over item the provider still
+// reports as pending; the scheduler re-runs its day on the re-query
+// schedule (Options.RequerySchedule, counted from the item's LedgerTime).
+const NotePending = "pending"
 
 func (e *engine) pendingExpired(since time.Time) bool {
 	last := e.r.opts.RequerySchedule[len(e.r.opts.RequerySchedule)-1]

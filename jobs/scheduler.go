@@ -62,6 +62,10 @@ type Scheduler struct {
 	runCtx   context.Context
 	hardStop context.CancelFunc
 	once     sync.Once
+
+	mu       sync.Mutex
+	rechecks map[string]*time.Timer // account|day → the next re-run for pending items
+	inFlight sync.WaitGroup         // re-check runs
 }
 
 // NewScheduler checks every spec and builds the scheduler; Run starts it.
@@ -101,7 +105,7 @@ func NewScheduler(r *Runner, jobs []Job, logger *slog.Logger, opts SchedulerOpti
 	}
 	runCtx, hardStop := context.WithCancel(context.Background())
 	s := &Scheduler{r: r, jobs: jobs, log: logger, opts: opts, c: cron.New(copts...),
-		stopping: make(chan struct{}), runCtx: runCtx, hardStop: hardStop}
+		stopping: make(chan struct{}), runCtx: runCtx, hardStop: hardStop, rechecks: map[string]*time.Timer{}}
 	known := map[string]bool{}
 	for _, a := range r.Accounts() {
 		known[a] = true
@@ -140,7 +144,19 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	<-ctx.Done()
 	s.log.Info("scheduler stopping: no new runs; waiting for runs in flight")
 	s.once.Do(func() { close(s.stopping) })
-	done := s.c.Stop().Done()
+	s.mu.Lock()
+	for k, t := range s.rechecks {
+		t.Stop()
+		delete(s.rechecks, k)
+	}
+	s.mu.Unlock()
+	cronDone := s.c.Stop().Done()
+	done := make(chan struct{})
+	go func() {
+		<-cronDone
+		s.inFlight.Wait()
+		close(done)
+	}()
 	grace := time.NewTimer(s.opts.ShutdownGrace)
 	defer grace.Stop()
 	select {
@@ -230,7 +246,79 @@ func (s *Scheduler) RunJob(ctx context.Context, job Job) []payrecon.Run {
 	if s.opts.AfterRun != nil && len(runs) > 0 {
 		s.opts.AfterRun(ctx, runs)
 	}
+	s.planRechecks(ctx, runs)
 	return runs
+}
+
+// planRechecks arranges, for each stored run that carried over items still
+// pending at the provider, a re-run of its day at the next step of the
+// re-query schedule (counted from the items' ledger times). The re-run
+// re-queries them: paid stays carried over, failed or closed becomes a
+// discrepancy, and past the last step a pending item becomes
+// missing_in_bill. Re-runs supersede the earlier run; nothing else changes.
+func (s *Scheduler) planRechecks(ctx context.Context, runs []payrecon.Run) {
+	for _, run := range runs {
+		if run.ID == 0 || (run.State != payrecon.RunClean && run.State != payrecon.RunFindings) {
+			continue
+		}
+		now := s.opts.Now()
+		var next time.Time
+		err := s.r.store.RunItems(ctx, run.ID, func(it payrecon.Item) error {
+			if it.Class != payrecon.ClassCarriedOver || it.Note != NotePending || it.LedgerTime.IsZero() {
+				return nil
+			}
+			for _, step := range s.r.opts.RequerySchedule {
+				if at := it.LedgerTime.Add(step); at.After(now) {
+					if next.IsZero() || at.Before(next) {
+						next = at
+					}
+					break
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			s.log.Error("plan re-checks", "account", run.Account, "day", string(run.Day), "err", err)
+			continue
+		}
+		if next.IsZero() {
+			continue
+		}
+		s.scheduleRecheck(run.Account, run.Day, next.Sub(now))
+	}
+}
+
+func (s *Scheduler) scheduleRecheck(account string, day payrecon.Day, wait time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isStopping() {
+		return
+	}
+	key := account + "|" + string(day)
+	if t, ok := s.rechecks[key]; ok {
+		t.Stop()
+	}
+	s.log.Info("pending items: day re-run planned", "account", account, "day", string(day), "in", wait.String())
+	s.rechecks[key] = time.AfterFunc(wait, func() {
+		s.mu.Lock()
+		delete(s.rechecks, key)
+		if s.isStopping() {
+			s.mu.Unlock()
+			return
+		}
+		s.inFlight.Add(1)
+		s.mu.Unlock()
+		defer s.inFlight.Done()
+		run, err := s.r.RunDay(s.runCtx, account, day)
+		if err != nil {
+			s.log.Error("re-check run failed", "account", account, "day", string(day), "err", err)
+			return
+		}
+		if s.opts.AfterRun != nil {
+			s.opts.AfterRun(s.runCtx, []payrecon.Run{run})
+		}
+		s.planRechecks(s.runCtx, []payrecon.Run{run})
+	})
 }
 
 func (s *Scheduler) isStopping() bool {

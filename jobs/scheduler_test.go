@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -170,4 +171,56 @@ func TestSchedulerRejectsBadConfig(t *testing.T) {
 	if _, err := jobs.NewScheduler(r, nil, nil, jobs.SchedulerOptions{}); err == nil {
 		t.Error("no jobs accepted")
 	}
+}
+
+// A payment still pending at the provider is carried over; the scheduler
+// re-runs its day at the next step of the re-query schedule, where the
+// provider's new answer (failed) turns it into a status_mismatch.
+func TestSchedulerRechecksPendingOnSchedule(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	ledgerAt := dayD.Start().Add(23*time.Hour + 30*time.Minute)
+	sc := &scenario.Scenario{Payments: []scenario.Payment{{MerchantOrderNo: "OP1", ProviderTxnNo: "TP1", Status: payrecon.StatusPending,
+		Amount: 900, PayerAmount: 900, CreatedAt: ledgerAt, PaidAt: ledgerAt}}}
+	_, err := db.AddLedgerEntry(ctx, payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: "payment:TP1:success",
+		Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: "OP1", ProviderTxnNo: "TP1",
+		Amount: 900, PayerAmount: 900, OccurredAt: ledgerAt})
+	storetest.Must(t, err)
+	// The clock runs from 300ms before the first step (1h after the ledger time).
+	base, start := ledgerAt.Add(time.Hour-300*time.Millisecond), time.Now()
+	now := func() time.Time { return base.Add(time.Since(start)) }
+	r := jobs.NewRunner(db, schedTargets(&scProvider{sc: sc}), storetest.Logger(t), now,
+		jobs.Options{QueryBackoff: time.Millisecond, RequerySchedule: []time.Duration{time.Hour, 2 * time.Hour}})
+	rechecked := make(chan payrecon.Run, 4)
+	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "30 10 * * *"}}, storetest.Logger(t),
+		jobs.SchedulerOptions{Now: now, AfterRun: func(_ context.Context, runs []payrecon.Run) {
+			for _, run := range runs {
+				rechecked <- run
+			}
+		}})
+	storetest.Must(t, err)
+	first := s.RunJob(ctx, jobs.Job{Name: "daily"})
+	if len(first) != 1 || first[0].Totals.ByClass[payrecon.ClassCarriedOver].Count != 1 {
+		t.Fatalf("first run: %+v", first)
+	}
+	<-rechecked // the job's own AfterRun
+	sc.SetPaymentStatus("OP1", "TP1", payrecon.StatusFailed)
+	var again payrecon.Run
+	select {
+	case again = <-rechecked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no re-check run at the schedule step")
+	}
+	if again.Day != dayD || again.Totals.ByClass[payrecon.ClassStatusMismatch].Count != 1 || again.Totals.ByClass[payrecon.ClassCarriedOver].Count != 0 {
+		t.Errorf("re-check run: %+v", again.Totals.ByClass)
+	}
+	hist, err := db.RunHistory(ctx, testAccount, dayD)
+	storetest.Must(t, err)
+	if len(hist) != 2 || hist[0].State != payrecon.RunSuperseded {
+		t.Errorf("history: %+v", hist)
+	}
+	// Shutting down cancels the re-checks still planned.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	storetest.Must(t, s.Run(cctx))
 }
