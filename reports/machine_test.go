@@ -158,3 +158,39 @@ var errTest = errString("store went away")
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestActionJoin: an item with several actions shows the one of its own
+// proposed kind, the newest of them; otherwise the newest action.
+func TestActionJoin(t *testing.T) {
+	fx := newFixture()
+	dup := fx.items[11][4] // duplicate_payment, proposes refund_duplicate; action 102 exists
+	mis := fx.items[11][1] // missing_in_bill, proposes reverse_ledger; no action yet
+	extra := func(id int64, it payrecon.Item, kind payrecon.ActionKind, st payrecon.ActionState) payrecon.Action {
+		return payrecon.Action{ID: id, DiscrepancyKey: it.Key(), Account: it.Account, Day: it.Day, Kind: kind, State: st, Item: it}
+	}
+	fx.actions = append(fx.actions,
+		extra(300, dup, payrecon.ActionManualReview, payrecon.ActionApplied),    // newer, other kind
+		extra(90, dup, payrecon.ActionRefundDuplicate, payrecon.ActionDismissed), // older, same kind
+		extra(50, mis, payrecon.ActionManualReview, payrecon.ActionApproved),
+		extra(60, mis, payrecon.ActionCorrectStatus, payrecon.ActionFailed), // newest of other kinds
+	)
+	var buf bytes.Buffer
+	if err := reports.WriteCSV(&buf, fx.source(), reports.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(name string) int { return slices.Index(recs[0], name) }
+	got := map[string][2]string{}
+	for _, r := range recs[1:] {
+		got[r[col("key")]] = [2]string{r[col("action_id")], r[col("action_state")]}
+	}
+	if g := got[dup.Key()]; g != [2]string{"102", "proposed"} {
+		t.Errorf("duplicate payment joined to %v, want action 102 (own kind, newest)", g)
+	}
+	if g := got[mis.Key()]; g != [2]string{"60", "failed"} {
+		t.Errorf("missing in bill joined to %v, want action 60 (newest)", g)
+	}
+}

@@ -80,13 +80,18 @@ func (s Source) check() error {
 	return nil
 }
 
-// actionIndex joins items to their actions.
-type actionIndex map[string][]payrecon.Action
+// actionIndex joins items to their actions: positions in actions by
+// discrepancy key, so a million actions are not copied.
+type actionIndex struct {
+	actions []payrecon.Action
+	byKey   map[string][]int32
+}
 
 func indexActions(actions []payrecon.Action) actionIndex {
-	idx := make(actionIndex, len(actions))
-	for _, a := range actions {
-		idx[a.DiscrepancyKey] = append(idx[a.DiscrepancyKey], a)
+	idx := actionIndex{actions: actions, byKey: make(map[string][]int32, len(actions))}
+	for i := range actions {
+		k := actions[i].DiscrepancyKey
+		idx.byKey[k] = append(idx.byKey[k], int32(i))
 	}
 	return idx
 }
@@ -94,23 +99,24 @@ func indexActions(actions []payrecon.Action) actionIndex {
 // lookup returns the action for an item with the given key: the one of
 // the item's proposed kind when there is one, else the newest (highest ID).
 func (idx actionIndex) lookup(it payrecon.Item, key string) (payrecon.Action, bool) {
-	list := idx[key]
-	if len(list) == 0 {
+	var best *payrecon.Action
+	for _, i := range idx.byKey[key] {
+		a := &idx.actions[i]
+		switch {
+		case best == nil:
+			best = a
+		case (a.Kind == it.Action) != (best.Kind == it.Action):
+			if a.Kind == it.Action {
+				best = a
+			}
+		case a.ID > best.ID:
+			best = a
+		}
+	}
+	if best == nil {
 		return payrecon.Action{}, false
 	}
-	best := -1
-	for i, a := range list {
-		if it.Action != payrecon.ActionNone && a.Kind == it.Action {
-			if best < 0 || list[best].Kind != it.Action || a.ID > list[best].ID {
-				best = i
-			}
-			continue
-		}
-		if best < 0 || (list[best].Kind != it.Action && a.ID > list[best].ID) {
-			best = i
-		}
-	}
-	return list[best], true
+	return *best, true
 }
 
 // row joins an item to its action, computing its key once.
