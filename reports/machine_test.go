@@ -169,7 +169,7 @@ func TestActionJoin(t *testing.T) {
 		return payrecon.Action{ID: id, DiscrepancyKey: it.Key(), Account: it.Account, Day: it.Day, Kind: kind, State: st, Item: it}
 	}
 	fx.actions = append(fx.actions,
-		extra(300, dup, payrecon.ActionManualReview, payrecon.ActionApplied),    // newer, other kind
+		extra(300, dup, payrecon.ActionManualReview, payrecon.ActionApplied),     // newer, other kind
 		extra(90, dup, payrecon.ActionRefundDuplicate, payrecon.ActionDismissed), // older, same kind
 		extra(50, mis, payrecon.ActionManualReview, payrecon.ActionApproved),
 		extra(60, mis, payrecon.ActionCorrectStatus, payrecon.ActionFailed), // newest of other kinds
