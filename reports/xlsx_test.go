@@ -313,3 +313,34 @@ func TestWriteXLSXFile(t *testing.T) {
 		t.Errorf("A1 = %q", v)
 	}
 }
+
+// TestWriteXLSXPeriod: runs of several days give a period title, a total
+// row over all runs and the generation time when a clock is given.
+func TestWriteXLSXPeriod(t *testing.T) {
+	fx := newFixture()
+	next := fx.runs[0]
+	next.ID, next.Day = 13, day.Add(1)
+	fx.runs = append(fx.runs, next)
+	gen := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	f := openBook(t, writeXLSX(t, fx.source(), reports.Options{Lang: "en", Now: func() time.Time { return gen }}))
+	rows, _ := f.GetRows("汇总 Summary")
+	if rows[0][0] != "Reconciliation summary 2026-11-20 ~ 2026-11-21" {
+		t.Errorf("title %q", rows[0][0])
+	}
+	if rows[1][0] != "Generated at" || rows[1][1] != "2026-11-22 09:00:00" {
+		t.Errorf("generated row %q", rows[1])
+	}
+	var want int64
+	for _, r := range fx.runs {
+		want += r.Totals.BillTotal
+	}
+	for r, row := range rows {
+		if len(row) > 0 && row[0] == "Total" && len(row) > 5 {
+			if got := fenOf(t, raw(t, f, "汇总 Summary", 6, r+1)); got != want {
+				t.Errorf("total bill %d, want %d", got, want)
+			}
+			return
+		}
+	}
+	t.Error("no total row")
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -80,7 +81,7 @@ workbook's language is --lang, else reports.language from the configuration.` + 
 				}
 				lang = c.Reports.Language
 			}
-			opts := reports.Options{Lang: lang}
+			opts := reports.Options{Lang: lang, Now: time.Now}
 			if lang != "" && lang != "zh" && lang != "en" {
 				return usageError{fmt.Errorf("--lang %q: want zh or en", lang)}
 			}
