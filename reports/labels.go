@@ -108,13 +108,12 @@ func yesNo(b bool, lang string) string {
 // Sheet names carry both languages, so scripts and people find them in
 // either report language.
 const (
-	sheetSummary       = "汇总 Summary"
-	sheetDiscrepancy   = "差异明细 Discrepancies"
-	sheetCarried       = "跨日挂账 Carried over"
-	sheetOtherLines    = "其他账单行 Other lines"
-	sheetActions       = "修复动作 Actions"
-	sheetSettlement    = "结算 Settlement"
-	summaryTitleZh     = "对账汇总"
-	summaryTitleEn     = "Reconciliation summary"
-	notifyTitleDefault = "payrecon"
+	sheetSummary     = "汇总 Summary"
+	sheetDiscrepancy = "差异明细 Discrepancies"
+	sheetCarried     = "跨日挂账 Carried over"
+	sheetOtherLines  = "其他账单行 Other lines"
+	sheetActions     = "修复动作 Actions"
+	sheetSettlement  = "结算 Settlement"
+	summaryTitleZh   = "对账汇总"
+	summaryTitleEn   = "Reconciliation summary"
 )
