@@ -45,12 +45,32 @@ func yuan(fen int64) string { return payrecon.FormatYuan(fen) }
 
 func stamp(t time.Time) string { return t.In(payrecon.Shanghai).Format("2006-01-02 15:04:05") }
 
-// writeTradeBill writes day's Huawei trade bill as a zip holding one CSV
+// Huawei settlement bill columns in the documented order (huawei.md §4.3).
+var settleHeader = []string{
+	"结算单号", "结算日", "商户名称", "商户号", "交易创建时间", "交易完成时间", "系统交易订单号", "商户订单号", "交易类型",
+	"产品实例编号", "产品名称", "银行名称", "卡类型", "交易币种", "结算金额(元)", "订单金额(元)", "优惠金额(元)", "手续费金额(元)",
+	"手续费收取方式", "分账类型", "合作方商户名称", "合作方商户号", "原系统交易订单号", "原商户订单号", "商户预留信息", "AppID", "用户标识",
+}
+
+// billRow is one line of the day's bills, rendered as a trade or a
+// settlement row.
+type billRow struct {
+	at                       time.Time
+	sysNo, orderNo, typ      string
+	origSys, origOrder       string
+	paid, total, promo, fee  int64
+	partnerNo, partnerName   string
+	payload, product, cardTy string
+}
+
+// writeBill writes day's Huawei bill of kind as a zip holding one CSV
 // (UTF-8, header row, yuan amounts) and returns the number of data lines.
 // For the plan's day it lists every position the bill has; for the day
 // before it lists nothing (the resolved-late positions are billed on the
-// plan's day).
-func writeTradeBill(path string, p plan, day payrecon.Day) (int64, error) {
+// plan's day). The settlement bill carries one row per trade row; its
+// first row settles one fen more than the trade bill says, planting a
+// settlement_mismatch.
+func writeBill(path string, p plan, day payrecon.Day, kind payrecon.BillKind) (int64, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, fmt.Errorf("create bill: %w", err)
@@ -60,23 +80,34 @@ func writeTradeBill(path string, p plan, day payrecon.Day) (int64, error) {
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(w, flate.BestSpeed)
 	})
-	name := fmt.Sprintf("%s_%s_trade.csv", merchantNo, day.Compact())
+	name := fmt.Sprintf("%s_%s_%s.csv", merchantNo, day.Compact(), kind)
 	cw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: day.End().Add(9 * time.Hour)})
 	if err != nil {
 		return 0, fmt.Errorf("create bill entry: %w", err)
 	}
 	bw := &billWriter{w: bufio.NewWriterSize(cw, 1<<20)}
-	if err := bw.row(tradeHeader...); err != nil {
+	header := tradeHeader
+	if kind == payrecon.BillSettlement {
+		header = settleHeader
+	}
+	if err := bw.row(header...); err != nil {
 		return 0, err
 	}
 	var lines int64
+	var rows [2]billRow
 	if day == p.day {
 		for i := 0; i < p.n; i++ {
-			k, err := writePosition(bw, p, i)
-			if err != nil {
-				return lines, fmt.Errorf("write bill line %d: %w", i, err)
+			for _, r := range positionRows(p, i, rows[:0]) {
+				if kind == payrecon.BillSettlement {
+					err = writeSettleRow(bw, day, r, lines == 0)
+				} else {
+					err = writeTradeRow(bw, r)
+				}
+				if err != nil {
+					return lines, fmt.Errorf("write bill line %d: %w", i, err)
+				}
+				lines++
 			}
-			lines += k
 		}
 	}
 	if err := bw.w.Flush(); err != nil {
@@ -88,38 +119,55 @@ func writeTradeBill(path string, p plan, day payrecon.Day) (int64, error) {
 	return lines, f.Close()
 }
 
-func writePosition(bw *billWriter, p plan, i int) (int64, error) {
+// positionRows appends the bill rows of position i to dst.
+func positionRows(p plan, i int, dst []billRow) []billRow {
 	s := p.slot(i)
 	switch {
 	case s == slotMissingInBill || s == slotCarriedOver || s == slotRefundMissingInBill || p.isAgreement(i):
-		return 0, nil
+		return dst
 	case s == slotOther:
-		t := stamp(p.at(i))
-		a := yuan(amount(i))
-		return 1, bw.row("测试商户", merchantNo, t, t, otherTxnNo(i), "", "成功", "分账", "", "", "", "", "CNY",
-			a, a, "0.00", "0.00", "101540000090", "合作方", txnNo(i), orderNo(i), "", "", "")
+		a := amount(i)
+		return append(dst, billRow{at: p.at(i), sysNo: otherTxnNo(i), typ: "分账", paid: a, total: a,
+			partnerNo: "101540000090", partnerName: "合作方", origSys: txnNo(i), origOrder: orderNo(i)})
 	case p.isRefund(i):
-		t := stamp(p.at(i))
-		a := yuan(refundAmount(i))
-		return 1, bw.row("测试商户", merchantNo, t, t, provRefundNo(i), refundNo(i), "成功", "退款", "", "借记卡快捷支付", "", "", "CNY",
-			a, a, "0.00", "0.00", "", "", txnNo(i), orderNo(i), "", "5765880207854", "")
+		a := refundAmount(i)
+		return append(dst, billRow{at: p.at(i), sysNo: provRefundNo(i), orderNo: refundNo(i), typ: "退款", paid: a, total: a,
+			origSys: txnNo(i), origOrder: orderNo(i), product: "借记卡快捷支付"})
 	}
 	at := p.at(i)
 	if s == slotResolvedLate {
 		at = p.day.Start().Add(-30 * time.Second) // paid just before midnight, billed on the plan's day
 	}
-	t := stamp(at)
 	total, promo := amount(i), promotion(i)
 	fee := payrecon.FeeFor(total, p.ratePPM)
 	if s == slotFeeMismatch {
 		fee++
 	}
-	err := bw.row("测试商户", merchantNo, t, t, txnNo(i), orderNo(i), "成功", "收单", "", "借记卡快捷支付", "", "借记卡", "CNY",
-		yuan(total-promo), yuan(total), yuan(promo), yuan(fee), "", "", "", "", "p"+strconv.Itoa(i), "5765880207854", "")
-	if err != nil || s != slotDuplicate {
-		return 1, err
+	r := billRow{at: at, sysNo: txnNo(i), orderNo: orderNo(i), typ: "收单", paid: total - promo, total: total, promo: promo, fee: fee,
+		payload: "p" + strconv.Itoa(i), product: "借记卡快捷支付", cardTy: "借记卡"}
+	dst = append(dst, r)
+	if s == slotDuplicate { // the same merchant order paid a second time
+		r.sysNo = dupTxnNo(i)
+		dst = append(dst, r)
 	}
-	// The same merchant order paid a second time.
-	return 2, bw.row("测试商户", merchantNo, t, t, dupTxnNo(i), orderNo(i), "成功", "收单", "", "借记卡快捷支付", "", "借记卡", "CNY",
-		yuan(total-promo), yuan(total), yuan(promo), yuan(fee), "", "", "", "", "p"+strconv.Itoa(i), "5765880207854", "")
+	return dst
+}
+
+func writeTradeRow(bw *billWriter, r billRow) error {
+	t := stamp(r.at)
+	return bw.row("测试商户", merchantNo, t, t, r.sysNo, r.orderNo, "成功", r.typ, "", r.product, "", r.cardTy, "CNY",
+		yuan(r.paid), yuan(r.total), yuan(r.promo), yuan(r.fee), r.partnerNo, r.partnerName, r.origSys, r.origOrder, r.payload, "5765880207854", "")
+}
+
+func writeSettleRow(bw *billWriter, day payrecon.Day, r billRow, first bool) error {
+	settle := r.paid - r.fee // what reaches the merchant
+	if r.typ == "退款" {
+		settle = -r.paid - r.fee
+	}
+	if first {
+		settle++
+	}
+	return bw.row("S"+day.Compact(), day.Add(1).Compact(), "测试商户", merchantNo, r.at.In(payrecon.Shanghai).Format("20060102"), stamp(r.at),
+		r.sysNo, r.orderNo, r.typ, "", r.product, "", r.cardTy, "CNY", yuan(settle), yuan(r.total), yuan(r.promo), yuan(r.fee),
+		"手续费轧差收取", "不分账", r.partnerName, r.partnerNo, r.origSys, r.origOrder, r.payload, "5765880207854", "")
 }

@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -43,6 +44,7 @@ type options struct {
 	phase      string
 	day        payrecon.Day
 	verbose    bool
+	settlement bool
 }
 
 func main() {
@@ -55,6 +57,7 @@ func main() {
 	flag.StringVar(&o.phase, "phase", "all", "all | run | floor (run and floor are the child processes)")
 	flag.StringVar(&day, "day", "2026-11-20", "bill day")
 	flag.BoolVar(&o.verbose, "v", false, "log the run")
+	flag.BoolVar(&o.settlement, "settlement", false, "also write and reconcile a settlement bill (one row per trade row, one planted settlement_mismatch)")
 	flag.Parse()
 	d, err := payrecon.ParseDay(day)
 	if err != nil {
@@ -83,7 +86,11 @@ func fatal(err error) {
 }
 
 func paths(dir string, day payrecon.Day) (db, bill, prevBill string) {
-	return filepath.Join(dir, "bench.db"), filepath.Join(dir, "trade-"+day.Compact()+".zip"), filepath.Join(dir, "trade-"+day.Add(-1).Compact()+".zip")
+	return filepath.Join(dir, "bench.db"), billFile(dir, day, payrecon.BillTrade), billFile(dir, day.Add(-1), payrecon.BillTrade)
+}
+
+func billFile(dir string, day payrecon.Day, kind payrecon.BillKind) string {
+	return filepath.Join(dir, string(kind)+"-"+day.Compact()+".zip")
 }
 
 // result is what a child phase reports on its last stdout line.
@@ -116,12 +123,19 @@ func runAll(ctx context.Context, o options) error {
 	fmt.Printf("payrecon-bench: n=%d day=%s dir=%s (GOMAXPROCS=%d, %s)\n", o.n, o.day, o.dir, runtime.GOMAXPROCS(0), runtime.Version())
 
 	t0 := time.Now()
-	lines, err := writeTradeBill(billPath, p, o.day)
+	lines, err := writeBill(billPath, p, o.day, payrecon.BillTrade)
 	if err != nil {
 		return err
 	}
-	if _, err := writeTradeBill(prevPath, p, o.day.Add(-1)); err != nil {
+	if _, err := writeBill(prevPath, p, o.day.Add(-1), payrecon.BillTrade); err != nil {
 		return err
+	}
+	if o.settlement {
+		for _, d := range []payrecon.Day{o.day, o.day.Add(-1)} {
+			if _, err := writeBill(billFile(o.dir, d, payrecon.BillSettlement), p, d, payrecon.BillSettlement); err != nil {
+				return err
+			}
+		}
 	}
 	st, _ := os.Stat(billPath)
 	fmt.Printf("setup: bill %d lines, %.1f MiB zip, written in %s\n", lines, float64(st.Size())/(1<<20), time.Since(t0).Round(time.Millisecond))
@@ -176,6 +190,9 @@ func child(o options, phase string) (result, error) {
 	if o.verbose {
 		args = append(args, "-v")
 	}
+	if o.settlement {
+		args = append(args, "-settlement")
+	}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -200,6 +217,15 @@ func child(o options, phase string) (result, error) {
 	}
 	r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return r, nil
+}
+
+// cpuTime is the process's user+sys CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS is the process's peak resident set (VmHWM), in bytes.
@@ -229,6 +255,7 @@ func emit(r result) error {
 func childFloor(ctx context.Context, o options) error {
 	_, billPath, _ := paths(o.dir, o.day)
 	parse := tradeParser()
+	c0 := cpuTime()
 	t0 := time.Now()
 	var lines int64
 	var sum int64
@@ -239,12 +266,26 @@ func childFloor(ctx context.Context, o options) error {
 	}); err != nil {
 		return err
 	}
+	if o.settlement {
+		if _, err := readBill(ctx, billFile(o.dir, o.day, payrecon.BillSettlement), settlementParser(), func(l payrecon.BillLine) error {
+			sum += l.Settlement
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	parsed := time.Since(t0)
+	parseCPU := cpuTime() - c0
 	t1 := time.Now()
 	if _, err := readBill(ctx, billPath, nil, nil); err != nil {
 		return err
 	}
-	return emit(result{Wall: parsed, PeakRSS: peakRSS(), BillLines: lines, Extra: map[string]time.Duration{"decompress_only": time.Since(t1)}})
+	if o.settlement {
+		if _, err := readBill(ctx, billFile(o.dir, o.day, payrecon.BillSettlement), nil, nil); err != nil {
+			return err
+		}
+	}
+	return emit(result{Wall: parsed, PeakRSS: peakRSS(), BillLines: lines, Extra: map[string]time.Duration{"decompress_only": time.Since(t1), "parse_cpu": parseCPU}})
 }
 
 func childRun(ctx context.Context, o options) error {
@@ -281,8 +322,11 @@ func runDay(ctx context.Context, o options, p plan, day payrecon.Day) (result, e
 		return result{}, err
 	}
 	defer db.Close()
-	prov := &benchProvider{account: account, plan: p, parse: tradeParser(),
+	prov := &benchProvider{account: account, plan: p, parse: tradeParser(), parseSettle: settlementParser(),
 		bills: map[payrecon.Day]string{o.day: billPath, o.day.Add(-1): prevPath}}
+	if o.settlement {
+		prov.settles = map[payrecon.Day]string{o.day: billFile(o.dir, o.day, payrecon.BillSettlement), o.day.Add(-1): billFile(o.dir, o.day.Add(-1), payrecon.BillSettlement)}
+	}
 	// The clock stands at 10:30 the morning after the bill day, when the
 	// scheduler runs.
 	clock := day.End().Add(10*time.Hour + 30*time.Minute)
@@ -324,7 +368,8 @@ func report(w io.Writer, o options, p plan, floor, run result) {
 		fmt.Fprintf(w, "load:  %s (2 cores: figures above 2 mean other work shared the machine)\n", strings.Join(strings.Fields(string(load))[:3], " "))
 	}
 	ratio := run.Wall.Seconds() / floor.Wall.Seconds()
-	fmt.Fprintf(w, "ratio: run / floor = %.2fx\n", ratio)
+	fmt.Fprintf(w, "ratio: run / floor = %.2fx wall, %.2fx cpu (run cpu %s / floor parse cpu %s)\n", ratio,
+		run.CPU.Seconds()/floor.Extra["parse_cpu"].Seconds(), run.CPU.Round(time.Millisecond), floor.Extra["parse_cpu"].Round(time.Millisecond))
 	if run.Totals != nil {
 		t := run.Totals
 		fmt.Fprintf(w, "books: bill %s ledger %s difference %s explained %s balanced=%v\n",
@@ -332,6 +377,9 @@ func report(w io.Writer, o options, p plan, floor, run result) {
 	}
 
 	want := p.expected()
+	if o.settlement {
+		want[payrecon.ClassSettlementMismatch] = 1
+	}
 	var classes []payrecon.Class
 	for c := range want {
 		classes = append(classes, c)

@@ -23,8 +23,11 @@ type parseFunc func(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 type benchProvider struct {
 	account string
 	plan    plan
-	bills   map[payrecon.Day]string // day → zip path
+	bills   map[payrecon.Day]string // day → trade bill zip path
+	settles map[payrecon.Day]string // day → settlement bill zip path; nil: no settlement bills
 	parse   parseFunc
+	// parseSettle parses settlement bills.
+	parseSettle parseFunc
 }
 
 var (
@@ -39,10 +42,14 @@ func (b *benchProvider) ProviderName() string { return "huawei" }
 // Bill reads the day's zip: SHA-256 of the file, then every .csv entry
 // through the parser.
 func (b *benchProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillKind, fn func(payrecon.BillLine) error) (payrecon.BillFile, error) {
-	if kind != payrecon.BillTrade {
+	files, parse := b.bills, b.parse
+	switch {
+	case kind == payrecon.BillSettlement && b.settles != nil:
+		files, parse = b.settles, b.parseSettle
+	case kind != payrecon.BillTrade:
 		return payrecon.BillFile{}, fmt.Errorf("bench bills: %s: %w", kind, payrecon.ErrNotSupported)
 	}
-	path, ok := b.bills[day]
+	path, ok := files[day]
 	if !ok {
 		return payrecon.BillFile{}, fmt.Errorf("bench bill %s: %w", day, payrecon.ErrBillNotReady)
 	}
@@ -52,7 +59,7 @@ func (b *benchProvider) Bill(ctx context.Context, day payrecon.Day, kind payreco
 		return bf, err
 	}
 	bf.SHA256 = sum
-	n, err := readBill(ctx, path, b.parse, func(l payrecon.BillLine) error {
+	n, err := readBill(ctx, path, parse, func(l payrecon.BillLine) error {
 		l.Account, l.Day, l.Bill = b.account, day, kind
 		return fn(l)
 	})
