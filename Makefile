@@ -23,7 +23,8 @@ test:
 	$(GO) test -count=1 -timeout $(TESTTIMEOUT) ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./...
+	$(GO) run ./cmd/payrecon-bench -n $(or $(N),1000000) $(BENCHFLAGS)
+	@if [ -n "$(MICRO)" ]; then $(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./...; else echo "(package micro-benchmarks: make bench MICRO=1)"; fi
 
 lint:
 	$(GO) vet ./...
