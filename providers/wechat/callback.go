@@ -83,6 +83,11 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	if err := c.verifySigned(req.Header, req.Body); err != nil {
 		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w", err)
 	}
+	return c.decodeCallback(req)
+}
+
+// decodeCallback is VerifyCallback after the signature check.
+func (c *Client) decodeCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
 	n, pt, err := DecodeNotification(req.Body, c.apiv3Key)
 	if err != nil {
 		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w", err)
@@ -125,6 +130,9 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		if at.IsZero() {
 			at = created
 		}
+		if at.IsZero() {
+			return nil, fmt.Errorf("%w: transaction without success_time or create_time", ErrCallbackFormat)
+		}
 		return []payrecon.LedgerEntry{{
 			Provider:        Name,
 			EventKey:        "payment:" + t.TransactionID + ":success",
@@ -164,6 +172,9 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		at := rfc3339(r.SuccessTime)
 		if at.IsZero() {
 			at = created
+		}
+		if at.IsZero() {
+			return nil, fmt.Errorf("%w: refund without success_time or create_time", ErrCallbackFormat)
 		}
 		return []payrecon.LedgerEntry{{
 			Provider:         Name,

@@ -9,11 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,12 +80,15 @@ func FuzzParseTradeBill(f *testing.F) {
 	})
 }
 
-// FuzzDecodeCallback feeds arbitrary bodies, correctly signed by the
-// platform key so that they pass the signature check, through
-// VerifyCallback: it must never panic, every failure must be a rejection
-// (ErrSignatureInvalid or ErrCallbackFormat, answered 400, never 5xx), and
-// every accepted entry must be well formed. It uses a fixed key pair from
-// testdata/keys (instrumented RSA key generation is too slow for workers).
+// FuzzDecodeCallback drives the callback decoder two ways: an arbitrary
+// raw body, and an arbitrary plaintext of an arbitrary event type sealed
+// with the APIv3 key into a well-formed envelope (so that the entry mapping
+// is reached, not just the decryption). Both go through VerifyCallback's
+// path after the signature check (an RSA signature per input is too slow
+// under coverage instrumentation; signatures are tested elsewhere). It must
+// never panic; every failure must be a rejection (ErrSignatureInvalid or
+// ErrCallbackFormat, answered 400, never 5xx); every accepted entry must be
+// well formed.
 //
 //	go test ./providers/wechat -run '^$' -fuzz FuzzDecodeCallback -fuzztime 1m
 func FuzzDecodeCallback(f *testing.F) {
@@ -98,46 +100,29 @@ func FuzzDecodeCallback(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	key, err := sign.ParseRSAPrivateKey(keyPEM)
-	if err != nil {
-		f.Fatal(err)
-	}
 	apiv3 := []byte("0123456789abcdef0123456789abcdef")
 	c := MustClient(f, wechat.Config{
 		MchID: sandbox.MchID, SerialNo: "FUZZ", PrivateKey: payrecon.NewSecret(string(keyPEM)),
 		APIv3Key: payrecon.NewSecret(string(apiv3)), BaseURL: "http://127.0.0.1:1",
 		PlatformKeys: []wechat.PlatformKey{{Serial: "PUB_KEY_ID_FUZZ", KeyOrCert: payrecon.NewSecret(string(pubPEM))}},
 	})
-	headers := func(body []byte) http.Header {
-		ts := strconv.FormatInt(fixedNow().Unix(), 10)
-		sig, err := sign.SignSHA256RSA(key, []byte(ts+"\nNONCE\n"+string(body)+"\n"))
+	seal := func(event string, plaintext []byte) []byte {
+		ct, err := sign.EncryptAESGCM(apiv3, "abcdefghijkl", "transaction", plaintext)
 		if err != nil {
-			f.Fatal(err)
+			panic(err)
 		}
-		h := http.Header{}
-		h.Set("Wechatpay-Serial", "PUB_KEY_ID_FUZZ")
-		h.Set("Wechatpay-Timestamp", ts)
-		h.Set("Wechatpay-Nonce", "NONCE")
-		h.Set("Wechatpay-Signature", sig)
-		return h
+		body, _ := json.Marshal(wechat.Notification{ID: "fuzz-1", EventType: event, ResourceType: "encrypt-resource",
+			Resource: wechat.Resource{Algorithm: "AEAD_AES_256_GCM", Ciphertext: ct, AssociatedData: "transaction", Nonce: "abcdefghijkl", OriginalType: "transaction"}})
+		return body
 	}
-	seed := func(event, aad, plaintext string) {
-		ct, err := sign.EncryptAESGCM(apiv3, "abcdefghijkl", aad, []byte(plaintext))
-		if err != nil {
-			f.Fatal(err)
-		}
-		body, _ := json.Marshal(wechat.Notification{ID: "seed-" + event, EventType: event, ResourceType: "encrypt-resource",
-			Resource: wechat.Resource{Algorithm: "AEAD_AES_256_GCM", Ciphertext: ct, AssociatedData: aad, Nonce: "abcdefghijkl", OriginalType: aad}})
-		f.Add(body)
-	}
-	seed(wechat.EventTransactionSuccess, "transaction", `{"mchid":"1900000109","out_trade_no":"O1","transaction_id":"42","trade_state":"SUCCESS","success_time":"2026-11-02T09:00:00+08:00","amount":{"total":100,"payer_total":90}}`)
-	seed(wechat.EventRefundSuccess, "refund", `{"mchid":"1900000109","out_trade_no":"O1","transaction_id":"42","out_refund_no":"R1","refund_id":"50","refund_status":"SUCCESS","amount":{"total":100,"refund":10,"payer_refund":10}}`)
-	seed(wechat.EventRefundClosed, "refund", `{"mchid":"1900000109","out_trade_no":"O1","transaction_id":"42","out_refund_no":"R1","refund_id":"50","refund_status":"CLOSED","amount":{"refund":10}}`)
-	f.Add([]byte(`{"id":"1","event_type":"TRANSACTION.SUCCESS","resource":{"algorithm":"AEAD_AES_256_GCM","nonce":"abcdefghijkl","ciphertext":"AAAAAAAAAAAAAAAAAAAAAA=="}}`))
-	f.Add([]byte(`null`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		_, _, _ = wechat.DecodeNotification(body, apiv3)
-		got, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "fuzz", Header: headers(body), Body: body})
+	pay := `{"mchid":"1900000109","out_trade_no":"O1","transaction_id":"42","trade_state":"SUCCESS","success_time":"2026-11-02T09:00:00+08:00","amount":{"total":100,"payer_total":90}}`
+	refund := `{"mchid":"1900000109","out_trade_no":"O1","transaction_id":"42","out_refund_no":"R1","refund_id":"50","refund_status":"SUCCESS","amount":{"total":100,"refund":10,"payer_refund":10}}`
+	f.Add(seal(wechat.EventTransactionSuccess, []byte(pay)), wechat.EventTransactionSuccess, []byte(pay))
+	f.Add(seal(wechat.EventRefundSuccess, []byte(refund)), wechat.EventRefundSuccess, []byte(refund))
+	f.Add([]byte(`{"id":"1","event_type":"TRANSACTION.SUCCESS","resource":{"algorithm":"AEAD_AES_256_GCM","nonce":"abcdefghijkl","ciphertext":"AAAAAAAAAAAAAAAAAAAAAA=="}}`), wechat.EventRefundClosed, []byte(strings.Replace(refund, "SUCCESS", "CLOSED", 1)))
+	f.Add([]byte(`null`), "PAYSCORE.USER_OPEN_SERVICE", []byte(`{}`))
+	check := func(t *testing.T, body []byte) {
+		got, err := c.DecodeCallback(payrecon.CallbackRequest{Account: "fuzz", Body: body})
 		if err != nil {
 			if !errors.Is(err, payrecon.ErrSignatureInvalid) && !errors.Is(err, wechat.ErrCallbackFormat) {
 				t.Fatalf("error is neither a rejection nor a format error: %v", err)
@@ -151,10 +136,27 @@ func FuzzDecodeCallback(f *testing.F) {
 			t.Fatal("accepted without an event id")
 		}
 		for _, e := range got.Entries {
-			if e.EventKey == "" || e.Amount <= 0 || e.Account != "fuzz" || (e.Kind != payrecon.KindPayment && e.Kind != payrecon.KindRefund) {
+			if e.Amount <= 0 || e.Account != "fuzz" || e.OccurredAt.IsZero() {
 				t.Fatalf("bad entry %+v", e)
 			}
+			switch e.Kind {
+			case payrecon.KindPayment:
+				if e.EventKey != "payment:"+e.ProviderTxnNo+":success" || e.ProviderTxnNo == "" || e.MerchantOrderNo == "" {
+					t.Fatalf("bad payment entry %+v", e)
+				}
+			case payrecon.KindRefund:
+				if e.EventKey != "refund:"+e.ProviderRefundNo+":"+string(e.Status) || e.MerchantRefundNo == "" || e.ProviderTxnNo == "" {
+					t.Fatalf("bad refund entry %+v", e)
+				}
+			default:
+				t.Fatalf("entry kind %q", e.Kind)
+			}
 		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, event string, plaintext []byte) {
+		_, _, _ = wechat.DecodeNotification(body, apiv3)
+		check(t, body)
+		check(t, seal(event, plaintext))
 	})
 }
 
