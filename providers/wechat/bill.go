@@ -90,23 +90,46 @@ func splitValues(line string, dst []string) []string {
 	if strings.HasPrefix(line, "`") {
 		rest := line[1:]
 		for {
-			i := strings.Index(rest, ",`")
+			i := sepIndex(rest)
 			if i < 0 {
-				dst = append(dst, strings.TrimSpace(rest))
-				return dst
+				return append(dst, trim(rest))
 			}
-			dst = append(dst, strings.TrimSpace(rest[:i]))
+			dst = append(dst, trim(rest[:i]))
 			rest = rest[i+2:]
 		}
 	}
 	for {
 		i := strings.IndexByte(line, ',')
 		if i < 0 {
-			return append(dst, strings.TrimSpace(strings.TrimPrefix(line, "`")))
+			return append(dst, trim(strings.TrimPrefix(line, "`")))
 		}
-		dst = append(dst, strings.TrimSpace(strings.TrimPrefix(line[:i], "`")))
+		dst = append(dst, trim(strings.TrimPrefix(line[:i], "`")))
 		line = line[i+1:]
 	}
+}
+
+// sepIndex finds the next ",`" (faster than strings.Index on long lines).
+func sepIndex(s string) int {
+	off := 0
+	for {
+		i := strings.IndexByte(s[off:], ',')
+		if i < 0 {
+			return -1
+		}
+		off += i
+		if off+1 < len(s) && s[off+1] == '`' {
+			return off
+		}
+		off++
+	}
+}
+
+// trim is strings.TrimSpace for the usual case of nothing to trim.
+func trim(s string) string {
+	if s == "" || (s[0] > ' ' && s[0] < 0x80 && s[len(s)-1] > ' ' && s[len(s)-1] < 0x80) {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // headerName normalises a header cell: backticks, blanks and a BOM dropped,
@@ -354,6 +377,9 @@ func newTradeCols(c columns, n int) (tradeCols, error) {
 type tradeSums struct {
 	count, settle, refund, couponRefund, orderAmt, refundApplied int64
 	feeUnits, feeRounded                                         int64
+
+	rateText string // last 费率 text parsed, and its value
+	rate     int64
 }
 
 // ParseTradeBill parses a WeChat Pay trade bill (交易账单: ALL, SUCCESS,
@@ -439,40 +465,44 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 	if len(vals) != tc.ncols {
 		return bl, fmt.Errorf("%w: %d values, header has %d columns", ErrBillFormat, len(vals), tc.ncols)
 	}
-	amt := func(field string, i int) (int64, error) {
-		v, err := yuan(get(vals, i))
-		if err != nil {
-			return 0, fmt.Errorf("field %s: %w", field, err)
-		}
-		return v, nil
-	}
-	var err error
 	var settle, total, orderAmt, coupon, refund, couponRefund, applied int64
-	for _, f := range []struct {
-		name string
-		i    int
-		dst  *int64
-	}{
-		{"应结订单金额", tc.settle, &settle}, {"总金额", tc.total, &total}, {"订单金额", tc.orderAmt, &orderAmt},
-		{"代金券金额", tc.coupon, &coupon}, {"退款金额", tc.refund, &refund},
-		{"充值券退款金额", tc.couponRefund, &couponRefund}, {"申请退款金额", tc.refundApplied, &applied},
-	} {
-		if *f.dst, err = amt(f.name, f.i); err != nil {
-			return bl, err
-		}
+	var err error
+	if settle, err = column(vals, tc.settle, "应结订单金额"); err != nil {
+		return bl, err
+	}
+	if total, err = column(vals, tc.total, "总金额"); err != nil {
+		return bl, err
+	}
+	if orderAmt, err = column(vals, tc.orderAmt, "订单金额"); err != nil {
+		return bl, err
+	}
+	if coupon, err = column(vals, tc.coupon, "代金券金额"); err != nil {
+		return bl, err
+	}
+	if refund, err = column(vals, tc.refund, "退款金额"); err != nil {
+		return bl, err
+	}
+	if couponRefund, err = column(vals, tc.couponRefund, "充值券退款金额"); err != nil {
+		return bl, err
+	}
+	if applied, err = column(vals, tc.refundApplied, "申请退款金额"); err != nil {
+		return bl, err
 	}
 	feeText := get(vals, tc.fee)
 	fu, err := feeUnits(feeText)
 	if err != nil {
 		return bl, fmt.Errorf("field 手续费: %w", err)
 	}
-	if bl.Fee, err = payrecon.ParseYuanRound(orZero(feeText)); err != nil {
-		return bl, fmt.Errorf("field 手续费: %w", err)
-	}
+	bl.Fee = unitsToFen(fu) // half away from zero, as payrecon.ParseYuanRound
 	if s := get(vals, tc.rate); s != "" {
-		if bl.FeeRatePPM, err = payrecon.ParseRate(s); err != nil {
-			return bl, fmt.Errorf("field 费率: %w", err)
+		if s != sums.rateText { // rates repeat: parse each distinct one once
+			r, err := payrecon.ParseRate(s)
+			if err != nil {
+				return bl, fmt.Errorf("field 费率: %w", err)
+			}
+			sums.rateText, sums.rate = s, r
 		}
+		bl.FeeRatePPM = sums.rate
 	}
 	at, err := billTime(get(vals, tc.time))
 	if err != nil {
@@ -550,11 +580,13 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 	return bl, nil
 }
 
-func orZero(s string) string {
-	if s == "" {
-		return "0"
+// column parses the amount in column i (absent or empty: zero).
+func column(vals []string, i int, field string) (int64, error) {
+	v, err := yuan(get(vals, i))
+	if err != nil {
+		return 0, fmt.Errorf("field %s: %w", field, err)
 	}
-	return s
+	return v, nil
 }
 
 func firstNonZero(vs ...int64) int64 {

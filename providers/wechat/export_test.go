@@ -6,6 +6,8 @@ import "github.com/payrecon/payrecon"
 var (
 	Yuan     = yuan
 	BillTime = billTime
+	FeeUnits = feeUnits
+	ToFen    = unitsToFen
 )
 
 // DecodeCallback is VerifyCallback without the signature check, for the

@@ -24,6 +24,23 @@ func TestFastPathsAgree(t *testing.T) {
 			t.Fatalf("%q: fast %d %v, general %d %v", s, got, gerr, want, werr)
 		}
 	}
+	fees := []string{"0.00000", "0.00500", "-0.00500", "0.00499", "-0.00499", "0.01000", "0.771", "1.5", "0.000001", "12.34567", "-0.30000", "x"}
+	for i := 0; i < 2000; i++ {
+		fees = append(fees, fmt.Sprintf("%d.%05d", r.Int64N(1e6), r.IntN(100000)), fmt.Sprintf("-%d.%05d", r.Int64N(1e3), r.IntN(100000)))
+	}
+	for _, s := range fees {
+		u, uerr := wechat.FeeUnits(s)
+		want, werr := payrecon.ParseYuanRound(s)
+		if uerr != nil {
+			if s != "0.000001" && s != "x" {
+				t.Fatalf("fee %q: %v", s, uerr)
+			}
+			continue
+		}
+		if werr != nil || wechat.ToFen(u) != want {
+			t.Fatalf("fee %q: units %d → %d fen, ParseYuanRound %d %v", s, u, wechat.ToFen(u), want, werr)
+		}
+	}
 	times := []string{"2019-02-19 05:01:46", "2024-02-29 23:59:59", "2023-02-29 10:00:00", "2021-13-01 00:00:00", "2021-01-01 24:00:00", "2021-01-31 00:00:60", "2021/01/01 00:00:00", "2021-01-01T00:00:00"}
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, payrecon.Shanghai)
 	for i := 0; i < 2000; i++ {
