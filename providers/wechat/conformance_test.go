@@ -1,11 +1,15 @@
 package wechat_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/providertest"
 	"github.com/payrecon/payrecon/providers/scenario"
+	"github.com/payrecon/payrecon/providers/wechat"
+	"github.com/payrecon/payrecon/providers/wechat/sandbox"
 )
 
 // withoutAgreementQuery hides QueryAgreement from the suite: API v3 queries
@@ -23,6 +27,31 @@ type withoutAgreementQuery struct {
 
 func TestConformance(t *testing.T) {
 	sb, c := MustSandbox(t, &scenario.Scenario{})
+	run(t, sb, c)
+}
+
+// TestConformancePartner runs the suite in partner (服务商) mode: partner
+// paths, sp_mchid / sub_mchid everywhere.
+func TestConformancePartner(t *testing.T) {
+	sb := sandbox.New(&scenario.Scenario{}, sandbox.Options{Now: fixedNow, SubMchID: "1900000110"})
+	defer sb.Close()
+	cfg := sb.MerchantConfig()
+	if cfg.SubMchID != "1900000110" {
+		t.Fatalf("merchant config %+v", cfg)
+	}
+	c := MustClient(t, cfg)
+	run(t, sb, c)
+	// The papay contract query takes the partner path too (the suite skips it: see above).
+	a, err := c.QueryAgreement(context.Background(), payrecon.AgreementRef{PlanID: "PLAN01", MerchantAgreeNo: "PT" + testDay.Compact() + "C001"})
+	if err != nil || a.Status != payrecon.StatusSigned {
+		t.Fatalf("partner contract query: %+v %v", a, err)
+	}
+	if calls := strings.Join(sb.Calls(), "\n"); !strings.Contains(calls, "GET /v3/papay/sign/partner/contracts/plan-id/PLAN01/") || !strings.Contains(calls, "GET /v3/pay/partner/transactions/id/") {
+		t.Fatalf("partner paths not used:\n%s", calls)
+	}
+}
+
+func run(t *testing.T, sb *sandbox.Sandbox, c *wechat.Client) {
 	providertest.Run(t, providertest.Harness{
 		Sandbox:                   sb,
 		Provider:                  withoutAgreementQuery{c, c, c, c, c, c, c},

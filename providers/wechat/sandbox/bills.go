@@ -32,6 +32,14 @@ func row(b *bytes.Buffer, vals ...string) {
 	b.WriteByte('\n')
 }
 
+// sub is the 特约商户号 column: the sub-merchant in partner mode, else "0".
+func (s *Sandbox) sub() string {
+	if s.subMchID != "" {
+		return s.subMchID
+	}
+	return "0"
+}
+
 // clean keeps provider text from breaking the layout.
 func clean(s string) string {
 	return strings.NewReplacer("`", "'", "\n", " ", "\r", " ").Replace(s)
@@ -51,7 +59,7 @@ func (s *Sandbox) tradeBill(day payrecon.Day) []byte {
 	var n, settle, refund, couponRefund, fee, order, applied int64
 	y := payrecon.FormatYuan
 	for _, p := range s.sc.BillPayments(day) {
-		row(&b, billTime(p.PaidAt), AppID, MchID, "0", "", p.ProviderTxnNo, p.MerchantOrderNo, p.OpenID,
+		row(&b, billTime(p.PaidAt), AppID, MchID, s.sub(), "", p.ProviderTxnNo, p.MerchantOrderNo, p.OpenID,
 			"JSAPI", "SUCCESS", "OTHERS", "CNY", y(p.Amount), y(p.PromotionAmount), "0", "0", "0.00", "0.00", "", "",
 			clean(p.Product), clean(p.Payload), fee5(p.Fee), rate(p.FeeRatePPM), y(p.Amount), "0.00", "")
 		n++
@@ -70,7 +78,7 @@ func (s *Sandbox) tradeBill(day payrecon.Day) []byte {
 		if f > 0 {
 			f = -f // the fee a refund returns is printed negative
 		}
-		row(&b, billTime(r.FinishedAt), AppID, MchID, "0", "", r.ProviderTxnNo, r.MerchantOrderNo, p.OpenID,
+		row(&b, billTime(r.FinishedAt), AppID, MchID, s.sub(), "", r.ProviderTxnNo, r.MerchantOrderNo, p.OpenID,
 			"JSAPI", "REFUND", "OTHERS", "CNY", "0.00", "0.00", r.ProviderRefundNo, r.MerchantRefundNo,
 			y(r.Amount), y(coupon), "ORIGINAL", "SUCCESS", clean(p.Product), clean(p.Payload), fee5(f),
 			rate(p.FeeRatePPM), "0.00", y(r.Amount), "")

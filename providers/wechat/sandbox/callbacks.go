@@ -113,7 +113,7 @@ func (s *Sandbox) RefundCallbackWith(r scenario.Refund, o NotifyOptions) (scenar
 	}
 	r, total := s.fillOrder(r)
 	obj := refundObject(r, total)
-	obj.MchID = MchID
+	obj.MchID = MchID // the service provider in partner mode
 	obj.RefundStatus, obj.Status = obj.Status, ""
 	obj.CreateTime, obj.Channel, obj.FundsAccount = "", "", ""
 	obj.Amount.Currency = ""

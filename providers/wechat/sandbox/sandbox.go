@@ -56,6 +56,10 @@ type Options struct {
 	// PublicKeyID, when set, makes the sandbox sign as a WeChat Pay public
 	// key with this ID ("PUB_KEY_ID_…") instead of a platform certificate.
 	PublicKeyID string
+	// SubMchID, when set, runs the sandbox in partner (服务商) mode: MchID
+	// is the service provider, SubMchID the sub-merchant, and the partner
+	// paths and parameters are required.
+	SubMchID string
 }
 
 // Sandbox is a running fake WeChat Pay server.
@@ -65,9 +69,10 @@ type Sandbox struct {
 	now  func() time.Time
 	keys *keySet
 
-	serial  string // Wechatpay-Serial the sandbox signs with
-	keyText []byte // what MerchantConfig lists as the platform key
-	apiv3   []byte
+	subMchID string // partner mode when set
+	serial   string // Wechatpay-Serial the sandbox signs with
+	keyText  []byte // what MerchantConfig lists as the platform key
+	apiv3    []byte
 
 	mu      sync.Mutex
 	calls   []string
@@ -137,7 +142,7 @@ func New(sc *scenario.Scenario, opts Options) *Sandbox {
 	if sc == nil {
 		sc = &scenario.Scenario{}
 	}
-	s := &Sandbox{sc: sc, now: opts.Now, keys: ks, tokens: map[string][]byte{}}
+	s := &Sandbox{sc: sc, now: opts.Now, keys: ks, tokens: map[string][]byte{}, subMchID: opts.SubMchID}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -196,6 +201,7 @@ func (s *Sandbox) MerchantConfig() wechat.Config {
 		Account:    "sandbox",
 		MchID:      MchID,
 		AppID:      AppID,
+		SubMchID:   s.subMchID,
 		SerialNo:   s.keys.merchantSerial,
 		PrivateKey: payrecon.NewSecret(string(s.keys.merchantPEM)),
 		APIv3Key:   payrecon.NewSecret(string(s.apiv3)),
@@ -298,15 +304,20 @@ func (s *Sandbox) routes() http.Handler {
 			h(w, r, body.Bytes())
 		})
 	}
-	handle("GET /v3/pay/transactions/id/{id}", s.queryOrder)
-	handle("GET /v3/pay/transactions/out-trade-no/{no}", s.queryOrder)
-	handle("POST /v3/pay/transactions/out-trade-no/{no}/close", s.closeOrder)
+	txn := "/v3/pay/transactions"
+	contracts := "/v3/papay/sign/contracts"
+	if s.subMchID != "" {
+		txn, contracts = "/v3/pay/partner/transactions", "/v3/papay/sign/partner/contracts"
+	}
+	handle("GET "+txn+"/id/{id}", s.queryOrder)
+	handle("GET "+txn+"/out-trade-no/{no}", s.queryOrder)
+	handle("POST "+txn+"/out-trade-no/{no}/close", s.closeOrder)
 	handle("GET /v3/refund/domestic/refunds/{no}", s.queryRefund)
 	handle("POST /v3/refund/domestic/refunds", s.applyRefund)
 	handle("GET /v3/bill/tradebill", s.applyBill)
 	handle("GET /v3/bill/fundflowbill", s.applyBill)
 	handle("GET /v3/billdownload/file", s.downloadBill)
-	handle("GET /v3/papay/sign/contracts/plan-id/{plan}/out-contract-code/{code}", s.queryContract)
+	handle("GET "+contracts+"/plan-id/{plan}/out-contract-code/{code}", s.queryContract)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
 		s.fail(w, http.StatusNotFound, "NOT_FOUND", "no such API in the sandbox")
@@ -314,9 +325,31 @@ func (s *Sandbox) routes() http.Handler {
 	return mux
 }
 
+// merchantQuery checks the query string names the merchant: mchid, or
+// sp_mchid and sub_mchid in partner mode.
+func (s *Sandbox) merchantQuery(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	ok := q.Get("mchid") == MchID
+	if s.subMchID != "" {
+		ok = q.Get("sp_mchid") == MchID && q.Get("sub_mchid") == s.subMchID
+	}
+	if !ok {
+		s.fail(w, http.StatusBadRequest, "PARAM_ERROR", "mchid / sp_mchid and sub_mchid do not name the sandbox merchant")
+	}
+	return ok
+}
+
+// subMerchant checks the sub_mchid query parameter in partner mode.
+func (s *Sandbox) subMerchant(w http.ResponseWriter, got string) bool {
+	if s.subMchID != "" && got != s.subMchID {
+		s.fail(w, http.StatusBadRequest, "PARAM_ERROR", "sub_mchid is required in partner mode")
+		return false
+	}
+	return true
+}
+
 func (s *Sandbox) queryOrder(w http.ResponseWriter, r *http.Request, _ []byte) {
-	if r.URL.Query().Get("mchid") != MchID {
-		s.fail(w, http.StatusBadRequest, "PARAM_ERROR", "mchid")
+	if !s.merchantQuery(w, r) {
 		return
 	}
 	p, ok := s.sc.FindPayment(r.PathValue("no"), r.PathValue("id"))
@@ -331,6 +364,9 @@ func (s *Sandbox) queryOrder(w http.ResponseWriter, r *http.Request, _ []byte) {
 func (s *Sandbox) transaction(p scenario.Payment) wechat.Transaction {
 	var t wechat.Transaction
 	t.AppID, t.MchID = AppID, MchID
+	if s.subMchID != "" {
+		t.MchID, t.SpMchID, t.SubMchID = "", MchID, s.subMchID
+	}
 	t.OutTradeNo = p.MerchantOrderNo
 	t.TradeType = "JSAPI"
 	t.Attach = p.Payload
@@ -385,9 +421,18 @@ func (s *Sandbox) refunded(p scenario.Payment) bool {
 
 func (s *Sandbox) closeOrder(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req struct {
-		MchID string `json:"mchid"`
+		MchID    string `json:"mchid"`
+		SpMchID  string `json:"sp_mchid"`
+		SubMchID string `json:"sub_mchid"`
 	}
-	if json.Unmarshal(body, &req) != nil || req.MchID != MchID {
+	err := json.Unmarshal(body, &req)
+	if s.subMchID != "" {
+		req.MchID = req.SpMchID
+		if req.SubMchID != s.subMchID {
+			err = fmt.Errorf("sub_mchid")
+		}
+	}
+	if err != nil || req.MchID != MchID {
 		s.fail(w, http.StatusBadRequest, "PARAM_ERROR", "mchid")
 		return
 	}
@@ -456,6 +501,9 @@ func (s *Sandbox) fillOrder(r scenario.Refund) (scenario.Refund, int64) {
 }
 
 func (s *Sandbox) queryRefund(w http.ResponseWriter, r *http.Request, _ []byte) {
+	if !s.subMerchant(w, r.URL.Query().Get("sub_mchid")) {
+		return
+	}
 	ref, ok := s.sc.FindRefund(r.PathValue("no"), "")
 	if !ok {
 		s.fail(w, http.StatusNotFound, "RESOURCE_NOT_EXISTS", "退款单不存在")
@@ -467,6 +515,7 @@ func (s *Sandbox) queryRefund(w http.ResponseWriter, r *http.Request, _ []byte) 
 
 func (s *Sandbox) applyRefund(w http.ResponseWriter, _ *http.Request, body []byte) {
 	var req struct {
+		SubMchID      string `json:"sub_mchid"`
 		TransactionID string `json:"transaction_id"`
 		OutTradeNo    string `json:"out_trade_no"`
 		OutRefundNo   string `json:"out_refund_no"`
@@ -479,6 +528,9 @@ func (s *Sandbox) applyRefund(w http.ResponseWriter, _ *http.Request, body []byt
 	}
 	if err := json.Unmarshal(body, &req); err != nil || req.OutRefundNo == "" || (req.TransactionID == "" && req.OutTradeNo == "") {
 		s.fail(w, http.StatusBadRequest, "PARAM_ERROR", "out_refund_no and transaction_id or out_trade_no are required")
+		return
+	}
+	if !s.subMerchant(w, req.SubMchID) {
 		return
 	}
 	if old, ok := s.sc.FindRefund(req.OutRefundNo, ""); ok {
@@ -527,6 +579,9 @@ func (s *Sandbox) applyRefund(w http.ResponseWriter, _ *http.Request, body []byt
 }
 
 func (s *Sandbox) queryContract(w http.ResponseWriter, r *http.Request, _ []byte) {
+	if !s.subMerchant(w, r.URL.Query().Get("sub_mchid")) {
+		return
+	}
 	a, ok := s.sc.FindAgreement("", r.PathValue("code"))
 	if !ok || a.PlanID != r.PathValue("plan") {
 		s.fail(w, http.StatusNotFound, "RESOURCE_NOT_EXISTS", "签约关系不存在")
@@ -563,6 +618,9 @@ func (s *Sandbox) applyBill(w http.ResponseWriter, r *http.Request, _ []byte) {
 	if strings.HasSuffix(r.URL.Path, "tradebill") {
 		if bt := q.Get("bill_type"); bt != "" && bt != "ALL" {
 			s.fail(w, http.StatusBadRequest, "PARAM_ERROR", "the sandbox renders bill_type ALL only")
+			return
+		}
+		if !s.subMerchant(w, q.Get("sub_mchid")) {
 			return
 		}
 		text = s.tradeBill(day)
