@@ -44,6 +44,9 @@ var notReadyCodes = map[string]bool{
 // fn received for this bill. The run stores a day in one transaction, so
 // nothing partial is kept.
 //
+// In partner mode the fund-flow bill is ErrNotSupported (the service
+// provider's fund flow is not the sub-merchant's).
+//
 // A day that is today or later (Shanghai), or a bill WeChat Pay reports as
 // not generated (NO_STATEMENT_EXIST), is payrecon.ErrBillNotReady.
 func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillKind, fn func(payrecon.BillLine) error) (payrecon.BillFile, error) {
@@ -66,6 +69,11 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 		path, parse = "/v3/bill/tradebill", ParseTradeBill
 		bf.Name = fmt.Sprintf("wechat_%s_%s_trade_ALL.csv", c.cfg.MchID, day.Compact())
 	case payrecon.BillSettlement:
+		if c.partner() {
+			// /v3/bill/fundflowbill is the service provider's own account;
+			// a sub-merchant's fund flow is another (encrypted) API.
+			return bf, fmt.Errorf("wechat fund-flow bill for sub-merchant %s: %w", c.cfg.SubMchID, payrecon.ErrNotSupported)
+		}
 		q.Set("account_type", "BASIC")
 		path, parse = "/v3/bill/fundflowbill", ParseFundFlowBill
 		bf.Name = fmt.Sprintf("wechat_%s_%s_fundflow_BASIC.csv", c.cfg.MchID, day.Compact())

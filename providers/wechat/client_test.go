@@ -88,6 +88,15 @@ func TestAuthorizationHeader(t *testing.T) {
 	if err := sign.VerifySHA256RSA(&key.PublicKey, msg, f["signature"]); err != nil {
 		t.Fatalf("signature over %q: %v", msg, err)
 	}
+	// An unsigned request is refused by the sandbox.
+	resp, err := http.Get(sb.URL() + "/v3/pay/transactions/out-trade-no/O1?mchid=1900000109")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unsigned request: %d", resp.StatusCode)
+	}
 	// A client with another merchant key is refused by the sandbox.
 	other := sb.MerchantConfig()
 	other.SerialNo = "0000"

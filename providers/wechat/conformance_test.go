@@ -2,6 +2,7 @@ package wechat_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -41,6 +42,9 @@ func TestConformancePartner(t *testing.T) {
 	}
 	c := MustClient(t, cfg)
 	run(t, sb, c)
+	if _, err := c.Bill(context.Background(), testDay, payrecon.BillSettlement, func(payrecon.BillLine) error { return nil }); !errors.Is(err, payrecon.ErrNotSupported) {
+		t.Fatalf("partner fund-flow bill: %v", err)
+	}
 	// The papay contract query takes the partner path too (the suite skips it: see above).
 	a, err := c.QueryAgreement(context.Background(), payrecon.AgreementRef{PlanID: "PLAN01", MerchantAgreeNo: "PT" + testDay.Compact() + "C001"})
 	if err != nil || a.Status != payrecon.StatusSigned {
