@@ -74,13 +74,20 @@ func DecodeNotification(body, apiv3Key []byte) (Notification, []byte, error) {
 // VerifyCallback implements payrecon.CallbackVerifier: it verifies the
 // Wechatpay-Signature over timestamp\nnonce\nbody\n with the platform key
 // named by Wechatpay-Serial (an unknown serial is rejected), rejects a
-// timestamp more than TimestampSkew off the clock, decrypts the resource and
+// Wechatpay-Timestamp more than TimestampSkew from req.ReceivedAt (intake
+// stamps it from its clock; an import gives the original receipt time, so a
+// captured callback verifies later as it did live; zero means the client's
+// Now), decrypts the resource and
 // turns TRANSACTION.SUCCESS into a payment entry and REFUND.SUCCESS /
 // ABNORMAL / CLOSED into a refund entry (success / failed / closed). Other
 // authentic event types are acknowledged with no entries. EventID is the
 // notification id.
 func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
-	if err := c.verifySigned(req.Header, req.Body); err != nil {
+	at := req.ReceivedAt
+	if at.IsZero() {
+		at = c.now()
+	}
+	if err := c.verifySigned(req.Header, req.Body, at); err != nil {
 		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w", err)
 	}
 	return c.decodeCallback(req)

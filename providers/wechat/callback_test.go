@@ -71,8 +71,8 @@ func TestVerifyCallback_OfficialVector(t *testing.T) {
 		mut  func(h http.Header, body []byte, cfg *wechat.Config) []byte
 		want string
 	}{
-		"ClockFiveMinutesLater":   {a9Clock(5*time.Minute + time.Second), nil, "off the clock"},
-		"ClockFiveMinutesEarlier": {a9Clock(-5*time.Minute - time.Second), nil, "off the clock"},
+		"ClockFiveMinutesLater":   {a9Clock(5*time.Minute + time.Second), nil, "off the time of receipt"},
+		"ClockFiveMinutesEarlier": {a9Clock(-5*time.Minute - time.Second), nil, "off the time of receipt"},
 		"UnknownSerial": {nil, func(h http.Header, b []byte, _ *wechat.Config) []byte {
 			h.Set("Wechatpay-Serial", "D7CE59D1F522D702")
 			return b
@@ -188,8 +188,15 @@ func TestVerifyCallback_Sandbox(t *testing.T) {
 	}
 	// A stale notification (rendered 6 minutes ago) and one encrypted with another key.
 	stale, _ := sb.PaymentCallbackWith(sc.Payments[1], sandbox.NotifyOptions{At: fixedNow().Add(-6 * time.Minute)})
-	if _, err := c.VerifyCallback(req(stale)); !errors.Is(err, payrecon.ErrSignatureInvalid) || !strings.Contains(err.Error(), "off the clock") {
+	if _, err := c.VerifyCallback(req(stale)); !errors.Is(err, payrecon.ErrSignatureInvalid) || !strings.Contains(err.Error(), "off the time of receipt") {
 		t.Fatalf("stale: %v", err)
+	}
+	// An imported callback is checked against its original time of receipt:
+	// the stale one verifies when it says it was received 6 minutes ago.
+	imported := req(stale)
+	imported.ReceivedAt = fixedNow().Add(-6 * time.Minute)
+	if _, err := c.VerifyCallback(imported); err != nil {
+		t.Fatalf("imported with its receipt time: %v", err)
 	}
 	wrongKey, _ := sb.PaymentCallbackWith(sc.Payments[1], sandbox.NotifyOptions{APIv3Key: []byte("0123456789abcdef0123456789abcdef")})
 	if _, err := c.VerifyCallback(req(wrongKey)); !errors.Is(err, payrecon.ErrSignatureInvalid) || !strings.Contains(err.Error(), "does not decrypt") {

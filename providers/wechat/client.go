@@ -232,9 +232,10 @@ func providerError(status int, body []byte) *payrecon.ProviderError {
 }
 
 // verifySigned checks a Wechatpay-Signature over timestamp\nnonce\nbody\n
-// with the platform key named by Wechatpay-Serial, and the timestamp's skew.
+// with the platform key named by Wechatpay-Serial, and that the timestamp
+// is within TimestampSkew of at (the time the message was received).
 // Every failure wraps payrecon.ErrSignatureInvalid and says why.
-func (c *Client) verifySigned(h http.Header, body []byte) error {
+func (c *Client) verifySigned(h http.Header, body []byte, at time.Time) error {
 	serial := h.Get("Wechatpay-Serial")
 	ts := h.Get("Wechatpay-Timestamp")
 	n := h.Get("Wechatpay-Nonce")
@@ -253,8 +254,8 @@ func (c *Client) verifySigned(h http.Header, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: Wechatpay-Timestamp %q is not a unix time", payrecon.ErrSignatureInvalid, ts)
 	}
-	if skew := c.now().Sub(time.Unix(sec, 0)); skew > c.cfg.TimestampSkew || skew < -c.cfg.TimestampSkew {
-		return fmt.Errorf("%w: Wechatpay-Timestamp %s is %s off the clock (allowed %s)", payrecon.ErrSignatureInvalid, ts, skew.Round(time.Second), c.cfg.TimestampSkew)
+	if skew := at.Sub(time.Unix(sec, 0)); skew > c.cfg.TimestampSkew || skew < -c.cfg.TimestampSkew {
+		return fmt.Errorf("%w: Wechatpay-Timestamp %s is %s off the time of receipt (allowed %s)", payrecon.ErrSignatureInvalid, ts, skew.Round(time.Second), c.cfg.TimestampSkew)
 	}
 	msg := make([]byte, 0, len(ts)+len(n)+len(body)+3)
 	msg = append(append(append(append(append(append(msg, ts...), '\n'), n...), '\n'), body...), '\n')
@@ -265,5 +266,5 @@ func (c *Client) verifySigned(h http.Header, body []byte) error {
 }
 
 func (c *Client) verifyResponse(h http.Header, body []byte) error {
-	return c.verifySigned(h, body)
+	return c.verifySigned(h, body, c.now())
 }

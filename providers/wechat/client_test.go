@@ -192,7 +192,7 @@ func TestResponseSignature(t *testing.T) {
 		cfg.TimestampSkew = time.Minute
 		_, err := MustClient(t, cfg, wechat.WithNow(func() time.Time { return fixedNow().Add(4 * time.Minute) })).
 			QueryOrder(context.Background(), payrecon.OrderRef{MerchantOrderNo: "O1"})
-		if !errors.Is(err, payrecon.ErrSignatureInvalid) || !strings.Contains(err.Error(), "off the clock") {
+		if !errors.Is(err, payrecon.ErrSignatureInvalid) || !strings.Contains(err.Error(), "off the time of receipt") {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/providertest"
@@ -26,15 +27,21 @@ type withoutAgreementQuery struct {
 	payrecon.CallbackVerifier
 }
 
+// notifyNow is when the suite's callbacks arrive (its requests carry
+// ReceivedAt = Day 23:00), while the API clock stands days later so that
+// the bills of Day and Day+1 are published.
+func notifyNow() time.Time { return testDay.Start().Add(23 * time.Hour) }
+
 func TestConformance(t *testing.T) {
-	sb, c := MustSandbox(t, &scenario.Scenario{})
-	run(t, sb, c)
+	sb := sandbox.New(&scenario.Scenario{}, sandbox.Options{Now: fixedNow, NotifyNow: notifyNow})
+	defer sb.Close()
+	run(t, sb, MustClient(t, sb.MerchantConfig()))
 }
 
 // TestConformancePartner runs the suite in partner (服务商) mode: partner
 // paths, sp_mchid / sub_mchid everywhere.
 func TestConformancePartner(t *testing.T) {
-	sb := sandbox.New(&scenario.Scenario{}, sandbox.Options{Now: fixedNow, SubMchID: "1900000110"})
+	sb := sandbox.New(&scenario.Scenario{}, sandbox.Options{Now: fixedNow, NotifyNow: notifyNow, SubMchID: "1900000110"})
 	defer sb.Close()
 	cfg := sb.MerchantConfig()
 	if cfg.SubMchID != "1900000110" {

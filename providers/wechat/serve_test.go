@@ -107,7 +107,7 @@ func TestServeCallbacks(t *testing.T) {
 		}{
 			{"WrongSignature", withHeader(good, "Wechatpay-Signature", forgedSignature(t, good)), "Wechatpay-Signature does not verify"},
 			{"WrongSerial", withHeader(good, "Wechatpay-Serial", "5157F09EFDC096DE15EBE81A47057A7200000000"), "unknown Wechatpay-Serial"},
-			{"StaleTimestamp", must(sb.PaymentCallbackWith(p2, sandbox.NotifyOptions{At: fixedNow().Add(-10 * time.Minute), ID: "stale-1"})), "off the clock"},
+			{"StaleTimestamp", must(sb.PaymentCallbackWith(p2, sandbox.NotifyOptions{At: fixedNow().Add(-10 * time.Minute), ID: "stale-1"})), "off the time of receipt"},
 			{"TamperedBody", scenario.Callback{Header: good.Header, Body: bytes.Replace(good.Body, []byte(`"summary":"支付成功"`), []byte(`"summary":"支付成功 "`), 1)}, "Wechatpay-Signature does not verify"},
 			{"TamperedCiphertextResigned", resign(tamperedCT), "does not decrypt"},
 			{"WrongAPIv3Key", must(sb.PaymentCallbackWith(p2, sandbox.NotifyOptions{APIv3Key: []byte("ffffffffffffffffffffffffffffffff"), ID: "wrongkey-1"})), "does not decrypt"},

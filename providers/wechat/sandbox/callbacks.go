@@ -17,7 +17,7 @@ import (
 // NotifyOptions change how a notification is rendered (tests use them to
 // make bad ones); zero values give a correct notification.
 type NotifyOptions struct {
-	At       time.Time // signature timestamp and create_time; default the sandbox clock
+	At       time.Time // signature timestamp and create_time; default the sandbox's notification clock
 	APIv3Key []byte    // encryption key; default the merchant's APIv3 key
 	ID       string    // notification id; default derived from the event
 }
@@ -39,7 +39,7 @@ func eventID(parts ...string) string {
 func (s *Sandbox) Notify(eventType, originalType, summary string, plaintext []byte, o NotifyOptions) (scenario.Callback, error) {
 	at := o.At
 	if at.IsZero() {
-		at = s.now()
+		at = s.notifyNow()
 	}
 	key := o.APIv3Key
 	if key == nil {

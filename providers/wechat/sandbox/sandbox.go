@@ -53,6 +53,10 @@ const (
 type Options struct {
 	// Now is the sandbox clock (signature timestamps, today's bill); default time.Now.
 	Now func() time.Time
+	// NotifyNow, when set, is the clock of rendered notifications only
+	// (create_time and Wechatpay-Timestamp), e.g. the bill day's evening
+	// while the API clock stands days later.
+	NotifyNow func() time.Time
 	// PublicKeyID, when set, makes the sandbox sign as a WeChat Pay public
 	// key with this ID ("PUB_KEY_ID_…") instead of a platform certificate.
 	PublicKeyID string
@@ -64,10 +68,11 @@ type Options struct {
 
 // Sandbox is a running fake WeChat Pay server.
 type Sandbox struct {
-	srv  *httptest.Server
-	sc   *scenario.Scenario
-	now  func() time.Time
-	keys *keySet
+	srv       *httptest.Server
+	sc        *scenario.Scenario
+	now       func() time.Time
+	notifyNow func() time.Time
+	keys      *keySet
 
 	subMchID string // partner mode when set
 	serial   string // Wechatpay-Serial the sandbox signs with
@@ -145,6 +150,10 @@ func New(sc *scenario.Scenario, opts Options) *Sandbox {
 	s := &Sandbox{sc: sc, now: opts.Now, keys: ks, tokens: map[string][]byte{}, subMchID: opts.SubMchID}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.notifyNow = opts.NotifyNow
+	if s.notifyNow == nil {
+		s.notifyNow = s.now
 	}
 	s.serial, s.keyText = ks.platformSerial, ks.platformCert
 	if opts.PublicKeyID != "" {
