@@ -6,6 +6,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
+	"github.com/payrecon/payrecon/providers/huawei"
 	"github.com/payrecon/payrecon/providers/wechat"
 )
 
@@ -44,6 +45,16 @@ func buildProvider(ctx context.Context, a *app, i int, acct config.Account) (pay
 			return nil, nil, fmt.Errorf("accounts[%d].wechat: %w", i, err)
 		}
 		return p, pc, nil
+	case "huawei":
+		var pc huawei.Config
+		if err := acct.DecodeProvider(i, &pc); err != nil {
+			return nil, nil, err
+		}
+		p, err := huawei.New(pc, a.logger(), huawei.WithAccount(acct.Name))
+		if err != nil {
+			return nil, nil, fmt.Errorf("accounts[%d].huawei: %w", i, err)
+		}
+		return p, p.Config(), nil
 	// ---- end of provider cases ----
 	default:
 		return nil, nil, fmt.Errorf("accounts[%d].provider: provider %q is not built into this payrecon binary", i, acct.Provider)

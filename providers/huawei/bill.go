@@ -492,6 +492,9 @@ func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.Bil
 		l.PayerAmount = abs(paid)
 	} else {
 		l.PayerAmount = l.Amount - l.PromotionAmount
+		if l.PayerAmount < 0 {
+			return l, &colError{ColPromotion, errors.New("promotion exceeds the order amount")}
+		}
 	}
 	if l.CreatedAt, err = parseBillTime(cols.get(rec, ColCreated)); err != nil {
 		return l, &colError{ColCreated, err}

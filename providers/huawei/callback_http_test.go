@@ -148,11 +148,13 @@ func TestCallbacksThroughIntake(t *testing.T) {
 		valid = append(valid, oldKey)
 
 		for _, cb := range valid {
-			for try := 0; try < 3; try++ { // Huawei retries: stored once
-				status, body := f.fire(t, f.account, cb)
-				if status != http.StatusOK || body != ackSuccess {
-					t.Fatalf("callback %s try %d: %d %s", cb.EventID, try, status, body)
-				}
+			// delivered, then re-sent twice more (Huawei retries): stored once
+			acked, posts, err := f.sb.Deliver(context.Background(), f.srv.Client(), f.srv.URL+"/callbacks/huawei/"+f.account, cb, 3, 2)
+			if !acked || posts != 3 || err != nil {
+				t.Fatalf("callback %s: acked %v after %d posts: %v", cb.EventID, acked, posts, err)
+			}
+			if status, body := f.fire(t, f.account, cb); status != http.StatusOK || body != ackSuccess {
+				t.Fatalf("callback %s: %d %s", cb.EventID, status, body)
 			}
 		}
 		got := f.ledger(t)

@@ -8,6 +8,7 @@ package sandbox
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -1028,4 +1029,37 @@ func WriteCSV(w io.Writer, rows [][]string, encoding string) error {
 		return err
 	}
 	return errors.New("unknown bill encoding " + encoding)
+}
+
+// Deliver posts cb to url the way Huawei does: until the merchant answers
+// HTTP 200 with resultCode 000000, at most attempts times (1s apart would be
+// Huawei's business; the sandbox retries at once), then duplicates more
+// times even though it was acknowledged (Huawei may re-send). It reports
+// whether an acknowledgement came and how many posts it made.
+func (sb *Sandbox) Deliver(ctx context.Context, client *http.Client, url string, cb scenario.Callback, attempts, duplicates int) (acked bool, posts int, err error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	for i := 0; i < attempts && !acked; i++ {
+		posts++
+		status, body, ferr := scenario.Fire(ctx, client, url, cb)
+		if ferr != nil {
+			err = ferr
+			continue
+		}
+		var ack struct {
+			ResultCode string `json:"resultCode"`
+		}
+		acked = status == http.StatusOK && json.Unmarshal(body, &ack) == nil && ack.ResultCode == huawei.CodeSuccess
+	}
+	if !acked {
+		return false, posts, err
+	}
+	for i := 0; i < duplicates; i++ {
+		posts++
+		if _, _, ferr := scenario.Fire(ctx, client, url, cb); ferr != nil {
+			return true, posts, ferr
+		}
+	}
+	return true, posts, nil
 }
