@@ -123,7 +123,9 @@ func TestResponseErrors(t *testing.T) {
 		{"BadSignature", func() {
 			fake.raw = string(mustSigned(t, other, map[string]any{"resultCode": "000000", "orderStatus": "TRX_SUCCESS", "mercOrderNo": "M1"}))
 		}, false, false, true, ""},
-		{"Unsigned", func() { fake.raw = `{"resultCode":"000000","resultDesc":"Success.","orderStatus":"TRX_SUCCESS","mercOrderNo":"M1"}` }, false, false, true, ""},
+		{"Unsigned", func() {
+			fake.raw = `{"resultCode":"000000","resultDesc":"Success.","orderStatus":"TRX_SUCCESS","mercOrderNo":"M1"}`
+		}, false, false, true, ""},
 		{"TamperedResponse", func() {
 			b := mustSigned(t, key, map[string]any{"resultCode": "000000", "orderStatus": "TRX_FAILED", "mercOrderNo": "M1", "totalAmount": 5})
 			fake.raw = strings.Replace(string(b), "TRX_FAILED", "TRX_SUCCESS", 1)
