@@ -1,6 +1,6 @@
-// Package sign holds the signing and encryption primitives the providers
-// share: RSA (PKCS#1 v1.5 and PSS over SHA-256), AES-GCM, MD5/HMAC, SM2/SM3
-// and the sort-and-join of request fields. Each scheme lives in one file.
+// RSA over SHA-256: PKCS#1 v1.5 (WeChat Pay v3, Alipay) and PSS with a
+// 32-byte salt, and the key and certificate parsing they need.
+
 package sign
 
 import (
