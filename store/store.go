@@ -67,6 +67,10 @@ type DB struct {
 	x       *sqlx.DB
 	dialect string
 	log     *slog.Logger
+	// writer lets one SQLite write transaction of this process run at a
+	// time, so that writers queue here instead of sleeping in SQLite's busy
+	// handler (other processes still meet busy_timeout).
+	writer chan struct{}
 	// Now stamps history rows and the like; time.Now unless a test sets it
 	// (set it before the DB is shared).
 	Now func() time.Time
@@ -126,7 +130,7 @@ func Open(ctx context.Context, driverName, dsn string, logger *slog.Logger) (*DB
 		_ = x.Close()
 		return nil, fmt.Errorf("connect %s: %w", driverName, err)
 	}
-	return &DB{x: x, dialect: driverName, log: logger, Now: time.Now}, nil
+	return &DB{x: x, dialect: driverName, log: logger, Now: time.Now, writer: make(chan struct{}, 1)}, nil
 }
 
 // sqliteDSN turns a path or file: URI into a modernc DSN with payrecon's pragmas.
@@ -258,7 +262,9 @@ func splitStatements(src string) []string {
 // conflict — SQLite busy/locked, MySQL deadlock (1213) or lock wait timeout
 // (1205) — the whole transaction is retried a few times with a short random
 // back-off, so fn must be safe to run again. The error fn returns is
-// returned as is (unwrapped) when it is not retried.
+// returned as is (unwrapped) when it is not retried. Do not call inTx (or a
+// method using it) from inside fn: on SQLite the inner call would wait for
+// the outer transaction's lock.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	const attempts = 6
 	var err error
@@ -281,6 +287,17 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 func (db *DB) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if db.dialect == SQLite {
+		select {
+		case db.writer <- struct{}{}:
+			defer func() { <-db.writer }()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+			// Not worth waiting longer here: fall through to SQLite's own
+			// locking (busy_timeout), which reports a real deadlock as busy.
+		}
+	}
 	tx, err := db.x.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -120,9 +120,14 @@ func newMySQLDatabase(tb testing.TB) string {
 	return cfg.FormatDSN()
 }
 
-// Logger returns a logger writing to the test log at info level.
+// Logger returns a logger writing to the test log at info level (warn for
+// benchmarks, whose logs are always printed).
 func Logger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
+	if _, ok := tb.(*testing.B); ok {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: level}))
 }
 
 type tbWriter struct{ tb testing.TB }
