@@ -52,6 +52,7 @@ const DefaultMaxBodyBytes = 1 << 20
 const (
 	maxAccountLen  = 64
 	maxProviderLen = 32
+	maxReasonLen   = 2000
 )
 
 // Handler serves the callback routes. It is safe for concurrent use.
@@ -233,6 +234,7 @@ func (h *Handler) checkEntries(in incoming, entries []payrecon.LedgerEntry) erro
 // fails the reply still goes out (the provider will retry) and the failure
 // is logged.
 func (h *Handler) reject(ctx context.Context, in incoming, reason string, reply payrecon.CallbackReply) result {
+	reason = clip(reason, maxReasonLen)
 	raw := h.raw(in, false, reason)
 	if _, err := h.cfg.Store.StoreCallback(ctx, raw, nil); err != nil {
 		h.log.Error("store rejected callback", "account", raw.Account, "reason", reason, "err", err)
