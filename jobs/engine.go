@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -252,54 +255,27 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 func (e *engine) loadLedger(ctx context.Context) error {
 	e.progress("ledger")
 	day := e.run.Day
-	err := e.r.store.LedgerEntries(ctx, e.run.Account, day.Start(), day.End(), func(le payrecon.LedgerEntry) error {
-		e.tot.LedgerLines++
-		if e.tot.LedgerLines&0xffff == 0 {
-			e.progress("ledger")
-		}
-		var k uint8
-		switch le.Kind {
-		case payrecon.KindPayment:
-			k = kindPayment
-			if le.Status == payrecon.StatusSuccess {
-				e.tot.LedgerTotal += le.Amount
+	var err error
+	if sc, ok := e.r.store.(payrecon.LedgerScanner); ok {
+		err = e.scanLedgerParallel(ctx, sc)
+	} else {
+		err = e.r.store.LedgerEntries(ctx, e.run.Account, day.Start(), day.End(), func(le payrecon.LedgerEntry) error {
+			e.countLedger()
+			switch le.Kind {
+			case payrecon.KindPayment:
+				e.addEntry(kindPayment, statusCode(le.Status), le.ID, le.Amount, le.PayerAmount, le.PromotionAmount,
+					maybeHashString(e, le.ProviderTxnNo), maybeHashString(e, le.MerchantOrderNo))
+			case payrecon.KindRefund:
+				e.addEntry(kindRefund, statusCode(le.Status), le.ID, le.Amount, le.PayerAmount, le.PromotionAmount,
+					maybeHashString(e, le.ProviderRefundNo), maybeHashString(e, le.MerchantRefundNo))
+			case payrecon.KindAgreement:
+				e.addAgreement(le)
+			default:
+				e.matched(0, 1)
 			}
-		case payrecon.KindRefund:
-			k = kindRefund
-			if le.Status == payrecon.StatusSuccess {
-				e.tot.LedgerTotal -= le.Amount
-			}
-		case payrecon.KindAgreement:
-			e.agreementsAt++
-			key := agreementKey(le)
-			if _, seen := e.agreements[key]; seen {
-				e.matched(0, 1) // an earlier change of the same agreement that day
-			}
-			e.agreements[key] = le
 			return nil
-		default:
-			e.matched(0, 1)
-			return nil
-		}
-		ent := lent{id: le.ID, amount: le.Amount, kind: k, status: statusCode(le.Status)}
-		if le.PayerAmount != 0 || le.PromotionAmount != 0 {
-			ent.split = splitHash(le.PayerAmount, le.PromotionAmount)
-		}
-		p, s := le.ProviderTxnNo, le.MerchantOrderNo
-		if k == kindRefund {
-			p, s = le.ProviderRefundNo, le.MerchantRefundNo
-		}
-		if p != "" {
-			ent.k1 = e.hash(p)
-			ent.flags |= flagK1
-		}
-		if s != "" {
-			ent.k2 = e.hash(s)
-			ent.flags |= flagK2
-		}
-		e.ents.add(ent)
-		return nil
-	})
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("load ledger: %w", err)
 	}
@@ -345,6 +321,174 @@ func (e *engine) loadLedger(ctx context.Context) error {
 	}
 	e.progress("ledger")
 	return nil
+}
+
+// scanLedgerParallel reads the day in time slices, one goroutine each
+// (up to GOMAXPROCS, at most 4), every slice into its own compact set, then
+// appends the sets in time order: entries are ordered by slice, then id,
+// the same on every run. Agreements (few) are re-read in full afterwards.
+func (e *engine) scanLedgerParallel(ctx context.Context, sc payrecon.LedgerScanner) error {
+	parts := min(runtime.GOMAXPROCS(0), 4)
+	day := e.run.Day
+	span := day.End().Sub(day.Start()) / time.Duration(parts)
+	type part struct {
+		ents       entries
+		lines      int64
+		total      int64
+		others     int64
+		agreements []int64
+		err        error
+	}
+	ps := make([]part, parts)
+	var wg sync.WaitGroup
+	var seen atomic.Int64
+	for i := range ps {
+		from := day.Start().Add(time.Duration(i) * span)
+		to := from.Add(span)
+		if i == parts-1 {
+			to = day.End()
+		}
+		wg.Add(1)
+		go func(p *part) {
+			defer wg.Done()
+			p.err = sc.ScanLedger(ctx, e.run.Account, from, to, func(r *payrecon.LedgerRow) error {
+				p.lines++
+				if n := seen.Add(1); n&0xffff == 0 {
+					e.r.progress(Progress{Account: e.run.Account, Day: e.run.Day, Phase: "ledger", LedgerLines: n})
+				}
+				var k uint8
+				var prim, sec []byte
+				switch string(r.Kind) {
+				case string(payrecon.KindPayment):
+					k, prim, sec = kindPayment, r.ProviderTxnNo, r.MerchantOrderNo
+				case string(payrecon.KindRefund):
+					k, prim, sec = kindRefund, r.ProviderRefundNo, r.MerchantRefundNo
+				case string(payrecon.KindAgreement):
+					p.agreements = append(p.agreements, r.ID)
+					return nil
+				default:
+					p.others++
+					return nil
+				}
+				ent := compactEntry(k, statusCodeBytes(r.Status), r.ID, r.Amount, r.PayerAmount, r.PromotionAmount,
+					maybeHash(e, prim), maybeHash(e, sec))
+				if ent.status == codeSuccess {
+					if k == kindRefund {
+						p.total -= r.Amount
+					} else {
+						p.total += r.Amount
+					}
+				}
+				p.ents.add(ent)
+				return nil
+			})
+		}(&ps[i])
+	}
+	wg.Wait()
+	for i := range ps {
+		if ps[i].err != nil {
+			return ps[i].err
+		}
+	}
+	for i := range ps {
+		p := &ps[i]
+		e.tot.LedgerLines += p.lines
+		e.tot.LedgerTotal += p.total
+		for j := int64(0); j < p.others; j++ {
+			e.matched(0, 1)
+		}
+		if i == 0 {
+			e.ents = p.ents
+		} else {
+			for c := range p.ents.chunks {
+				for _, ent := range p.ents.chunks[c] {
+					e.ents.add(ent)
+				}
+				p.ents.chunks[c] = nil // free as we go
+			}
+		}
+		for _, id := range p.agreements {
+			le, err := e.r.store.LedgerEntry(ctx, id)
+			if err != nil {
+				return fmt.Errorf("load ledger entry %d: %w", id, err)
+			}
+			e.addAgreement(le)
+		}
+	}
+	return nil
+}
+
+func (e *engine) countLedger() {
+	e.tot.LedgerLines++
+	if e.tot.LedgerLines&0xffff == 0 {
+		e.progress("ledger")
+	}
+}
+
+// keyHash is a key's hash and whether the key is present.
+type keyHash struct {
+	h  uint64
+	ok bool
+}
+
+func maybeHash(e *engine, b []byte) keyHash {
+	if len(b) == 0 {
+		return keyHash{}
+	}
+	return keyHash{maphash.Bytes(e.seed, b), true} // equals maphash.String of the same text
+}
+
+func maybeHashString(e *engine, s string) keyHash {
+	if s == "" {
+		return keyHash{}
+	}
+	return keyHash{e.hash(s), true}
+}
+
+func statusCodeBytes(b []byte) uint8 {
+	for i, v := range statusCodes {
+		if string(b) == string(v) {
+			return uint8(i)
+		}
+	}
+	return 255
+}
+
+// addEntry adds a payment or refund to the compact set and the totals.
+func (e *engine) addEntry(k, status uint8, id, amount, payer, promo int64, prim, sec keyHash) {
+	if status == codeSuccess {
+		if k == kindRefund {
+			e.tot.LedgerTotal -= amount
+		} else {
+			e.tot.LedgerTotal += amount
+		}
+	}
+	e.ents.add(compactEntry(k, status, id, amount, payer, promo, prim, sec))
+}
+
+func compactEntry(k, status uint8, id, amount, payer, promo int64, prim, sec keyHash) lent {
+	ent := lent{id: id, amount: amount, kind: k, status: status}
+	if payer != 0 || promo != 0 {
+		ent.split = splitHash(payer, promo)
+	}
+	if prim.ok {
+		ent.k1, ent.flags = prim.h, ent.flags|flagK1
+	}
+	if sec.ok {
+		ent.k2, ent.flags = sec.h, ent.flags|flagK2
+	}
+	return ent
+}
+
+// addAgreement keeps the day's last change of each agreement; earlier
+// changes of the same agreement count as matched.
+func (e *engine) addAgreement(le payrecon.LedgerEntry) {
+	e.agreementsAt++
+	key := agreementKey(le)
+	if _, seen := e.agreements[key]; seen {
+		e.matched(0, 1)
+	}
+	e.agreements[key] = le
 }
 
 func agreementKey(le payrecon.LedgerEntry) string {

@@ -581,3 +581,38 @@ func (db *DB) SetReview(ctx context.Context, key, state, reviewer, note string) 
 		return nil
 	})
 }
+
+// ---- fast ledger scan for runs ----
+
+var _ payrecon.LedgerScanner = (*DB)(nil)
+
+// ScanLedger implements payrecon.LedgerScanner: the entries LedgerEntries
+// would stream, with only the columns matching needs, scanned into one
+// reused row (no reflection, no per-row structs).
+func (db *DB) ScanLedger(ctx context.Context, account string, from, to time.Time, fn func(*payrecon.LedgerRow) error) error {
+	q := db.x.Rebind(`SELECT id, kind, status, merchant_order_no, provider_txn_no, merchant_refund_no, provider_refund_no,
+		amount, payer_amount, promotion_amount FROM ledger_entries
+		WHERE account = ? AND occurred_at >= ? AND occurred_at < ? ORDER BY id`)
+	rows, err := db.x.QueryContext(ctx, q, account, db.timeArg(from), db.timeArg(to))
+	if err != nil {
+		return fmt.Errorf("scan ledger %s: %w", account, err)
+	}
+	defer rows.Close()
+	var (
+		r                            payrecon.LedgerRow
+		kind, status, mo, pt, mr, pr sql.RawBytes
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.ID, &kind, &status, &mo, &pt, &mr, &pr, &r.Amount, &r.PayerAmount, &r.PromotionAmount); err != nil {
+			return fmt.Errorf("scan ledger %s: %w", account, err)
+		}
+		r.Kind, r.Status, r.MerchantOrderNo, r.ProviderTxnNo, r.MerchantRefundNo, r.ProviderRefundNo = kind, status, mo, pt, mr, pr
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("scan ledger %s: %w", account, err)
+	}
+	return nil
+}
