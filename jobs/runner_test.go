@@ -124,41 +124,63 @@ func checkDay(t *testing.T, db *store.DB, p *plan, day payrecon.Day, run payreco
 	}
 }
 
+// plainStore hides the store's optional fast paths (LedgerScanner), so
+// the engine reads the ledger through LedgerEntries.
+type plainStore struct{ jobs.Store }
+
 func TestGroundTruth(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		p := newPlan(42, 150)
-		p.load(t, db)
-		fp := &scProvider{sc: p.sc, flaky: true}
-		clk := &clock{}
-		r := newRunner(t, db, fp, clk, jobs.Options{})
-		for _, day := range []payrecon.Day{dayD, dayD1, dayD3} {
-			if f := p.before[day]; f != nil {
-				f(p.sc)
-			}
-			clk.runAfter(day)
-			run, err := r.RunDay(ctx, testAccount, day)
-			if err != nil {
-				t.Fatalf("run %s: %v", day, err)
-			}
-			checkDay(t, db, p, day, run)
-		}
-		if fp.queries.Load() == 0 {
-			t.Error("the provider was never queried")
-		}
-		// Every class of the contract that a payment provider can produce was exercised.
-		seen := map[payrecon.Class]bool{}
-		for _, w := range p.want {
-			for _, c := range w {
-				seen[c] = true
-			}
-		}
-		for _, c := range payrecon.Classes {
-			if c != payrecon.ClassMatched && !seen[c] {
-				t.Errorf("class %s not planted", c)
-			}
+		for _, variant := range []string{"scan", "entries"} {
+			t.Run(variant, func(t *testing.T) { groundTruth(t, db, variant == "entries") })
 		}
 	})
+}
+
+func groundTruth(t *testing.T, db *store.DB, plain bool) {
+	t.Helper()
+	ctx := context.Background()
+	if plain {
+		// A fresh database for the second variant.
+		db = storetest.Open(t, db.Dialect())
+	}
+	p := newPlan(42, 150)
+	p.load(t, db)
+	fp := &scProvider{sc: p.sc, flaky: true}
+	clk := &clock{}
+	var st jobs.Store = db
+	if plain {
+		st = plainStore{db}
+	}
+	r := jobs.NewRunner(st, map[string]jobs.Target{testAccount: {
+		Account:  payrecon.Account{Name: testAccount, Provider: "fake", FeeRatePPM: testRatePPM},
+		Provider: fp,
+	}}, storetest.Logger(t), clk.Now, jobs.Options{QueryBackoff: time.Millisecond, Version: "test"})
+	for _, day := range []payrecon.Day{dayD, dayD1, dayD3} {
+		if f := p.before[day]; f != nil {
+			f(p.sc)
+		}
+		clk.runAfter(day)
+		run, err := r.RunDay(ctx, testAccount, day)
+		if err != nil {
+			t.Fatalf("run %s: %v", day, err)
+		}
+		checkDay(t, db, p, day, run)
+	}
+	if fp.queries.Load() == 0 {
+		t.Error("the provider was never queried")
+	}
+	// Every class of the contract that a payment provider can produce was exercised.
+	seen := map[payrecon.Class]bool{}
+	for _, w := range p.want {
+		for _, c := range w {
+			seen[c] = true
+		}
+	}
+	for _, c := range payrecon.Classes {
+		if c != payrecon.ClassMatched && !seen[c] {
+			t.Errorf("class %s not planted", c)
+		}
+	}
 }
 
 // itemsSig is what must not change on a re-run.
