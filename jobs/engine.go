@@ -1060,7 +1060,9 @@ func (e *engine) checkAgreements(ctx context.Context) error {
 				prov = payrecon.StatusUnsigned
 			}
 			if !q.supported || prov == le.Status {
-				e.matched(0, ledgerDone)
+				if ofToday {
+					e.matched(0, ledgerDone)
+				}
 				return
 			}
 			it := payrecon.Item{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -353,4 +354,40 @@ func TestUnbalancedRunFailsAndStoresNothingElse(t *testing.T) {
 			t.Errorf("an unbalanced run proposed %d actions", len(acts))
 		}
 	})
+}
+
+// An agreement signed days ago and terminated at the provider since (the
+// unsign callback was lost) is caught only by the periodic re-check.
+func TestAgreementPeriodicRecheck(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	signed := dayD.Add(-5).Start().Add(10 * time.Hour)
+	sc := &scenario.Scenario{Agreements: []scenario.Agreement{
+		{AgreementNo: "AGOLD", MerchantAgreeNo: "MAGOLD", Status: payrecon.StatusUnsigned, SignedAt: signed, TerminatedAt: signed.Add(48 * time.Hour)},
+		{AgreementNo: "AGOK", MerchantAgreeNo: "MAGOK", Status: payrecon.StatusSigned, SignedAt: signed},
+	}}
+	for _, no := range []string{"AGOLD", "AGOK"} {
+		_, err := db.AddLedgerEntry(ctx, payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: "agreement:" + no + ":signed",
+			Kind: payrecon.KindAgreement, Status: payrecon.StatusSigned, AgreementNo: no, MerchantAgreeNo: "M" + no, OccurredAt: signed})
+		storetest.Must(t, err)
+	}
+	clk := &clock{}
+	clk.runAfter(dayD)
+	for _, every := range []int{0, 1} {
+		r := newRunner(t, db, &scProvider{sc: sc}, clk, jobs.Options{AgreementRecheckDays: every})
+		run, err := r.RunDay(ctx, testAccount, dayD)
+		storetest.Must(t, err)
+		got := run.Totals.ByClass[payrecon.ClassAgreementMismatch].Count
+		want := int64(every) // 0: only today's changes are checked; 1: every day re-checks all
+		if got != want || run.Totals.LedgerLines != 0 || run.Totals.Matched != 0 {
+			t.Errorf("recheck every %d days: %d agreement mismatches (want %d), totals %+v", every, got, want, run.Totals)
+		}
+		if every == 1 {
+			for _, it := range runItems(t, db, run.ID) {
+				if it.AgreementNo != "AGOLD" || it.Action != payrecon.ActionCorrectAgreement {
+					t.Errorf("item %+v", it)
+				}
+			}
+		}
+	}
 }
