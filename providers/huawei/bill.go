@@ -216,6 +216,9 @@ func parseBillTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	if t, ok := fastBillTime(s); ok {
+		return t, nil
+	}
 	for _, l := range billTimeLayouts {
 		if len(l) != len(s) && !strings.Contains(l, "/1/") {
 			continue
@@ -235,6 +238,12 @@ func normHeader(s string) string {
 
 // cleanCell trims spaces, tabs and the backtick / "=" guards spreadsheets use.
 func cleanCell(s string) string {
+	if s == "" {
+		return s
+	}
+	if first, last := s[0], s[len(s)-1]; first > ' ' && first != '`' && first != '=' && first < 0x80 && last > ' ' && last < 0x80 {
+		return s // the common case: nothing to trim
+	}
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "\ufeff")
 	s = strings.TrimLeft(s, "`\t")
@@ -308,13 +317,47 @@ func validUTF8Prefix(b []byte) bool {
 	return utf8.Valid(b)
 }
 
+// column ids of the columns the parser reads (positions found once per file)
+const (
+	cSysNo = iota
+	cMercOrderNo
+	cType
+	cStatus
+	cOrderAmount
+	cPaid
+	cPromotion
+	cFee
+	cSettleAmount
+	cOrigSysNo
+	cOrigMercNo
+	cCreated
+	cFinished
+	cCurrency
+	cProduct
+	cPayload
+	nCols
+)
+
+var colNames = [nCols]string{ColSysNo, ColMercOrderNo, ColType, ColStatus, ColOrderAmount, ColPaid, ColPromotion, ColFee, ColSettleAmount, ColOrigSysNo, ColOrigMercNo, ColCreated, ColFinished, ColCurrency, ColProduct, ColPayload}
+
 type billCols struct {
-	idx map[string]int
+	pos [nCols]int // -1 when the file lacks the column
 }
 
-func (c billCols) get(rec []string, name string) string {
-	i, ok := c.idx[name]
-	if !ok || i >= len(rec) {
+func newBillCols(idx map[string]int) billCols {
+	var c billCols
+	for id, name := range colNames {
+		c.pos[id] = -1
+		if i, ok := idx[name]; ok {
+			c.pos[id] = i
+		}
+	}
+	return c
+}
+
+func (c billCols) get(rec []string, id int) string {
+	i := c.pos[id]
+	if i < 0 || i >= len(rec) {
 		return ""
 	}
 	return cleanCell(rec[i])
@@ -369,7 +412,7 @@ func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payreco
 			if !hasOrder && !hasPaid && !hasSettle {
 				return fmt.Errorf("parse %s %s line %d: header lacks an amount column (%s / %s)", what, name, line, ColOrderAmount, ColPaid)
 			}
-			cols = billCols{idx: idx}
+			cols = newBillCols(idx)
 			header = true
 			continue
 		}
@@ -383,7 +426,7 @@ func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payreco
 		if blank {
 			continue
 		}
-		sys := cols.get(rec, ColSysNo)
+		sys := cols.get(rec, cSysNo)
 		if !isDigits(sys) && looksLikeSummary(rec) {
 			continue
 		}
@@ -413,14 +456,17 @@ func (e *colError) Unwrap() error { return e.err }
 func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.BillLine, error) {
 	var l payrecon.BillLine
 	l.Bill = kind
-	amount := func(col string) (int64, bool, error) {
+	amount := func(col int) (int64, bool, error) {
 		s := cols.get(rec, col)
 		if s == "" {
 			return 0, false, nil
 		}
-		v, err := payrecon.ParseYuan(strings.ReplaceAll(s, ",", ""))
+		if strings.IndexByte(s, ',') >= 0 {
+			s = strings.ReplaceAll(s, ",", "")
+		}
+		v, err := payrecon.ParseYuan(s)
 		if err != nil {
-			return 0, false, &colError{col, err}
+			return 0, false, &colError{colNames[col], err}
 		}
 		return v, true, nil
 	}
@@ -430,11 +476,11 @@ func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.Bil
 		}
 		return v
 	}
-	sys, merc := cols.get(rec, ColSysNo), cols.get(rec, ColMercOrderNo)
+	sys, merc := cols.get(rec, cSysNo), cols.get(rec, cMercOrderNo)
 	if sys == "" {
-		return l, &colError{ColSysNo, errors.New("empty")}
+		return l, &colError{colNames[cSysNo], errors.New("empty")}
 	}
-	l.Type = cols.get(rec, ColType)
+	l.Type = cols.get(rec, cType)
 	switch l.Type {
 	case TypePayment:
 		l.Kind = payrecon.KindPayment
@@ -442,37 +488,37 @@ func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.Bil
 	case TypeRefund:
 		l.Kind = payrecon.KindRefund
 		l.ProviderRefundNo, l.MerchantRefundNo = sys, merc
-		l.ProviderTxnNo, l.MerchantOrderNo = cols.get(rec, ColOrigSysNo), cols.get(rec, ColOrigMercNo)
+		l.ProviderTxnNo, l.MerchantOrderNo = cols.get(rec, cOrigSysNo), cols.get(rec, cOrigMercNo)
 	case "":
-		return l, &colError{ColType, errors.New("empty")}
+		return l, &colError{colNames[cType], errors.New("empty")}
 	default:
 		l.Kind = payrecon.KindOther
 		l.ProviderTxnNo, l.MerchantOrderNo = sys, merc
 	}
-	switch st := cols.get(rec, ColStatus); st {
+	switch st := cols.get(rec, cStatus); st {
 	case "", "成功", "SUCCESS", "交易成功":
 		l.Status = payrecon.StatusSuccess
 	case "失败", "FAILED", "交易失败":
 		l.Status = payrecon.StatusFailed
 	default:
-		return l, &colError{ColStatus, fmt.Errorf("unknown status %q", st)}
+		return l, &colError{colNames[cStatus], fmt.Errorf("unknown status %q", st)}
 	}
-	order, hasOrder, err := amount(ColOrderAmount)
+	order, hasOrder, err := amount(cOrderAmount)
 	if err != nil {
 		return l, err
 	}
-	paid, hasPaid, err := amount(ColPaid)
+	paid, hasPaid, err := amount(cPaid)
 	if err != nil {
 		return l, err
 	}
-	promo, _, err := amount(ColPromotion)
+	promo, _, err := amount(cPromotion)
 	if err != nil {
 		return l, err
 	}
-	if l.Fee, _, err = amount(ColFee); err != nil {
+	if l.Fee, _, err = amount(cFee); err != nil {
 		return l, err
 	}
-	settle, hasSettle, err := amount(ColSettleAmount)
+	settle, hasSettle, err := amount(cSettleAmount)
 	if err != nil {
 		return l, err
 	}
@@ -485,7 +531,7 @@ func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.Bil
 	case hasSettle:
 		l.Amount = abs(settle)
 	default:
-		return l, &colError{ColOrderAmount, errors.New("empty")}
+		return l, &colError{colNames[cOrderAmount], errors.New("empty")}
 	}
 	l.PromotionAmount = abs(promo)
 	if hasPaid {
@@ -493,17 +539,50 @@ func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.Bil
 	} else {
 		l.PayerAmount = l.Amount - l.PromotionAmount
 		if l.PayerAmount < 0 {
-			return l, &colError{ColPromotion, errors.New("promotion exceeds the order amount")}
+			return l, &colError{colNames[cPromotion], errors.New("promotion exceeds the order amount")}
 		}
 	}
-	if l.CreatedAt, err = parseBillTime(cols.get(rec, ColCreated)); err != nil {
-		return l, &colError{ColCreated, err}
+	if l.CreatedAt, err = parseBillTime(cols.get(rec, cCreated)); err != nil {
+		return l, &colError{colNames[cCreated], err}
 	}
-	if l.FinishedAt, err = parseBillTime(cols.get(rec, ColFinished)); err != nil {
-		return l, &colError{ColFinished, err}
+	if l.FinishedAt, err = parseBillTime(cols.get(rec, cFinished)); err != nil {
+		return l, &colError{colNames[cFinished], err}
 	}
-	l.Currency = cols.get(rec, ColCurrency)
-	l.Product = cols.get(rec, ColProduct)
-	l.Payload = cols.get(rec, ColPayload)
+	l.Currency = cols.get(rec, cCurrency)
+	l.Product = cols.get(rec, cProduct)
+	l.Payload = cols.get(rec, cPayload)
 	return l, nil
+}
+
+// fastBillTime reads "yyyy-MM-dd HH:mm:ss" / "yyyy/MM/dd HH:mm:ss" without
+// the general layout machinery; anything else falls back to time.Parse.
+func fastBillTime(s string) (time.Time, bool) {
+	if len(s) != 19 || s[4] != s[7] || (s[4] != '-' && s[4] != '/') || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, payrecon.Shanghai)
+	if t.Day() != d { // 2026-02-30 and the like: let time.Parse reject it
+		return time.Time{}, false
+	}
+	return t, true
 }
