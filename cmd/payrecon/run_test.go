@@ -1,0 +1,127 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/huawei"
+	"github.com/payrecon/payrecon/providers/huawei/sandbox"
+	"github.com/payrecon/payrecon/providers/scenario"
+	"github.com/payrecon/payrecon/store"
+)
+
+// TestRunCommand runs `payrecon run` against the Huawei sandbox on
+// loopback: a clean day exits 0, a day with a lost callback exits 3 and
+// names the class, usage mistakes exit 2; progress is logged when stderr is
+// not a terminal.
+func TestRunCommand(t *testing.T) {
+	clean, dirty := payrecon.MustDay("2026-11-19"), payrecon.MustDay("2026-11-20")
+	var pays []scenario.Payment
+	for i, d := range []payrecon.Day{clean, clean, dirty, dirty, dirty} {
+		at := d.Start().Add(time.Duration(9+i) * time.Hour)
+		pays = append(pays, scenario.Payment{MerchantOrderNo: "CLI-O" + string(rune('1'+i)), ProviderTxnNo: "4200000000000077" + string(rune('1'+i)),
+			Status: payrecon.StatusSuccess, Amount: int64(1000 * (i + 1)), PayerAmount: int64(1000 * (i + 1)), CreatedAt: at, PaidAt: at})
+	}
+	sb, err := sandbox.New(&scenario.Scenario{Payments: pays}, sandbox.Options{CallbackURL: "https://merchant.test/cb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	mc := sb.MerchantConfig(huawei.ModelDirect)
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "merchant.pem")
+	if err := os.WriteFile(keyPath, []byte(mc.MerchantKey.Reveal()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var keys strings.Builder
+	for _, k := range mc.HuaweiPublicKeys {
+		keys.WriteString("          - cert_no: \"" + k.CertNo + "\"\n            key: |\n")
+		for _, line := range strings.Split(strings.TrimSpace(k.Key), "\n") {
+			keys.WriteString("              " + line + "\n")
+		}
+	}
+	cfg, dbPath := writeConfig(t, `accounts:
+  - name: hw1
+    provider: huawei
+    huawei:
+          merc_no: "`+mc.MercNo+`"
+          app_id: "`+mc.AppID+`"
+          auth_id: "`+mc.AuthID+`"
+          merchant_key: `+keyPath+`
+          base_url: `+sb.URL()+`
+          callback_url: https://merchant.test/cb
+          huawei_public_keys:
+`+keys.String())
+
+	// The ledger has every payment but the last (a lost callback).
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.SQLite, dbPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pays[:len(pays)-1] {
+		if _, err := db.AddLedgerEntry(ctx, payrecon.LedgerEntry{Account: "hw1", Provider: "huawei", EventKey: "payment:" + p.ProviderTxnNo,
+			Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
+			Amount: p.Amount, PayerAmount: p.PayerAmount, OccurredAt: p.PaidAt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	r := run(t, "--config", cfg, "run", "--date", string(clean))
+	if r.code != 0 || !strings.Contains(r.stdout, "clean") || !strings.Contains(r.stderr, "run progress") {
+		t.Errorf("clean day: %+v", r)
+	}
+	r = run(t, "--config", cfg, "run", "--date", string(dirty), "--account", "hw1")
+	if r.code != 3 || !strings.Contains(r.stdout, "missing_in_ledger=1") || !strings.Contains(r.stdout, "discrepancy") {
+		t.Errorf("day with a lost callback: %+v", r)
+	}
+	r = run(t, "--config", cfg, "run", "--date", string(clean), "--to", string(dirty))
+	if r.code != 3 || strings.Count(r.stdout, "hw1") != 2 {
+		t.Errorf("range: %+v", r)
+	}
+	for _, args := range [][]string{
+		{"run", "--date", "yesterday"},
+		{"run", "--date", string(dirty), "--account", "nope"},
+		{"run", "--date", string(dirty), "--to", string(clean)},
+		{"run"},
+	} {
+		if r := run(t, append([]string{"--config", cfg}, args...)...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage): %s", args, r.code, r.stderr)
+		}
+	}
+	if r := run(t, "run", "--help"); r.code != 0 || !strings.Contains(r.stdout, "3  every run finished and at least one found discrepancies") {
+		t.Errorf("run --help: %+v", r)
+	}
+
+	// schedule --once reconciles yesterday (no payments in the sandbox: clean).
+	if r := run(t, "--config", cfg, "schedule", "--once"); r.code != 0 || !strings.Contains(r.stdout, "hw1") || !strings.Contains(r.stdout, "clean") {
+		t.Errorf("schedule --once: %+v", r)
+	}
+	if r := run(t, "schedule", "--help"); r.code != 0 || !strings.Contains(r.stdout, "Exit status:") {
+		t.Errorf("schedule --help: %+v", r)
+	}
+
+	// The runs are stored: the dirty day's latest run has the finding.
+	db, err = store.Open(ctx, store.SQLite, dbPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	latest, err := db.LatestRuns(ctx, []string{"hw1"}, clean, dirty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(latest) != 2 || latest[0].State != payrecon.RunClean || latest[1].State != payrecon.RunFindings ||
+		latest[1].Totals.ByClass[payrecon.ClassMissingInLedger].Count != 1 {
+		t.Errorf("stored runs: %+v", latest)
+	}
+}
