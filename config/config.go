@@ -487,26 +487,64 @@ func (a Account) MarshalYAML() (any, error) {
 
 // DecodeProvider decodes the account's provider section into v (a pointer
 // to the provider package's Config), rejecting unknown keys. Errors name
-// the section, e.g. "accounts[1].wechat: line 12: field foo not found".
+// the section and the line in the configuration file, e.g.
+// "accounts[1].wechat: line 12: field foo not found in type wechat.Config".
 // index is the account's position in Config.Accounts, for the message.
 func (a Account) DecodeProvider(index int, v any) error {
 	field := fmt.Sprintf("accounts[%d].%s", index, a.Provider)
 	if a.Section == nil {
 		return fmt.Errorf("%s: required", field)
 	}
-	// yaml.Node.Decode cannot reject unknown keys: go through a strict decoder.
+	// yaml.Node.Decode cannot reject unknown keys: go through a strict
+	// decoder, then map its line numbers back to the file's.
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	if err := enc.Encode(a.Section); err != nil {
 		return fmt.Errorf("%s: %w", field, err)
 	}
 	_ = enc.Close()
-	dec := yaml.NewDecoder(&buf)
+	src := buf.Bytes()
+	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %s", field, strings.TrimPrefix(err.Error(), "yaml: "))
+	err := dec.Decode(v)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
 	}
-	return nil
+	lines := map[string]string{}
+	var copyNode yaml.Node
+	if yaml.Unmarshal(src, &copyNode) == nil && len(copyNode.Content) == 1 {
+		mapLines(copyNode.Content[0], a.Section, lines)
+	}
+	fix := func(msg string) string {
+		return lineRef.ReplaceAllStringFunc(strings.TrimPrefix(msg, "yaml: "), func(m string) string {
+			if orig, ok := lines[lineRef.FindStringSubmatch(m)[1]]; ok {
+				return "line " + orig
+			}
+			return m
+		})
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		errs := make([]error, len(te.Errors))
+		for i, e := range te.Errors {
+			errs[i] = fmt.Errorf("%s: %s", field, fix(e))
+		}
+		return errors.Join(errs...)
+	}
+	return fmt.Errorf("%s: %s", field, fix(err.Error()))
+}
+
+var lineRef = regexp.MustCompile(`line (\d+)`)
+
+// mapLines records, for nodes of the same shape, re-encoded line → original line.
+func mapLines(re, orig *yaml.Node, out map[string]string) {
+	if re == nil || orig == nil {
+		return
+	}
+	out[fmt.Sprint(re.Line)] = fmt.Sprint(orig.Line)
+	for i := 0; i < len(re.Content) && i < len(orig.Content); i++ {
+		mapLines(re.Content[i], orig.Content[i], out)
+	}
 }
 
 // Print writes the configuration as YAML with every secret shown as
