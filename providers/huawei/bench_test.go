@@ -200,3 +200,27 @@ func benchCallbacks(b *testing.B, db *store.DB) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "callbacks/s")
 }
+
+// BenchmarkVerifyCallback is the verifier alone (SM2 verify of a payment
+// callback over its sort-join, then the mapping), for comparison with the
+// end-to-end figure above.
+func BenchmarkVerifyCallback(b *testing.B) {
+	sb, err := sandbox.New(&scenario.Scenario{}, sandbox.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sb.Close()
+	c := mustClient(b, sb, huawei.ModelDirect)
+	cb, err := sb.PaymentCallback(scenario.Payment{MerchantOrderNo: "M1", ProviderTxnNo: "4201", Status: payrecon.StatusSuccess, Amount: 100, PayerAmount: 100, PaidAt: at(payrecon.MustDay("2026-11-10"), 10, 0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := payrecon.CallbackRequest{Account: "bench", Header: cb.Header, Body: cb.Body}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.VerifyCallback(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifies/s")
+}
