@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/payrecon/payrecon"
 )
 
 func newLedgerCmd(a *app) *cobra.Command {
@@ -51,6 +53,13 @@ Exit status 1 also when a line is malformed or a callback was rejected
 				return err
 			}
 			defer db.Close()
+			ps, _, err := a.buildProviders(ctx, []string{account})
+			if err != nil {
+				return err
+			}
+			if _, ok := ps[account].(payrecon.CallbackVerifier); !ok {
+				return fmt.Errorf("account %q: provider %s does not verify callbacks", account, ps[account].ProviderName())
+			}
 			h, err := a.intakeHandler(ctx, db, []string{account})
 			if err != nil {
 				return err
