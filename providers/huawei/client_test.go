@@ -244,3 +244,41 @@ func TestReply(t *testing.T) {
 		t.Errorf("server fault answered %d", r.Status)
 	}
 }
+
+func TestSignStrings(t *testing.T) {
+	// GET signs the request URI as sent (the FAQ's example)
+	uri := "/api/v2/aggr/transactions/merc-orders/20240507000000041809599950090xxx?mercNo=101540000089&sdkVersion=1.0.0"
+	if got, err := huawei.BodySignString("GET", uri, nil); err != nil || got != uri {
+		t.Errorf("GET body sign string %q %v", got, err)
+	}
+	got, err := huawei.BodySignString("POST", "/api/v1/aggr/transactions/refunds", []byte(`{"mercRefundOrderNo":"R1","mercOrderNo":"M1","refundAmount":100,"reason":""}`))
+	if want := "mercOrderNo=M1&mercRefundOrderNo=R1&reason=&refundAmount=100"; err != nil || got != want {
+		t.Errorf("POST body sign string %q %v, want %q", got, err, want)
+	}
+	a := huawei.PayMercAuth{CallerID: "10132120", TraceID: "202305151501075707669", Time: 1684134067480, AuthID: "120291744647139", BodySign: "haZn=", HeaderSign: "ignored"}
+	if got, want := a.HeaderSignString(), "authId=120291744647139&bodySign=haZn=&callerId=10132120&time=1684134067480&traceId=202305151501075707669"; got != want {
+		t.Errorf("header sign string %q, want %q", got, want)
+	}
+}
+
+func TestEncryptedCallbackWithKeyConfigured(t *testing.T) {
+	sb := mustSandbox(t, sandbox.Options{})
+	cfg := sb.MerchantConfig(huawei.ModelDirect)
+	cfg.EncryptKey = payrecon.NewSecret("0123456789abcdef0123456789abcdef")
+	c, err := huawei.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := sb.SignCallback(map[string]any{"callbackId": "E1", "dataType": "encrypt", "encryptData": "AAAA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.VerifyCallback(payrecon.CallbackRequest{Body: cb.Body})
+	if !errors.Is(err, huawei.ErrEncryptedUnsupported) || c.Reply(err).Status != 400 {
+		t.Errorf("err = %v, want %v", err, huawei.ErrEncryptedUnsupported)
+	}
+	noKey := mustClient(t, sb, huawei.ModelDirect)
+	if _, err := noKey.VerifyCallback(payrecon.CallbackRequest{Body: cb.Body}); !errors.Is(err, huawei.ErrEncryptedNoKey) {
+		t.Errorf("without key: %v", err)
+	}
+}
