@@ -30,7 +30,8 @@ type SM2PrivateKey struct{ k *sm2.PrivateKey }
 
 // ParseSM2PublicKey reads an SM2 public key written as a PEM "PUBLIC KEY"
 // (SPKI) or "CERTIFICATE" block, base64 of the SPKI DER, or hex of the point
-// ("04"+X+Y or X+Y, 64-byte coordinates). The point must be on the curve.
+// ("04"+X+Y or X+Y, 32-byte coordinates; or SEC1 compressed "02"/"03"+X).
+// The point must be on the curve.
 func ParseSM2PublicKey(text string) (SM2PublicKey, error) {
 	s := strings.TrimSpace(text)
 	if s == "" {
@@ -62,6 +63,14 @@ func ParseSM2PublicKey(text string) (SM2PublicKey, error) {
 			pub = &sm2.PublicKey{Curve: ec.Curve, X: ec.X, Y: ec.Y}
 		default:
 			return SM2PublicKey{}, fmt.Errorf("sm2 public key: PEM type %q, want PUBLIC KEY or CERTIFICATE", block.Type)
+		}
+	case isHex(s) && len(s) == 66 && (s[:2] == "02" || s[:2] == "03"):
+		// SEC1 compressed. gmsm's Decompress wants prefix 0x00/0x01 for
+		// even/odd Y instead of 0x02/0x03 (pitfall G7).
+		b, _ := hex.DecodeString(s)
+		pub = decompress(append([]byte{b[0] - 2}, b[1:]...))
+		if pub == nil {
+			return SM2PublicKey{}, errors.New("sm2 public key: bad compressed point")
 		}
 	case isHex(s) && (len(s) == 130 || len(s) == 128):
 		k, err := x509.ReadPublicKeyFromHex(s)
@@ -224,6 +233,19 @@ func (k SM2PublicKey) VerifyBase64(msg []byte, sig string) error {
 		return fmt.Errorf("%w: signature is not base64", payrecon.ErrSignatureInvalid)
 	}
 	return k.VerifyDER(msg, der)
+}
+
+// decompress is sm2.Decompress, which panics when X has no square root.
+func decompress(b []byte) (pub *sm2.PublicKey) {
+	defer func() {
+		if recover() != nil {
+			pub = nil
+		}
+	}()
+	if new(big.Int).SetBytes(b[1:]).Cmp(sm2.P256Sm2().Params().P) >= 0 {
+		return nil
+	}
+	return sm2.Decompress(b)
 }
 
 func isHex(s string) bool {

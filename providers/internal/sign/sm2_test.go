@@ -17,6 +17,7 @@ import (
 
 type smVector struct {
 	PublicKey  string `json:"publicKey"`
+	Compressed string `json:"publicKeyCompressed,omitempty"`
 	PrivateKey string `json:"privateKey,omitempty"`
 	Msg        string `json:"msg"`
 	SigHex     string `json:"sigHex,omitempty"`
@@ -62,6 +63,12 @@ func TestSM2AcceptsSMCryptoVectors(t *testing.T) {
 		}
 		if err := pub.VerifyDER([]byte(v.Msg), der); err != nil {
 			t.Errorf("vector %d: DER form rejected: %v", i, err)
+		}
+		// G7: sm-crypto's compressed form (02/03 prefix) is the same point
+		if v.Compressed == "" {
+			t.Errorf("vector %d: no compressed key", i)
+		} else if cpub, err := sign.ParseSM2PublicKey(v.Compressed); err != nil || !cpub.Equal(pub) {
+			t.Errorf("vector %d: compressed key %s: %v (equal %v)", i, v.Compressed, err, err == nil && cpub.Equal(pub))
 		}
 		// the private key sm-crypto printed derives the same public key
 		priv, err := sign.ParseSM2PrivateKey(v.PrivateKey)
@@ -127,7 +134,7 @@ func TestSM2KeyFormats(t *testing.T) {
 	if _, err := sign.ParseSM2PublicKey(off); err == nil {
 		t.Error("point off the curve accepted")
 	}
-	for _, bad := range []string{"", "nonsense", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----", "02" + hex130[2:66]} {
+	for _, bad := range []string{"", "nonsense", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----", "04" + hex130[2:66], "05" + hex130[2:66], "02" + strings.Repeat("f", 64)} {
 		if _, err := sign.ParseSM2PublicKey(bad); err == nil {
 			t.Errorf("public key %q accepted", bad)
 		}

@@ -3,7 +3,8 @@
 //   cd /tmp/smvec && npm install sm-crypto@0.5.8
 //   NODE_PATH=/tmp/smvec/node_modules node gen.js > vectors.json
 //
-// Each vector: a fresh key pair (hex, as sm-crypto prints it), a message and
+// Each vector: a fresh key pair (hex, as sm-crypto prints it; the public key
+// also SEC1-compressed), a message and
 // sm2.doSignature(msg, priv, {hash: true, der: true, publicKey}) as hex DER
 // and as base64 (the form Huawei puts on the wire).
 'use strict';
@@ -28,6 +29,7 @@ for (let i = 0; i < 24; i++) {
   }
   out.push({
     publicKey: kp.publicKey,
+    publicKeyCompressed: sm2.compressPublicKeyHex(kp.publicKey),
     privateKey: kp.privateKey,
     msg: msg,
     sigHex: sigHex,
