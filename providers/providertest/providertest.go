@@ -8,10 +8,15 @@
 // Use it from the provider package's tests:
 //
 //	func TestConformance(t *testing.T) {
-//		sb := sandbox.New(&scenario.Scenario{}, sandbox.Options{})
+//		sb, err := sandbox.New(&scenario.Scenario{}, sandbox.Options{})
+//		if err != nil {
+//			t.Fatal(err)
+//		}
 //		defer sb.Close()
 //		p, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), logger)
-//		...
+//		if err != nil {
+//			t.Fatal(err)
+//		}
 //		providertest.Run(t, providertest.Harness{Sandbox: sb, Provider: p, Day: payrecon.MustDay("2026-11-20")})
 //	}
 package providertest
