@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -198,6 +200,13 @@ func TestBillDownload(t *testing.T) {
 	}
 	if len(trade) != 3 || file.Lines != 3 || len(file.SHA256) != 64 || !strings.HasSuffix(file.Name, ".csv") || file.Account != "hw-direct" {
 		t.Fatalf("trade bill: %+v, %d lines", file, len(trade))
+	}
+	wantZip, err := sb.BillZip(day, payrecon.BillTrade, sandbox.MercNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(wantZip); file.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("BillFile.SHA256 %s is not the zip's", file.SHA256)
 	}
 	var sum int64
 	for _, l := range trade {

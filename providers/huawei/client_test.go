@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/huawei"
@@ -206,6 +207,11 @@ func TestSandboxRejectsBadPayMercAuth(t *testing.T) {
 	var pe *payrecon.ProviderError
 	if !errors.As(err, &pe) || pe.Code != huawei.CodeBadSign || errors.Is(err, payrecon.ErrTransient) {
 		t.Errorf("err = %v, want 200002 INVALID_SIGNATURE", err)
+	}
+	// a clock an hour off is refused (INVALID_TIME)
+	skewed := mustClient(t, sb, huawei.ModelDirect, huawei.WithNow(func() time.Time { return time.Now().Add(-time.Hour) }))
+	if _, err := skewed.QueryOrder(context.Background(), payrecon.OrderRef{MerchantOrderNo: "M1"}); !errors.As(err, &pe) || pe.SubCode != "INVALID_TIME" {
+		t.Errorf("skewed clock: %v", err)
 	}
 	// the right key works, and partner paths refuse the direct merchant
 	good := mustClient(t, sb, huawei.ModelDirect)
