@@ -3,7 +3,10 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,8 +40,37 @@ func (m *memStore) RunItems(context.Context, int64, func(payrecon.Item) error) e
 
 func benchEntry(i int) payrecon.LedgerEntry {
 	return payrecon.LedgerEntry{ID: int64(i + 1), Account: testAccount, Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess,
-		MerchantOrderNo: fmt.Sprintf("O%010d", i), ProviderTxnNo: fmt.Sprintf("4200%016d", i),
+		MerchantOrderNo: string(benchOrder(nil, i)), ProviderTxnNo: string(benchTxn(nil, i)),
 		Amount: int64(100 + i%9000), PayerAmount: int64(100 + i%9000), OccurredAt: dayD.Start().Add(time.Duration(i%86000) * time.Second)}
+}
+
+func benchOrder(b []byte, i int) []byte {
+	b = append(b[:0], "O"...)
+	return strconv.AppendInt(b, int64(1e10+i), 10)
+}
+
+func benchTxn(b []byte, i int) []byte {
+	b = append(b[:0], "4200"...)
+	return strconv.AppendInt(b, int64(1e15+i), 10)
+}
+
+// ScanLedger makes memStore a payrecon.LedgerScanner (the store's fast path).
+func (m *memStore) ScanLedger(_ context.Context, _ string, from, to time.Time, fn func(*payrecon.LedgerRow) error) error {
+	r := payrecon.LedgerRow{Kind: []byte(payrecon.KindPayment), Status: []byte(payrecon.StatusSuccess)}
+	var ob, tb []byte
+	for i := 0; i < m.n; i++ {
+		at := dayD.Start().Add(time.Duration(i%86000) * time.Second)
+		if at.Before(from) || !at.Before(to) {
+			continue
+		}
+		ob, tb = benchOrder(ob, i), benchTxn(tb, i)
+		r.ID, r.MerchantOrderNo, r.ProviderTxnNo = int64(i+1), ob, tb
+		r.Amount, r.PayerAmount = int64(100+i%9000), int64(100+i%9000)
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (m *memStore) LedgerEntries(_ context.Context, _ string, _, _ time.Time, fn func(payrecon.LedgerEntry) error) error {
@@ -78,8 +110,14 @@ func (b memBill) Bill(_ context.Context, day payrecon.Day, kind payrecon.BillKin
 
 // BenchmarkEngine runs one day of n lines against n ledger entries held in
 // memory: the engine's own cost, without the database or bill parsing.
+// PAYRECON_BENCH_10M=1 adds a 10,000,000-line day (run it alone:
+// -bench 'Engine/10000000' -benchtime 1x) for the peak RSS figure.
 func BenchmarkEngine(b *testing.B) {
-	for _, n := range []int{100_000, 1_000_000} {
+	sizes := []int{100_000, 1_000_000}
+	if os.Getenv("PAYRECON_BENCH_10M") != "" {
+		sizes = append(sizes, 10_000_000)
+	}
+	for _, n := range sizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			st := &memStore{n: n}
 			r := jobs.NewRunner(st, map[string]jobs.Target{testAccount: {
@@ -100,6 +138,14 @@ func BenchmarkEngine(b *testing.B) {
 			runtime.ReadMemStats(&ms)
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 			b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heapsys-MiB")
+			if st, err := os.ReadFile("/proc/self/status"); err == nil {
+				for _, line := range strings.Split(string(st), "\n") {
+					if strings.HasPrefix(line, "VmHWM:") {
+						kb, _ := strconv.Atoi(strings.Fields(line)[1])
+						b.ReportMetric(float64(kb)/1024, "peakRSS-MiB")
+					}
+				}
+			}
 		})
 	}
 }
