@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math/bits"
 	"runtime"
 	"sort"
 	"sync"
@@ -98,27 +99,59 @@ func (s *entries) add(ent lent) {
 
 func (s *entries) at(i int32) *lent { return &s.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
 
-// table is an open-addressing multimap from a 64-bit hash to entry indexes
-// (stored +1; 0 is empty). Callers compare the entry's own hash.
+// table is an open-addressing multimap (linear probing, load factor at
+// most 2/3) from a 64-bit hash to entry indexes. A slot holds index+1 in
+// its low idxBits bits (0 is empty) and the top bits of the hash in the
+// rest, so a probe skips most foreign entries without touching them (each
+// touch is a cache miss on a big day). Callers still compare the entry's
+// own hash.
 type table struct {
-	slots []int32
-	mask  uint64
+	slots   []uint32
+	mask    uint64
+	idxBits uint
 }
 
 func newTable(n int) table {
 	size := 16
-	for size < n+n/2 { // load factor at most 2/3
+	for size < n+n/2 {
 		size <<= 1
 	}
-	return table{slots: make([]int32, size), mask: uint64(size - 1)}
+	return table{slots: make([]uint32, size), mask: uint64(size - 1), idxBits: uint(bits.Len32(uint32(n) + 1))}
 }
+
+func (t *table) tag(h uint64) uint32 { return uint32(h >> (32 + t.idxBits)) }
 
 func (t *table) add(h uint64, idx int32) {
 	i := h & t.mask
 	for t.slots[i] != 0 {
 		i = (i + 1) & t.mask
 	}
-	t.slots[i] = idx + 1
+	t.slots[i] = t.tag(h)<<t.idxBits | uint32(idx+1)
+}
+
+// probe walks the entries whose slot tag matches a hash.
+type probe struct {
+	t   *table
+	i   uint64
+	tag uint32
+}
+
+func (t *table) probe(h uint64) probe { return probe{t: t, i: h & t.mask, tag: t.tag(h)} }
+
+// next returns the next candidate index, or -1 at the end.
+func (p *probe) next() int32 {
+	t := p.t
+	low := uint32(1)<<t.idxBits - 1
+	for {
+		s := t.slots[p.i]
+		if s == 0 {
+			return -1
+		}
+		p.i = (p.i + 1) & t.mask
+		if s>>t.idxBits == p.tag {
+			return int32(s&low) - 1
+		}
+	}
 }
 
 // cand is a bill line that met a ledger entry but disagrees with it.
@@ -293,11 +326,15 @@ func (e *engine) loadLedger(ctx context.Context) error {
 			// A second successful payment for one merchant order under
 			// another transaction is a duplicate payment.
 			if ent.kind == kindPayment && ent.status == codeSuccess {
-				for j := e.t2.mask & ent.k2; e.t2.slots[j] != 0; j = (j + 1) & e.t2.mask {
-					o := e.ents.at(e.t2.slots[j] - 1)
+				for pr := e.t2.probe(ent.k2); ; {
+					j := pr.next()
+					if j < 0 {
+						break
+					}
+					o := e.ents.at(j)
 					if o.k2 == ent.k2 && o.kind == kindPayment && o.status == codeSuccess && o.flags&flagDup == 0 && o.k1 != ent.k1 {
 						ent.flags |= flagDup
-						e.dupPairs = append(e.dupPairs, [2]int32{e.t2.slots[j] - 1, int32(i)})
+						e.dupPairs = append(e.dupPairs, [2]int32{j, int32(i)})
 						break
 					}
 				}
@@ -615,8 +652,11 @@ func paid(l *payrecon.BillLine) int64 {
 // first, else any; -1 when none.
 func (e *engine) find(tb *table, h uint64, kind uint8) int32 {
 	best := int32(-1)
-	for i := h & tb.mask; tb.slots[i] != 0; i = (i + 1) & tb.mask {
-		idx := tb.slots[i] - 1
+	for pr := tb.probe(h); ; {
+		idx := pr.next()
+		if idx < 0 {
+			break
+		}
 		ent := e.ents.at(idx)
 		if ent.kind != kind || ent.flags&flagUsed != 0 {
 			continue
@@ -817,8 +857,11 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 		// Every ledger payment of that merchant order is taken by another
 		// transaction: this one paid it again.
 		if !refund && l.Status == payrecon.StatusSuccess {
-			for i := h & e.t2.mask; e.t2.slots[i] != 0; i = (i + 1) & e.t2.mask {
-				idx := e.t2.slots[i] - 1
+			for pr := e.t2.probe(h); ; {
+				idx := pr.next()
+				if idx < 0 {
+					break
+				}
 				ent := e.ents.at(idx)
 				if ent.k2 != h || ent.kind != kindPayment || ent.status != codeSuccess {
 					continue
@@ -1138,10 +1181,7 @@ func fillKeys(it *payrecon.Item, order, txn, mrefund, prefund string) {
 func (e *engine) matched(billLines, ledgerEntries int64) {
 	e.billDone += billLines
 	e.ledgerDone += ledgerEntries
-	e.tot.Matched++
-	ct := e.tot.ByClass[payrecon.ClassMatched]
-	ct.Count++
-	e.tot.ByClass[payrecon.ClassMatched] = ct
+	e.tot.Matched++ // ByClass[matched] is filled in finishTotals
 }
 
 // add stores an item with the action its class proposes.
@@ -1168,6 +1208,9 @@ func (e *engine) addWithAction(it payrecon.Item) {
 func (e *engine) finishTotals() ([]payrecon.Item, error) {
 	t := &e.tot
 	t.Difference = t.BillTotal - t.LedgerTotal
+	if t.Matched > 0 {
+		t.ByClass[payrecon.ClassMatched] = payrecon.ClassTotal{Count: t.Matched}
+	}
 	e.run.Totals = *t
 	if e.billDone != t.BillLines || e.ledgerDone != t.LedgerLines {
 		return nil, fmt.Errorf("internal accounting error: classified %d of %d bill lines and %d of %d ledger entries",
