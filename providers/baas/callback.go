@@ -1,0 +1,149 @@
+package baas
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/payrecon/payrecon"
+)
+
+// SignCallback returns the hex HMAC-SHA256 of body under secret: the value
+// the payment trigger's webhook must send in Config.CallbackSignatureHeader.
+// This is payrecon's scheme, not MinCloud's: MinCloud documents none.
+func SignCallback(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// ParseCallbackOrder extracts the order record from a payment-trigger
+// webhook body. The trigger's HTTP action forwards event.data (the order
+// record); the body may be the record itself, {"data": record} or
+// {"event": {"data": record}} depending on how the trigger's body template
+// was written, and all three are accepted.
+func ParseCallbackOrder(body []byte) (*Order, error) {
+	var env struct {
+		Event *struct {
+			Data json.RawMessage `json:"data"`
+		} `json:"event"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("decode callback: %w", err)
+	}
+	raw := json.RawMessage(body)
+	switch {
+	case env.Event != nil && len(env.Event.Data) > 0:
+		raw = env.Event.Data
+	case len(env.Data) > 0 && bytes.HasPrefix(bytes.TrimSpace(env.Data), []byte("{")):
+		raw = env.Data
+	}
+	var o Order
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, fmt.Errorf("decode callback order: %w", err)
+	}
+	return &o, nil
+}
+
+// VerifyCallback implements payrecon.CallbackVerifier: it checks the
+// shared-secret HMAC over the raw body, then reads the order record. A paid
+// order yields a payment entry (payment:<provider txn no>:success), a
+// failed one a failed payment entry, a pending one nothing; a refunded
+// order adds a refund entry for its cumulative refund
+// (refund:<merchant order no>:<success|failed>).
+func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
+	var vc payrecon.VerifiedCallback
+	if len(bytes.TrimSpace(req.Body)) == 0 {
+		return vc, errors.New("baas callback: empty body")
+	}
+	got := strings.ToLower(strings.TrimSpace(req.Header.Get(c.cfg.CallbackSignatureHeader)))
+	got = strings.TrimPrefix(got, "sha256=")
+	if got == "" {
+		return vc, fmt.Errorf("baas callback: no %s header: %w", c.cfg.CallbackSignatureHeader, payrecon.ErrSignatureInvalid)
+	}
+	gotMAC, err := hex.DecodeString(got)
+	if err != nil || len(gotMAC) != sha256.Size {
+		return vc, fmt.Errorf("baas callback: %s is not a hex HMAC-SHA256: %w", c.cfg.CallbackSignatureHeader, payrecon.ErrSignatureInvalid)
+	}
+	want, _ := hex.DecodeString(SignCallback(c.secret, req.Body))
+	if !hmac.Equal(gotMAC, want) {
+		return vc, fmt.Errorf("baas callback: HMAC-SHA256 of the body does not match %s: %w", c.cfg.CallbackSignatureHeader, payrecon.ErrSignatureInvalid)
+	}
+	o, err := ParseCallbackOrder(req.Body)
+	if err != nil {
+		return vc, fmt.Errorf("baas callback: %w", err)
+	}
+	r, err := o.read(c.cfg.OrderNoMapping)
+	if err != nil {
+		return vc, fmt.Errorf("baas callback order %s: %w", o.TradeNo, err)
+	}
+	vc.EventID = o.eventID()
+	vc.Type = "order." + o.Status
+	if o.GatewayType != "" {
+		vc.Type += "/" + o.GatewayType
+	}
+	base := payrecon.LedgerEntry{
+		Account: req.Account, Provider: Name,
+		MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo, Currency: r.Currency,
+	}
+	txn := r.ProviderTxnNo
+	if txn == "" {
+		txn = r.MerchantOrderNo
+	}
+	switch r.Status {
+	case payrecon.StatusSuccess:
+		e := base
+		e.Kind, e.Status = payrecon.KindPayment, payrecon.StatusSuccess
+		e.EventKey = "payment:" + txn + ":success"
+		e.Amount, e.PayerAmount = r.Amount, r.Amount
+		e.OccurredAt = r.PaidAt
+		vc.Entries = append(vc.Entries, e)
+	case payrecon.StatusFailed:
+		e := base
+		e.Kind, e.Status = payrecon.KindPayment, payrecon.StatusFailed
+		e.EventKey = "payment:" + txn + ":failed"
+		e.Amount = r.Amount
+		e.OccurredAt = r.UpdatedAt
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = req.ReceivedAt
+		}
+		vc.Entries = append(vc.Entries, e)
+	}
+	if r.Refunded {
+		e := base
+		e.Kind, e.Status = payrecon.KindRefund, r.RefundStatus
+		e.MerchantRefundNo = r.MerchantOrderNo
+		e.EventKey = fmt.Sprintf("refund:%s:%s", r.MerchantOrderNo, r.RefundStatus)
+		e.Amount, e.PayerAmount = r.RefundAmount, r.RefundAmount
+		e.OccurredAt = r.UpdatedAt
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = req.ReceivedAt
+		}
+		vc.Entries = append(vc.Entries, e)
+	}
+	return vc, nil
+}
+
+// Reply implements payrecon.CallbackVerifier. MinCloud's trigger only
+// looks at the HTTP status; the body is a small JSON note.
+func (c *Client) Reply(err error) payrecon.CallbackReply {
+	if err == nil {
+		return payrecon.CallbackReply{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{"status":"ok"}`)}
+	}
+	status := http.StatusBadRequest
+	switch {
+	case errors.Is(err, payrecon.ErrSignatureInvalid):
+		status = http.StatusUnauthorized
+	case errors.Is(err, payrecon.ErrTransient):
+		status = http.StatusInternalServerError
+	}
+	msg, _ := json.Marshal(map[string]string{"status": "error", "error_msg": err.Error()})
+	return payrecon.CallbackReply{Status: status, ContentType: "application/json", Body: msg}
+}

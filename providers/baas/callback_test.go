@@ -1,0 +1,149 @@
+package baas_test
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/baas"
+)
+
+const testSecret = "0123456789abcdef-callback"
+
+func testConfig() baas.Config {
+	return baas.Config{Account: "mc", ClientID: "cid123", AccessToken: payrecon.NewSecret("tok"), CallbackSecret: payrecon.NewSecret(testSecret)}
+}
+
+func mustNew(t testing.TB, cfg baas.Config, opts ...baas.Option) *baas.Client {
+	t.Helper()
+	c, err := baas.New(cfg, slog.New(slog.DiscardHandler), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func signed(body string) payrecon.CallbackRequest {
+	h := http.Header{}
+	h.Set(baas.DefaultSignatureHeader, baas.SignCallback([]byte(testSecret), []byte(body)))
+	return payrecon.CallbackRequest{Account: "mc", Header: h, Body: []byte(body), ReceivedAt: time.Unix(1584690000, 0)}
+}
+
+const paidRecord = `{"id":11231,"gateway_type":"weixin_tenpay","trade_no":"1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM","transaction_no":"Jqz3ZcMhwCdTWKf5OQJdPQeJWCg4eMyM","status":"success","refund_status":null,"total_cost":100.00,"paid_at":1584681907,"updated_at":1584681907}`
+
+func TestVerifyCallbackForms(t *testing.T) {
+	c := mustNew(t, testConfig())
+	for name, body := range map[string]string{
+		"bare":       paidRecord,
+		"data":       `{"data":` + paidRecord + `}`,
+		"event.data": `{"event":{"type":"payment","data":` + paidRecord + `}}`,
+	} {
+		vc, err := c.VerifyCallback(signed(body))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(vc.Entries) != 1 {
+			t.Fatalf("%s: %d entries", name, len(vc.Entries))
+		}
+		e := vc.Entries[0]
+		if e.EventKey != "payment:Jqz3ZcMhwCdTWKf5OQJdPQeJWCg4eMyM:success" || e.Amount != 10000 || e.MerchantOrderNo != "1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM" ||
+			!e.OccurredAt.Equal(time.Unix(1584681907, 0)) || e.OccurredAt.Location() != payrecon.Shanghai || e.Kind != payrecon.KindPayment {
+			t.Errorf("%s: entry %+v", name, e)
+		}
+		if vc.EventID != "baas:11231:success:-:" || !strings.Contains(vc.Type, "weixin_tenpay") {
+			t.Errorf("%s: event id %q type %q", name, vc.EventID, vc.Type)
+		}
+	}
+}
+
+func TestVerifyCallbackRefundAndFailed(t *testing.T) {
+	c := mustNew(t, testConfig())
+	refunded := strings.Replace(strings.Replace(paidRecord, `"refund_status":null`, `"refund_status":"partial","refund_amount":"12.34"`, 1), `"updated_at":1584681907`, `"updated_at":1584690000`, 1)
+	vc, err := c.VerifyCallback(signed(refunded))
+	if err != nil || len(vc.Entries) != 2 {
+		t.Fatalf("%+v %v", vc, err)
+	}
+	r := vc.Entries[1]
+	if r.Kind != payrecon.KindRefund || r.Amount != 1234 || r.EventKey != "refund:1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM:success" || r.MerchantRefundNo != "1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM" {
+		t.Errorf("refund entry %+v", r)
+	}
+	failed := strings.Replace(paidRecord, `"status":"success"`, `"status":"failed"`, 1)
+	vc, err = c.VerifyCallback(signed(failed))
+	if err != nil || len(vc.Entries) != 1 || vc.Entries[0].Status != payrecon.StatusFailed {
+		t.Fatalf("failed: %+v %v", vc, err)
+	}
+	pending := strings.Replace(paidRecord, `"status":"success"`, `"status":"pending"`, 1)
+	vc, err = c.VerifyCallback(signed(pending))
+	if err != nil || len(vc.Entries) != 0 {
+		t.Fatalf("pending: %+v %v", vc, err)
+	}
+}
+
+func TestVerifyCallbackRejects(t *testing.T) {
+	c := mustNew(t, testConfig())
+	good := signed(paidRecord)
+	tampered := good
+	tampered.Body = []byte(strings.Replace(paidRecord, "100.00", "900.00", 1))
+	noHeader := good
+	noHeader.Header = http.Header{}
+	wrongKey := good
+	wrongKey.Header = http.Header{}
+	wrongKey.Header.Set(baas.DefaultSignatureHeader, baas.SignCallback([]byte("another-secret-0000"), good.Body))
+	notHex := good
+	notHex.Header = http.Header{}
+	notHex.Header.Set(baas.DefaultSignatureHeader, "zz")
+	for name, req := range map[string]payrecon.CallbackRequest{"tampered": tampered, "no header": noHeader, "wrong key": wrongKey, "not hex": notHex} {
+		if _, err := c.VerifyCallback(req); !errors.Is(err, payrecon.ErrSignatureInvalid) {
+			t.Errorf("%s: err = %v", name, err)
+		} else if strings.Contains(err.Error(), testSecret) {
+			t.Errorf("%s: error leaks the secret", name)
+		}
+	}
+	// a valid signature over a body that is not an order is refused, not a signature error
+	bad := signed(`{"trade_no":"x","status":"success","total_cost":1e3,"paid_at":1}`)
+	if _, err := c.VerifyCallback(bad); err == nil || errors.Is(err, payrecon.ErrSignatureInvalid) {
+		t.Errorf("bad amount: err = %v", err)
+	}
+	// custom header
+	cfg := testConfig()
+	cfg.CallbackSignatureHeader = "X-Minapp-Sig"
+	c2 := mustNew(t, cfg)
+	req := signed(paidRecord)
+	if _, err := c2.VerifyCallback(req); !errors.Is(err, payrecon.ErrSignatureInvalid) {
+		t.Errorf("default header accepted by a client configured for another: %v", err)
+	}
+	req.Header.Set("X-Minapp-Sig", "sha256="+req.Header.Get(baas.DefaultSignatureHeader))
+	if _, err := c2.VerifyCallback(req); err != nil {
+		t.Errorf("custom header: %v", err)
+	}
+	if r := c.Reply(nil); r.Status != 200 || string(r.Body) != `{"status":"ok"}` {
+		t.Errorf("Reply(nil) = %+v", r)
+	}
+	if r := c.Reply(errors.Join(payrecon.ErrSignatureInvalid)); r.Status != 401 {
+		t.Errorf("Reply(sig) = %+v", r)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := (baas.Config{}).Validate(); err == nil || !strings.Contains(err.Error(), "client_id") || !strings.Contains(err.Error(), "access_token") || !strings.Contains(err.Error(), "callback_secret") {
+		t.Fatalf("empty config: %v", err)
+	}
+	cfg := testConfig()
+	cfg.OrderNoMapping = "both"
+	cfg.BaseURL = "ftp://x"
+	cfg.PageSize = 5000
+	err := cfg.Validate()
+	for _, f := range []string{"order_no_mapping", "base_url", "page_size"} {
+		if err == nil || !strings.Contains(err.Error(), f) {
+			t.Errorf("err %v does not name %s", err, f)
+		}
+	}
+	d := testConfig().WithDefaults()
+	if d.BaseURL != baas.DefaultBaseURL || d.OrderNoMapping != baas.MappingTradeNo || d.PageSize != 100 || d.CallbackSignatureHeader != "X-Payrecon-Signature" {
+		t.Errorf("defaults %+v", d)
+	}
+}

@@ -1,0 +1,204 @@
+package baas
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/payrecon/payrecon"
+)
+
+// Literal is a JSON scalar kept as its literal text: a string's content, a
+// number's digits exactly as written ("100.00" stays "100.00", never a
+// float64), "" for null. MinCloud serialises total_cost, refund_amount, ids
+// and times inconsistently as numbers or strings [C]; both are accepted.
+type Literal string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *Literal) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*l = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = Literal(s)
+	case b[0] == '{' || b[0] == '[':
+		return fmt.Errorf("want a number or string, got %.20s", b)
+	default:
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			if string(b) == "true" || string(b) == "false" {
+				return fmt.Errorf("want a number or string, got %s", b)
+			}
+			return err
+		}
+		*l = Literal(n)
+	}
+	return nil
+}
+
+// MarshalJSON renders the literal back as a JSON string.
+func (l Literal) MarshalJSON() ([]byte, error) { return json.Marshal(string(l)) }
+
+// Order is a MinCloud order record, as the order list's objects[], the
+// order detail and the payment trigger's event.data carry it.
+type Order struct {
+	ID                     Literal         `json:"id"`
+	GatewayType            string          `json:"gateway_type"`
+	CurrencyType           string          `json:"currency_type"`
+	TradeNo                string          `json:"trade_no"`
+	TransactionNo          string          `json:"transaction_no"`
+	Status                 string          `json:"status"`
+	RefundStatus           Literal         `json:"refund_status"`
+	RefundAmount           Literal         `json:"refund_amount"`
+	TotalCost              Literal         `json:"total_cost"`
+	MerchandiseDescription string          `json:"merchandise_description"`
+	MerchandiseRecordID    Literal         `json:"merchandise_record_id"`
+	PaidAt                 Literal         `json:"paid_at"`
+	CreatedAt              Literal         `json:"created_at"`
+	UpdatedAt              Literal         `json:"updated_at"`
+	GatewayExtraInfo       json.RawMessage `json:"gateway_extra_info,omitempty"`
+}
+
+// ParseTime reads a MinCloud timestamp: unix seconds (v2.2 and the
+// trigger; a fractional part is dropped), or an ISO time without a zone
+// ("2018-10-12T17:18:10.992125", older list output), taken as Shanghai
+// time; a zone when present is honoured. "" is the zero time.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:T") {
+		sec, _, _ := strings.Cut(s, ".")
+		n, err := strconv.ParseInt(sec, 10, 64)
+		if err != nil || n <= 0 {
+			return time.Time{}, fmt.Errorf("invalid unix time %q", s)
+		}
+		return time.Unix(n, 0).In(payrecon.Shanghai), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.In(payrecon.Shanghai), nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.ParseInLocation(layout, s, payrecon.Shanghai); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid time %q", s)
+}
+
+// mapStatus maps MinCloud's order status. complete / partial are refund
+// states that an old doc lists under status [D]: the order was paid.
+func mapStatus(raw string) (payrecon.Status, error) {
+	switch raw {
+	case "success", "complete", "partial":
+		return payrecon.StatusSuccess, nil
+	case "pending":
+		return payrecon.StatusPending, nil
+	case "failed":
+		return payrecon.StatusFailed, nil
+	}
+	return "", fmt.Errorf("unknown order status %q", raw)
+}
+
+// mapRefundStatus maps refund_status; ok is false when never refunded.
+func mapRefundStatus(raw string) (st payrecon.Status, ok bool, err error) {
+	switch raw {
+	case "", "null", "none":
+		return "", false, nil
+	case "complete", "partial":
+		return payrecon.StatusSuccess, true, nil
+	case "failed":
+		return payrecon.StatusFailed, true, nil
+	}
+	return "", false, fmt.Errorf("unknown refund_status %q", raw)
+}
+
+// record is an Order read into payrecon's terms.
+type record struct {
+	Raw             *Order
+	MerchantOrderNo string
+	ProviderTxnNo   string
+	Status          payrecon.Status
+	Amount          int64
+	PaidAt          time.Time
+	UpdatedAt       time.Time
+	Refunded        bool
+	RefundStatus    payrecon.Status
+	RefundAmount    int64
+	Currency        string
+}
+
+// read checks and converts an order record. Errors name the field.
+func (o *Order) read(mapping string) (record, error) {
+	r := record{Raw: o}
+	if mapping == MappingTransactionNo {
+		r.MerchantOrderNo, r.ProviderTxnNo = o.TransactionNo, o.TradeNo
+	} else {
+		r.MerchantOrderNo, r.ProviderTxnNo = o.TradeNo, o.TransactionNo
+	}
+	if r.MerchantOrderNo == "" && r.ProviderTxnNo == "" {
+		return r, fmt.Errorf("field trade_no: order has neither trade_no nor transaction_no")
+	}
+	var err error
+	if r.Status, err = mapStatus(o.Status); err != nil {
+		return r, fmt.Errorf("field status: %w", err)
+	}
+	if r.Amount, err = payrecon.ParseYuan(string(o.TotalCost)); err != nil {
+		return r, fmt.Errorf("field total_cost: %w", err)
+	}
+	if r.Amount < 0 {
+		return r, fmt.Errorf("field total_cost: negative amount %q", o.TotalCost)
+	}
+	if r.PaidAt, err = ParseTime(string(o.PaidAt)); err != nil {
+		return r, fmt.Errorf("field paid_at: %w", err)
+	}
+	if r.UpdatedAt, err = ParseTime(string(o.UpdatedAt)); err != nil {
+		return r, fmt.Errorf("field updated_at: %w", err)
+	}
+	if r.Status == payrecon.StatusSuccess && r.PaidAt.IsZero() {
+		return r, fmt.Errorf("field paid_at: paid order without paid_at")
+	}
+	if r.RefundStatus, r.Refunded, err = mapRefundStatus(string(o.RefundStatus)); err != nil {
+		return r, fmt.Errorf("field refund_status: %w", err)
+	}
+	if o.RefundAmount != "" {
+		if r.RefundAmount, err = payrecon.ParseYuan(string(o.RefundAmount)); err != nil {
+			return r, fmt.Errorf("field refund_amount: %w", err)
+		}
+		if r.RefundAmount < 0 || r.RefundAmount > r.Amount {
+			return r, fmt.Errorf("field refund_amount: %q outside 0..total_cost", o.RefundAmount)
+		}
+	}
+	if r.Refunded && r.RefundStatus == payrecon.StatusSuccess && r.RefundAmount == 0 {
+		return r, fmt.Errorf("field refund_amount: refund_status %q with no refund amount", o.RefundStatus)
+	}
+	r.Currency = o.CurrencyType
+	if r.Currency == "" {
+		r.Currency = "CNY"
+	}
+	return r, nil
+}
+
+// eventID is the idempotency id of a trigger notification: MinCloud sends
+// none, so it is the order id with the states the notification reports
+// (a retried webhook of the same state has the same id).
+func (o *Order) eventID() string {
+	id := string(o.ID)
+	if id == "" {
+		id = o.TradeNo + "/" + o.TransactionNo
+	}
+	rs := string(o.RefundStatus)
+	if rs == "" {
+		rs = "-"
+	}
+	return fmt.Sprintf("baas:%s:%s:%s:%s", id, o.Status, rs, o.RefundAmount)
+}
