@@ -24,7 +24,8 @@ type LedgerRow struct {
 
 // LedgerScanner is an optional fast path a LedgerReader may offer.
 // ScanLedger streams the same entries as LedgerEntries (account, OccurredAt
-// in [from, to), ordered by id) as reused LedgerRows; fn's error stops it.
+// in [from, to)) as reused LedgerRows, ordered by OccurredAt then id (the
+// order of the store's time index, so no sort); fn's error stops it.
 type LedgerScanner interface {
 	ScanLedger(ctx context.Context, account string, from, to time.Time, fn func(*LedgerRow) error) error
 }

@@ -362,8 +362,10 @@ func (e *engine) loadLedger(ctx context.Context) error {
 
 // scanLedgerParallel reads the day in time slices, one goroutine each
 // (up to GOMAXPROCS, at most 4), every slice into its own compact set, then
-// appends the sets in time order: entries are ordered by slice, then id,
-// the same on every run. Agreements (few) are re-read in full afterwards.
+// appends the sets in time order: entries are ordered by time, then id,
+// the same on every run (the earlier of two payments of one order is the
+// original, the later the duplicate). Agreements (few) are re-read in full
+// afterwards, in the same order.
 func (e *engine) scanLedgerParallel(ctx context.Context, sc payrecon.LedgerScanner) error {
 	parts := min(runtime.GOMAXPROCS(0), 4)
 	day := e.run.Day

@@ -588,11 +588,12 @@ var _ payrecon.LedgerScanner = (*DB)(nil)
 
 // ScanLedger implements payrecon.LedgerScanner: the entries LedgerEntries
 // would stream, with only the columns matching needs, scanned into one
-// reused row (no reflection, no per-row structs).
+// reused row (no reflection, no per-row structs), in the order of the
+// (account, occurred_at) index, whose entries end with the row id: no sort.
 func (db *DB) ScanLedger(ctx context.Context, account string, from, to time.Time, fn func(*payrecon.LedgerRow) error) error {
 	q := db.x.Rebind(`SELECT id, kind, status, merchant_order_no, provider_txn_no, merchant_refund_no, provider_refund_no,
 		amount, payer_amount, promotion_amount FROM ledger_entries
-		WHERE account = ? AND occurred_at >= ? AND occurred_at < ? ORDER BY id`)
+		WHERE account = ? AND occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at, id`)
 	rows, err := db.x.QueryContext(ctx, q, account, db.timeArg(from), db.timeArg(to))
 	if err != nil {
 		return fmt.Errorf("scan ledger %s: %w", account, err)
