@@ -240,3 +240,52 @@ func TestSaveRunAndCarryOvers(t *testing.T) {
 		}
 	})
 }
+
+// ScanLedger streams the same entries as LedgerEntries, in time order.
+func TestScanLedgerMatchesLedgerEntries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		day := runDay
+		// Inserted out of time order; one outside the day, one of another account.
+		for i, h := range []int{20, 3, 11, 3, 30, -2} {
+			acc := "acc"
+			if i == 4 {
+				acc = "other"
+			}
+			e := payrecon.LedgerEntry{Account: acc, Provider: "fake", EventKey: fmt.Sprintf("payment:T%d:success", i),
+				Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: fmt.Sprintf("O%d", i), ProviderTxnNo: fmt.Sprintf("T%d", i),
+				Amount: int64(100 * (i + 1)), PayerAmount: int64(90 * (i + 1)), PromotionAmount: int64(10 * (i + 1)),
+				OccurredAt: day.Start().Add(time.Duration(h) * time.Hour)}
+			if i == 2 {
+				e.Kind, e.Status, e.MerchantRefundNo, e.ProviderRefundNo = payrecon.KindRefund, payrecon.StatusFailed, "MR2", "RF2"
+			}
+			_, err := db.AddLedgerEntry(ctx, e)
+			storetest.Must(t, err)
+		}
+		want := map[int64]payrecon.LedgerEntry{}
+		storetest.Must(t, db.LedgerEntries(ctx, "acc", day.Start(), day.End(), func(e payrecon.LedgerEntry) error { want[e.ID] = e; return nil }))
+		var last time.Time
+		n := 0
+		storetest.Must(t, db.ScanLedger(ctx, "acc", day.Start(), day.End(), func(r *payrecon.LedgerRow) error {
+			n++
+			e, ok := want[r.ID]
+			if !ok {
+				t.Errorf("scan gave entry %d that LedgerEntries did not", r.ID)
+				return nil
+			}
+			if string(r.Kind) != string(e.Kind) || string(r.Status) != string(e.Status) || string(r.MerchantOrderNo) != e.MerchantOrderNo ||
+				string(r.ProviderTxnNo) != e.ProviderTxnNo || string(r.MerchantRefundNo) != e.MerchantRefundNo || string(r.ProviderRefundNo) != e.ProviderRefundNo ||
+				r.Amount != e.Amount || r.PayerAmount != e.PayerAmount || r.PromotionAmount != e.PromotionAmount {
+				t.Errorf("row %d: %+v, entry %+v", r.ID, r, e)
+			}
+			if e.OccurredAt.Before(last) {
+				t.Errorf("row %d out of time order", r.ID)
+			}
+			last = e.OccurredAt
+			return nil
+		}))
+		if n != len(want) || n != 4 {
+			t.Errorf("scanned %d rows, LedgerEntries gave %d, want 4", n, len(want))
+		}
+	})
+}
