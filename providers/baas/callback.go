@@ -84,7 +84,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	if err != nil {
 		return vc, fmt.Errorf("baas callback order %s: %w", o.TradeNo, err)
 	}
-	vc.EventID = o.eventID()
+	vc.EventID = EventID(o)
 	vc.Type = "order." + o.Status
 	if o.GatewayType != "" {
 		vc.Type += "/" + o.GatewayType

@@ -188,10 +188,10 @@ func (o *Order) read(mapping string) (record, error) {
 	return r, nil
 }
 
-// eventID is the idempotency id of a trigger notification: MinCloud sends
+// EventID is the idempotency id of a trigger notification: MinCloud sends
 // none, so it is the order id with the states the notification reports
 // (a retried webhook of the same state has the same id).
-func (o *Order) eventID() string {
+func EventID(o *Order) string {
 	id := string(o.ID)
 	if id == "" {
 		id = o.TradeNo + "/" + o.TransactionNo
