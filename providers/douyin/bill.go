@@ -1,0 +1,457 @@
+package douyin
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
+
+	"github.com/payrecon/payrecon"
+)
+
+// Bill types of /api/apps/bill.
+const (
+	BillPayment = "payment"
+	BillRefund  = "refund"
+	BillSettle  = "settle"
+)
+
+// Column names as the bill's header row prints them (C D1 doc text).
+const (
+	colSeq          = "序号"
+	colPayTime      = "支付时间"
+	colOrderNo      = "订单号"
+	colPlatformNo   = "平台订单号"
+	colChannelNo    = "渠道订单号"
+	colOrderAmount  = "订单金额"
+	colWay          = "支付方式"
+	colPayStatus    = "支付状态"
+	colSettleTime   = "分账时间"
+	colSettleNo     = "分账单号"
+	colSettleStatus = "分账状态"
+	colSettleParts  = "分账方和分账金额"
+	colServiceFee   = "技术服务费"
+	colCommission   = "抽佣金额"
+	colRefundTime   = "退款时间"
+	colRefundType   = "退款类型"
+	colRefundNo     = "退款单号"
+	colPlatRefundNo = "平台退款单号"
+	colRefundStatus = "退款状态"
+	colRefundDone   = "退款完成时间"
+	colRefundAmount = "退款金额"
+)
+
+// required columns per bill type.
+var required = map[string][]string{
+	BillPayment: {colPayTime, colOrderNo, colPlatformNo, colOrderAmount},
+	BillRefund:  {colRefundTime, colOrderNo, colRefundNo, colPlatRefundNo, colRefundAmount},
+	BillSettle:  {colSettleTime, colOrderNo, colPlatformNo, colOrderAmount},
+}
+
+// amountColumn is the column a summary row's total is checked on.
+var amountColumn = map[string]string{BillPayment: colOrderAmount, BillRefund: colRefundAmount, BillSettle: colOrderAmount}
+
+// Summary is what a parse saw: the data lines and, when the bill printed a
+// 合计 / 总计 row, the totals it stated (already checked against the lines).
+type Summary struct {
+	Lines      int64
+	Amount     int64 // sum of the amount column over the lines
+	HasSummary bool
+	Count      int64 // stated count, when the summary row gives one
+	Total      int64 // stated amount
+}
+
+// ParseOptions says how to read a bill.
+type ParseOptions struct {
+	File string // file name for errors and BillLine.File
+	// Unit is the amount unit, UnitYuan (default) or UnitFen.
+	Unit string
+}
+
+var (
+	summaryRow = regexp.MustCompile(`^(合计|总计|汇总|总额|统计)`)
+	countCell  = regexp.MustCompile(`^(?:共|总笔数[:：]?|笔数[:：]?)?\s*(\d+)\s*(?:笔|条)$`)
+)
+
+// ParseBill reads one ecpay bill (payment, refund or settle) from r and
+// calls fn for every data line, in file order, streaming in constant
+// memory. Columns are found by header NAME (extra and reordered columns are
+// fine); cells are split on "," with any spaces after it (both ", " as the
+// doc prints and bare ","), quoted cells and a leading "`" are tolerated.
+// Text is UTF-8 (a BOM is skipped) or GBK/GB18030 when the header row is
+// not valid UTF-8 — the encoding is undocumented [?].
+//
+// Rows before the header (titles) and blank or "#" rows are skipped; a row
+// whose first cell starts with 合计/总计/汇总 is a summary row whose amount
+// (and "共N笔" count, if printed) must equal the lines' total — a mismatch
+// is an error naming the total. No summary row is documented; none is
+// required. A bad cell is an error naming file, line and column.
+//
+// Payment rows are KindPayment; refund rows KindRefund with the original
+// 订单号 (the refund bill carries no 平台订单号, so ProviderTxnNo stays
+// empty); settle (分账) rows are KindOther of Type "分账".
+func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.BillLine) error) (Summary, error) {
+	var sum Summary
+	req, ok := required[billType]
+	if !ok {
+		return sum, fmt.Errorf("douyin bill type %q: want payment, refund or settle", billType)
+	}
+	unit := opt.Unit
+	if unit == "" {
+		unit = UnitYuan
+	}
+	if unit != UnitYuan && unit != UnitFen {
+		return sum, fmt.Errorf("douyin bill amount unit %q: want yuan or fen", unit)
+	}
+	file := opt.File
+	if file == "" {
+		file = "douyin_" + billType + ".csv"
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+		_, _ = br.Discard(3)
+	}
+	var text io.Reader = br
+	if !headerIsUTF8(br) {
+		text = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
+	}
+	cr := csv.NewReader(text)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
+
+	p := &billParser{file: file, billType: billType, unit: unit}
+	var idx map[string]int
+	seen := false
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return sum, fmt.Errorf("douyin %s bill %s line %d: %w", billType, file, line, err)
+		}
+		for i := range rec {
+			rec[i] = cleanCell(rec[i])
+		}
+		if blankRow(rec) || strings.HasPrefix(rec[0], "#") {
+			continue
+		}
+		seen = true
+		if idx == nil {
+			// the header row is the first row that names every required column
+			m := map[string]int{}
+			for i, h := range rec {
+				if _, dup := m[h]; !dup && h != "" {
+					m[h] = i
+				}
+			}
+			complete := true
+			for _, h := range req {
+				if _, ok := m[h]; !ok {
+					complete = false
+				}
+			}
+			if complete {
+				idx = m
+				p.index(idx)
+				continue
+			}
+			if line > 20 {
+				return sum, fmt.Errorf("douyin %s bill %s: no header row naming %s in the first 20 lines", billType, file, strings.Join(req, ", "))
+			}
+			continue // a title row before the header
+		}
+		if summaryRow.MatchString(rec[0]) {
+			if err := p.checkSummary(rec, line, &sum); err != nil {
+				return sum, err
+			}
+			continue
+		}
+		l, err := p.line(rec, line)
+		if err != nil {
+			return sum, err
+		}
+		sum.Lines++
+		sum.Amount += p.amountOf(l)
+		if err := fn(l); err != nil {
+			return sum, err
+		}
+	}
+	if idx == nil {
+		if seen {
+			return sum, fmt.Errorf("douyin %s bill %s: no header row naming %s", billType, file, strings.Join(req, ", "))
+		}
+		return sum, nil // an empty file: no lines
+	}
+	return sum, nil
+}
+
+// headerIsUTF8 peeks at the first line (up to 64 KiB) without consuming it.
+func headerIsUTF8(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Size())
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	} else if len(b) == br.Size() {
+		// no newline in the window: cut at a rune boundary
+		for len(b) > 0 && !utf8.RuneStart(b[len(b)-1]) {
+			b = b[:len(b)-1]
+		}
+		if len(b) > 0 {
+			b = b[:len(b)-1]
+		}
+	}
+	return utf8.Valid(b)
+}
+
+func cleanCell(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "`")
+	s = strings.TrimPrefix(s, "\ufeff")
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	return strings.TrimSpace(s)
+}
+
+func blankRow(rec []string) bool {
+	for _, c := range rec {
+		if c != "" {
+			return false
+		}
+	}
+	return true
+}
+
+type billParser struct {
+	file, billType, unit string
+	cols                 map[string]int
+	width                int
+}
+
+func (p *billParser) index(m map[string]int) {
+	p.cols = m
+	for _, i := range m {
+		if i+1 > p.width {
+			p.width = i + 1
+		}
+	}
+}
+
+// cell returns a column's value ("" when the bill has no such column).
+func (p *billParser) cell(rec []string, col string) string {
+	i, ok := p.cols[col]
+	if !ok || i >= len(rec) {
+		return ""
+	}
+	return rec[i]
+}
+
+func (p *billParser) errAt(line int, col, format string, args ...any) error {
+	return fmt.Errorf("douyin %s bill %s line %d column %s: %s", p.billType, p.file, line, col, fmt.Sprintf(format, args...))
+}
+
+func (p *billParser) amount(rec []string, col string, line int, allowNeg bool) (int64, error) {
+	s := p.cell(rec, col)
+	if s == "" {
+		return 0, p.errAt(line, col, "empty amount")
+	}
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "¥"), "￥")
+	var v int64
+	var err error
+	if p.unit == UnitFen {
+		neg := strings.HasPrefix(s, "-")
+		v, err = parseFen(strings.TrimPrefix(s, "-"))
+		if neg {
+			v = -v
+		}
+	} else {
+		v, err = payrecon.ParseYuanPadded(s)
+	}
+	if err != nil {
+		return 0, p.errAt(line, col, "%v (amounts are %s)", err, p.unit)
+	}
+	if v < 0 {
+		if !allowNeg {
+			return 0, p.errAt(line, col, "negative amount %q", s)
+		}
+		v = -v // refunds may be printed negative
+	}
+	return v, nil
+}
+
+func (p *billParser) optAmount(rec []string, col string, line int) (int64, error) {
+	if _, ok := p.cols[col]; !ok || p.cell(rec, col) == "" {
+		return 0, nil
+	}
+	return p.amount(rec, col, line, true)
+}
+
+func (p *billParser) time(rec []string, col string, line int, need bool) (time.Time, error) {
+	s := p.cell(rec, col)
+	if s == "" {
+		if need {
+			return time.Time{}, p.errAt(line, col, "empty time")
+		}
+		return time.Time{}, nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return time.Time{}, p.errAt(line, col, "%v", err)
+	}
+	return t, nil
+}
+
+func (p *billParser) text(rec []string, col string, line int) (string, error) {
+	s := p.cell(rec, col)
+	if s == "" {
+		return "", p.errAt(line, col, "empty")
+	}
+	return s, nil
+}
+
+// BillStatus maps a bill's 支付状态 / 退款状态 / 分账状态 cell; the values
+// are undocumented [?], so both the API's words and Chinese ones are read.
+// An empty cell is success (the bill lists completed items).
+func BillStatus(s string) payrecon.Status {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	switch {
+	case u == "" || u == "SUCCESS" || strings.Contains(u, "成功") || u == "已支付" || u == "已退款" || u == "已分账" || u == "完成" || u == "已完成":
+		return payrecon.StatusSuccess
+	case u == "FAIL" || u == "FAILED" || strings.Contains(u, "失败"):
+		return payrecon.StatusFailed
+	case u == "TIMEOUT" || strings.Contains(u, "超时") || strings.Contains(u, "关闭"):
+		return payrecon.StatusClosed
+	}
+	return payrecon.StatusPending
+}
+
+func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
+	l := payrecon.BillLine{File: p.file, LineNo: line, Bill: payrecon.BillTrade, Currency: "CNY"}
+	if len(rec) < p.width {
+		// a short row is a broken row, not a footer: footers start with 合计
+		return l, fmt.Errorf("douyin %s bill %s line %d: %d cells, the header has %d", p.billType, p.file, line, len(rec), p.width)
+	}
+	if s := p.cell(rec, colSeq); s != "" && !isDigits(s) {
+		return l, p.errAt(line, colSeq, "%q is not a row number", s)
+	}
+	var err error
+	if l.MerchantOrderNo, err = p.text(rec, colOrderNo, line); err != nil {
+		return l, err
+	}
+	switch p.billType {
+	case BillPayment:
+		l.Kind, l.Type = payrecon.KindPayment, "支付"
+		if l.ProviderTxnNo, err = p.text(rec, colPlatformNo, line); err != nil {
+			return l, err
+		}
+		if l.Amount, err = p.amount(rec, colOrderAmount, line, false); err != nil {
+			return l, err
+		}
+		l.PayerAmount = l.Amount
+		if l.FinishedAt, err = p.time(rec, colPayTime, line, true); err != nil {
+			return l, err
+		}
+		l.CreatedAt = l.FinishedAt
+		l.Status = BillStatus(p.cell(rec, colPayStatus))
+	case BillRefund:
+		l.Kind, l.Type = payrecon.KindRefund, "退款"
+		if t := p.cell(rec, colRefundType); t != "" {
+			l.Type = t
+		}
+		if l.MerchantRefundNo, err = p.text(rec, colRefundNo, line); err != nil {
+			return l, err
+		}
+		if l.ProviderRefundNo, err = p.text(rec, colPlatRefundNo, line); err != nil {
+			return l, err
+		}
+		if l.Amount, err = p.amount(rec, colRefundAmount, line, true); err != nil {
+			return l, err
+		}
+		l.PayerAmount = l.Amount
+		if l.CreatedAt, err = p.time(rec, colRefundTime, line, true); err != nil {
+			return l, err
+		}
+		if l.FinishedAt, err = p.time(rec, colRefundDone, line, false); err != nil {
+			return l, err
+		}
+		if l.FinishedAt.IsZero() {
+			l.FinishedAt = l.CreatedAt
+		}
+		l.Status = BillStatus(p.cell(rec, colRefundStatus))
+	case BillSettle:
+		// 分账 rows are not payments or refunds: KindOther in the
+		// settlement bill, Settlement = what stays with the merchant
+		// (order amount − 技术服务费 − 抽佣金额) [I].
+		l.Kind, l.Type, l.Bill = payrecon.KindOther, "分账", payrecon.BillSettlement
+		if l.ProviderTxnNo, err = p.text(rec, colPlatformNo, line); err != nil {
+			return l, err
+		}
+		if l.Amount, err = p.amount(rec, colOrderAmount, line, false); err != nil {
+			return l, err
+		}
+		if l.Fee, err = p.optAmount(rec, colServiceFee, line); err != nil {
+			return l, err
+		}
+		com, err := p.optAmount(rec, colCommission, line)
+		if err != nil {
+			return l, err
+		}
+		l.Settlement = l.Amount - l.Fee - com
+		if l.FinishedAt, err = p.time(rec, colSettleTime, line, true); err != nil {
+			return l, err
+		}
+		l.CreatedAt = l.FinishedAt
+		l.Status = BillStatus(p.cell(rec, colSettleStatus))
+		l.Payload = p.cell(rec, colSettleParts)
+		l.Product = p.cell(rec, colSettleNo)
+	}
+	return l, nil
+}
+
+func (p *billParser) amountOf(l payrecon.BillLine) int64 { return l.Amount }
+
+// checkSummary checks a 合计 row: its amount column against the lines'
+// total and a "共N笔" cell against the line count.
+func (p *billParser) checkSummary(rec []string, line int, sum *Summary) error {
+	col := amountColumn[p.billType]
+	sum.HasSummary = true
+	if s := p.cell(rec, col); s != "" {
+		v, err := p.amount(rec, col, line, true)
+		if err != nil {
+			return err
+		}
+		sum.Total = v
+		if v != sum.Amount {
+			return fmt.Errorf("douyin %s bill %s line %d: summary %s total %s does not match the lines' %s (%d lines)", p.billType, p.file, line, col, p.format(v), p.format(sum.Amount), sum.Lines)
+		}
+	}
+	for _, c := range rec {
+		if m := countCell.FindStringSubmatch(c); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			sum.Count = n
+			if n != sum.Lines {
+				return fmt.Errorf("douyin %s bill %s line %d: summary count %d does not match the %d lines", p.billType, p.file, line, n, sum.Lines)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *billParser) format(fen int64) string {
+	if p.unit == UnitFen {
+		return strconv.FormatInt(fen, 10) + " fen"
+	}
+	return payrecon.FormatYuan(fen) + " yuan"
+}

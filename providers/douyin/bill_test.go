@@ -1,0 +1,160 @@
+package douyin_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/douyin"
+)
+
+func parseFile(t *testing.T, name, billType, unit string) ([]payrecon.BillLine, douyin.Summary, error) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []payrecon.BillLine
+	sum, err := douyin.ParseBill(f, billType, douyin.ParseOptions{File: name, Unit: unit}, func(l payrecon.BillLine) error {
+		lines = append(lines, l)
+		return nil
+	})
+	return lines, sum, err
+}
+
+func shanghai(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, payrecon.Shanghai)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestParsePaymentBill(t *testing.T) {
+	want := []struct {
+		order, txn string
+		amount     int64
+		at         string
+	}{
+		{"DY20261110O001", "N7010000000000000001", 10000, "2026-11-10 09:00:05"},
+		{"DY20261110O002", "N7010000000000000002", 1, "2026-11-10 10:30:02"},
+		{"DY20261110O003", "N7010000000000000003", 123456, "2026-11-10 13:14:20"},
+	}
+	for _, tc := range []struct{ file, unit string }{
+		{"payment_documented.csv", ""},
+		{"payment_bom.csv", douyin.UnitYuan},
+		{"payment_gbk.csv", ""},
+		{"payment_fen.csv", douyin.UnitFen},
+		{"payment_reordered.csv", ""},
+		{"payment_summary.csv", ""},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			lines, sum, err := parseFile(t, tc.file, douyin.BillPayment, tc.unit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := len(want)
+			if tc.file == "payment_fen.csv" || tc.file == "payment_reordered.csv" || tc.file == "payment_summary.csv" {
+				n = 2
+			}
+			if len(lines) != n || sum.Lines != int64(n) {
+				t.Fatalf("%d lines (summary %d), want %d", len(lines), sum.Lines, n)
+			}
+			var total int64
+			for i, l := range lines {
+				w := want[i]
+				if l.Kind != payrecon.KindPayment || l.Status != payrecon.StatusSuccess || l.MerchantOrderNo != w.order || l.ProviderTxnNo != w.txn || l.Amount != w.amount || l.PayerAmount != w.amount {
+					t.Errorf("line %d: %+v, want %+v", i, l, w)
+				}
+				if !l.FinishedAt.Equal(shanghai(w.at)) {
+					t.Errorf("line %d: finished %s, want %s", i, l.FinishedAt, w.at)
+				}
+				if l.File != tc.file || l.LineNo < 2 {
+					t.Errorf("line %d: file %q line %d", i, l.File, l.LineNo)
+				}
+				total += l.Amount
+			}
+			if sum.Amount != total {
+				t.Errorf("summary amount %d, lines %d", sum.Amount, total)
+			}
+			if tc.file == "payment_summary.csv" && (!sum.HasSummary || sum.Total != 10001 || sum.Count != 2) {
+				t.Errorf("summary %+v, want the 合计 row's 100.01 and 2", sum)
+			}
+		})
+	}
+}
+
+func TestParseRefundAndSettleBills(t *testing.T) {
+	lines, _, err := parseFile(t, "refund_documented.csv", douyin.BillRefund, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d refund lines", len(lines))
+	}
+	r := lines[1]
+	if r.Kind != payrecon.KindRefund || r.MerchantOrderNo != "DY20261110O003" || r.MerchantRefundNo != "DY20261110R002" || r.ProviderRefundNo != "R7010000000000000002" ||
+		r.Amount != 3456 || r.Type != "部分退款" || !r.FinishedAt.Equal(shanghai("2026-11-10 17:00:00")) || !r.CreatedAt.Equal(shanghai("2026-11-10 16:59:00")) || r.ProviderTxnNo != "" {
+		t.Errorf("refund line %+v", r)
+	}
+	lines, _, err = parseFile(t, "settle_documented.csv", douyin.BillSettle, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 {
+		t.Fatalf("%d settle lines", len(lines))
+	}
+	s := lines[0]
+	if s.Kind != payrecon.KindOther || s.Type != "分账" || s.Bill != payrecon.BillSettlement || s.Amount != 10000 || s.Fee != 100 || s.Settlement != 9900 || s.ProviderTxnNo != "N7010000000000000001" {
+		t.Errorf("settle line %+v", s)
+	}
+}
+
+func TestParseBillErrors(t *testing.T) {
+	for _, tc := range []struct {
+		file, unit string
+		want       []string
+	}{
+		{"payment_bad_amount.csv", "", []string{"payment_bad_amount.csv", "line 3", "订单金额", "0.0x"}},
+		{"payment_bad_time.csv", "", []string{"line 4", "支付时间"}},
+		{"payment_summary_mismatch.csv", "", []string{"line 4", "summary 订单金额 total 100.02", "100.01"}},
+		{"payment_documented.csv", douyin.UnitFen, []string{"line 3", "订单金额", "fen"}},
+		{"refund_documented.csv", "", []string{"no header row", "平台订单号"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			_, _, err := parseFile(t, tc.file, douyin.BillPayment, tc.unit)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	// a short row is an error, not skipped
+	_, err := douyin.ParseBill(strings.NewReader("订单号,平台订单号,订单金额,支付时间\nO1,N1\n"), douyin.BillPayment, douyin.ParseOptions{File: "x.csv"}, func(payrecon.BillLine) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "x.csv line 2") {
+		t.Errorf("short row: %v", err)
+	}
+	// fn's error stops the parse
+	stop := errors.New("stop")
+	f, _ := os.Open(filepath.Join("testdata", "payment_documented.csv"))
+	defer f.Close()
+	n := 0
+	_, err = douyin.ParseBill(f, douyin.BillPayment, douyin.ParseOptions{}, func(payrecon.BillLine) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("fn error: %v after %d lines", err, n)
+	}
+	// an empty body is an empty bill
+	sum, err := douyin.ParseBill(strings.NewReader(""), douyin.BillRefund, douyin.ParseOptions{}, func(payrecon.BillLine) error { return nil })
+	if err != nil || sum.Lines != 0 {
+		t.Errorf("empty bill: %v %+v", err, sum)
+	}
+}
