@@ -1,0 +1,147 @@
+package alipay_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/alipay"
+)
+
+func parseFile(t *testing.T, name string) ([]payrecon.BillLine, alipay.Summary, error) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []payrecon.BillLine
+	sum, err := alipay.ParseTradeBill(f, name, func(l payrecon.BillLine) error {
+		lines = append(lines, l)
+		return nil
+	})
+	return lines, sum, err
+}
+
+func sh(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, payrecon.Shanghai)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// The published sample rows (fact file B3), GBK with CRLF, as Alipay
+// writes them; also as UTF-8 with a BOM and with columns reordered / added.
+func TestParseTradeBill_Documented(t *testing.T) {
+	for _, name := range []string{"trade_documented.csv", "trade_utf8_bom.csv", "trade_reordered.csv"} {
+		t.Run(name, func(t *testing.T) {
+			lines, sum, err := parseFile(t, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lines) != 3 || sum.Lines != 3 || !sum.HasSummary() || sum.TradeCount != 2 || sum.RefundCount != 1 ||
+				sum.TradeReceived != 2 || sum.RefundReceived != -1 {
+				t.Fatalf("%d lines, summary %+v", len(lines), sum)
+			}
+			p, r, p2 := lines[0], lines[1], lines[2]
+			if p.Kind != payrecon.KindPayment || p.ProviderTxnNo != "2019091622001458860515315453" || p.MerchantOrderNo != "service_1568601259302" ||
+				p.Amount != 1 || p.PayerAmount != 1 || p.Type != "交易" || p.Product != "下单测试" || p.Status != payrecon.StatusSuccess ||
+				!p.CreatedAt.Equal(sh("2019-09-16 10:55:16")) || !p.FinishedAt.Equal(sh("2019-09-16 10:55:23")) || p.LineNo != 6 || p.File != name || p.Bill != payrecon.BillTrade {
+				t.Errorf("payment %+v", p)
+			}
+			if r.Kind != payrecon.KindRefund || r.Amount != 1 || r.MerchantRefundNo != "re_test_1568602607356" || r.ProviderRefundNo != "" ||
+				r.ProviderTxnNo != p.ProviderTxnNo || r.MerchantOrderNo != p.MerchantOrderNo || !r.FinishedAt.Equal(sh("2019-09-16 10:56:48")) {
+				t.Errorf("refund %+v", r)
+			}
+			if p2.MerchantOrderNo != "20190916165659224L3VUQRL9" || p2.Product != "千丁订单INSURANCE88100011909161658423172" || strings.ContainsRune(p2.ProviderTxnNo, '\t') {
+				t.Errorf("second payment %+v", p2)
+			}
+		})
+	}
+}
+
+func TestParseTradeBill_Errors(t *testing.T) {
+	_, _, err := parseFile(t, "trade_bad_amount.csv")
+	if !errors.Is(err, payrecon.ErrAmountSyntax) || !strings.Contains(err.Error(), "trade_bad_amount.csv line 6") || !strings.Contains(err.Error(), "column 12 (订单金额（元）)") {
+		t.Errorf("bad amount: %v", err)
+	}
+	_, _, err = parseFile(t, "trade_total_mismatch.csv")
+	if !errors.Is(err, alipay.ErrSummaryMismatch) || !strings.Contains(err.Error(), "交易合计 商家实收 0.03元, the rows sum to 0.02元") {
+		t.Errorf("total mismatch: %v", err)
+	}
+	doc, err := os.ReadFile(filepath.Join("testdata", "trade_documented.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gbk := func(s string) string {
+		b, _ := simplifiedchinese.GBK.NewEncoder().String(s)
+		return b
+	}
+	for name, tc := range map[string]struct {
+		mut  func([]byte) []byte
+		want error
+		say  string
+	}{
+		"RefundCountOff": {func(b []byte) []byte {
+			return bytes.Replace(b, []byte(gbk("#退款合计：1笔")), []byte(gbk("#退款合计：2笔")), 1)
+		}, alipay.ErrSummaryMismatch, "退款合计 says 2笔, the bill has 1 rows"},
+		"RowDropped": {func(b []byte) []byte {
+			i := bytes.Index(b, []byte("2019091622001465870515233238"))
+			j := bytes.IndexByte(b[i:], '\n')
+			return append(append([]byte{}, b[:i]...), b[i+j+1:]...)
+		}, alipay.ErrSummaryMismatch, "交易合计 says 2笔, the bill has 1 rows"},
+		"ShortRow": {func(b []byte) []byte {
+			return bytes.Replace(b, []byte(",0.00,0.00,"+gbk("下单测试")+"\r\n"), []byte("\r\n"), 1)
+		}, alipay.ErrBillFormat, "line 6: malformed alipay bill: 22 columns, the header has 25"},
+		"NoHeader": {func(b []byte) []byte {
+			return bytes.Replace(b, []byte(gbk("支付宝交易号,")), []byte(gbk("交易号,")), 1)
+		}, alipay.ErrBillFormat, "line 5"},
+		"BadTime": {func(b []byte) []byte {
+			return bytes.Replace(b, []byte("2019-09-16 10:55:23"), []byte("2019-09-16 25:55:23"), 1)
+		}, nil, "column 6 (完成时间)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := alipay.ParseTradeBill(bytes.NewReader(tc.mut(append([]byte{}, doc...))), "x.csv", func(payrecon.BillLine) error { return nil })
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.say) {
+				t.Fatalf("err = %v, want %v saying %q", err, tc.want, tc.say)
+			}
+		})
+	}
+}
+
+func TestParseFundBill_Documented(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "fund_documented.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []payrecon.BillLine
+	sum, err := alipay.ParseFundBill(f, "fund.csv", func(l payrecon.BillLine) error { lines = append(lines, l); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 3 || sum.IncomeCount != 1 || sum.Income != 1 || sum.ExpenseCount != 2 || sum.Expense != -7 || !sum.HasSummary() {
+		t.Fatalf("%d lines, %+v", len(lines), sum)
+	}
+	want := []struct {
+		kind       payrecon.Kind
+		settlement int64
+	}{{payrecon.KindPayment, 1}, {payrecon.KindRefund, -1}, {payrecon.KindOther, -6}}
+	for i, w := range want {
+		l := lines[i]
+		if l.Kind != w.kind || l.Settlement != w.settlement || l.Amount != max(w.settlement, -w.settlement) || l.Bill != payrecon.BillSettlement || l.ProviderTxnNo == "" {
+			t.Errorf("line %d: %+v", i, l)
+		}
+	}
+	if lines[0].ProviderTxnNo != "2019091622001458860515315453" || lines[0].MerchantOrderNo != "service_1568601259302" {
+		t.Errorf("numbers %+v", lines[0])
+	}
+}

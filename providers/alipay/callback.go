@@ -1,0 +1,249 @@
+package alipay
+
+import (
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/payrecon/payrecon"
+)
+
+// Notification types payrecon turns into ledger entries.
+const (
+	NotifyTradeStatusSync = "trade_status_sync"
+	NotifyDutUserSign     = "dut_user_sign"
+	NotifyDutUserUnsign   = "dut_user_unsign"
+)
+
+// ErrCallbackFormat is wrapped when an authentic notification cannot be
+// read (missing numbers, bad amounts or times, another app or seller).
+var ErrCallbackFormat = errors.New("unreadable alipay notification")
+
+// maxCallback bounds a notification body.
+const maxCallback = 1 << 20
+
+// ReplySuccess is the exact body Alipay wants for an accepted notification;
+// anything else makes it retry (4m, 10m, 10m, 1h, 2h, 6h, 15h).
+const ReplySuccess = "success"
+
+// VerifyNotification parses a form-encoded notification body and verifies
+// its sign with pub over every received parameter except sign and
+// sign_type, sorted, joined k=v&… (decoded values). The certificate mode's
+// alipay_cert_sn is part of what Alipay signs by its documentation; some
+// SDKs drop it, so when the first check fails and the field is present it
+// is tried without it too. sign_type RSA2 (or absent) is SHA256withRSA,
+// RSA is SHA1withRSA. Failures wrap payrecon.ErrSignatureInvalid.
+func VerifyNotification(pub *rsa.PublicKey, body []byte) (url.Values, error) {
+	if len(body) == 0 {
+		return nil, fmt.Errorf("%w: empty body", payrecon.ErrSignatureInvalid)
+	}
+	if len(body) > maxCallback {
+		return nil, fmt.Errorf("%w: body of %d bytes", ErrCallbackFormat, len(body))
+	}
+	v, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: body is not form-encoded: %v", payrecon.ErrSignatureInvalid, err)
+	}
+	for k, vs := range v {
+		if len(vs) != 1 {
+			return nil, fmt.Errorf("%w: parameter %q appears %d times", payrecon.ErrSignatureInvalid, k, len(vs))
+		}
+	}
+	sig := v.Get("sign")
+	if sig == "" {
+		return nil, fmt.Errorf("%w: no sign parameter", payrecon.ErrSignatureInvalid)
+	}
+	st := v.Get("sign_type")
+	if st != "" && st != SignTypeRSA2 && st != SignTypeRSA {
+		return nil, fmt.Errorf("%w: unsupported sign_type %q", payrecon.ErrSignatureInvalid, st)
+	}
+	err = VerifyRSA(pub, st, []byte(SignContent(v, "sign_type")), sig)
+	if err != nil && v.Has("alipay_cert_sn") {
+		err = VerifyRSA(pub, st, []byte(SignContent(v, "sign_type", "alipay_cert_sn")), sig)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: sign does not verify with alipay_public_key", payrecon.ErrSignatureInvalid)
+	}
+	return v, nil
+}
+
+// VerifyCallback implements payrecon.CallbackVerifier: it verifies the
+// notification (see VerifyNotification), refuses one for another app_id or
+// seller_id, and turns it into ledger entries:
+//
+//   - trade_status_sync with TRADE_SUCCESS / TRADE_FINISHED and no refund
+//     fields: a payment (EventKey payment:<trade_no>:success);
+//   - trade_status_sync with refund fields (out_biz_no, refund_fee,
+//     gmt_refund; TRADE_SUCCESS after a partial, TRADE_CLOSED after a full
+//     refund): a refund (EventKey refund:<out_biz_no>:success). Alipay has
+//     no refund number of its own; refund_fee is the trade's total refunded
+//     so far ([I]), which is the refund's amount for a trade's first refund;
+//   - dut_user_sign / dut_user_unsign: an agreement
+//     (agreement:<agreement_no>:signed|unsigned).
+//
+// Other authentic notifications (WAIT_BUYER_PAY, TRADE_CLOSED without a
+// refund, unknown types) are acknowledged with no entries. EventID is the
+// notify_id.
+func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
+	v, err := VerifyNotification(c.pub, req.Body)
+	if err != nil {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("alipay callback: %w", err)
+	}
+	id, typ := v.Get("notify_id"), v.Get("notify_type")
+	if id == "" {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("alipay callback: %w: no notify_id", ErrCallbackFormat)
+	}
+	if app := v.Get("app_id"); app != "" && app != c.cfg.AppID && v.Get("auth_app_id") != c.cfg.AppID {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("alipay callback %s: %w: for app_id %s, this account is %s", id, ErrCallbackFormat, app, c.cfg.AppID)
+	}
+	if s := v.Get("seller_id"); s != "" && c.cfg.SellerID != "" && s != c.cfg.SellerID {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("alipay callback %s: %w: for seller_id %s, this account is %s", id, ErrCallbackFormat, s, c.cfg.SellerID)
+	}
+	entries, err := notificationEntries(v)
+	if err != nil {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("alipay callback %s %s: %w", id, typ, err)
+	}
+	for i := range entries {
+		entries[i].Account = req.Account
+		entries[i].ReceivedAt = req.ReceivedAt
+	}
+	return payrecon.VerifiedCallback{EventID: id, Type: typ, Entries: entries}, nil
+}
+
+// notifyTime parses yyyy-MM-dd HH:mm:ss[.SSS] in Asia/Shanghai.
+func notifyTime(field, s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.ParseInLocation(layout, s, payrecon.Shanghai); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%w: %s %q is not yyyy-MM-dd HH:mm:ss", ErrCallbackFormat, field, s)
+}
+
+// yuanField parses a yuan parameter exactly; absent is zero when optional.
+func yuanField(v url.Values, field string, required bool) (int64, error) {
+	s := v.Get(field)
+	if s == "" {
+		if required {
+			return 0, fmt.Errorf("%w: no %s", ErrCallbackFormat, field)
+		}
+		return 0, nil
+	}
+	a, err := payrecon.ParseYuan(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %v", ErrCallbackFormat, field, err)
+	}
+	return a, nil
+}
+
+func notificationEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
+	switch v.Get("notify_type") {
+	case NotifyTradeStatusSync, "":
+		return tradeEntries(v)
+	case NotifyDutUserSign, NotifyDutUserUnsign:
+		return agreementEntries(v)
+	}
+	return nil, nil
+}
+
+func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
+	tradeNo, outTradeNo, status := v.Get("trade_no"), v.Get("out_trade_no"), v.Get("trade_status")
+	if tradeNo == "" || outTradeNo == "" {
+		return nil, fmt.Errorf("%w: no trade_no or out_trade_no", ErrCallbackFormat)
+	}
+	isRefund := v.Get("out_biz_no") != "" || v.Get("refund_fee") != "" || v.Get("gmt_refund") != ""
+	if isRefund && (status == "TRADE_SUCCESS" || status == "TRADE_CLOSED" || status == "TRADE_FINISHED") {
+		refundNo := v.Get("out_biz_no")
+		if refundNo == "" {
+			refundNo = outTradeNo // a refund without out_request_no is numbered by out_trade_no
+		}
+		amt, err := yuanField(v, "refund_fee", true)
+		if err != nil {
+			return nil, err
+		}
+		if amt <= 0 {
+			return nil, fmt.Errorf("%w: refund_fee %s", ErrCallbackFormat, v.Get("refund_fee"))
+		}
+		at, err := notifyTime("gmt_refund", v.Get("gmt_refund"))
+		if err != nil {
+			return nil, err
+		}
+		return []payrecon.LedgerEntry{{
+			Provider: Name, EventKey: "refund:" + refundNo + ":success", Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess,
+			MerchantOrderNo: outTradeNo, ProviderTxnNo: tradeNo, MerchantRefundNo: refundNo,
+			Amount: amt, PayerAmount: amt, Currency: "CNY", OccurredAt: at, Source: "callback",
+		}}, nil
+	}
+	if status != "TRADE_SUCCESS" && status != "TRADE_FINISHED" {
+		return nil, nil // WAIT_BUYER_PAY, TRADE_CLOSED unpaid: nothing to book
+	}
+	total, err := yuanField(v, "total_amount", true)
+	if err != nil {
+		return nil, err
+	}
+	if total <= 0 {
+		return nil, fmt.Errorf("%w: total_amount %s", ErrCallbackFormat, v.Get("total_amount"))
+	}
+	payer := total
+	if v.Get("buyer_pay_amount") != "" {
+		if payer, err = yuanField(v, "buyer_pay_amount", false); err != nil {
+			return nil, err
+		}
+	}
+	at, err := notifyTime("gmt_payment", v.Get("gmt_payment"))
+	if err != nil {
+		return nil, err
+	}
+	return []payrecon.LedgerEntry{{
+		Provider: Name, EventKey: "payment:" + tradeNo + ":success", Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess,
+		MerchantOrderNo: outTradeNo, ProviderTxnNo: tradeNo, Amount: total, PayerAmount: payer, PromotionAmount: total - payer,
+		Currency: "CNY", OccurredAt: at, Source: "callback",
+	}}, nil
+}
+
+// agreementEntries reads a 代扣 sign / unsign notification: agreement_no,
+// external_agreement_no, status (NORMAL on sign; UNSIGN / STOP on unsign
+// [I]), sign_time, and for unsign unsign_time or invalid_time (falling back
+// to notify_time).
+func agreementEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
+	no := v.Get("agreement_no")
+	if no == "" {
+		return nil, fmt.Errorf("%w: no agreement_no", ErrCallbackFormat)
+	}
+	st, field := payrecon.StatusSigned, "sign_time"
+	if v.Get("notify_type") == NotifyDutUserUnsign || (v.Get("status") != "" && v.Get("status") != "NORMAL") {
+		st, field = payrecon.StatusUnsigned, "unsign_time"
+		for _, f := range []string{"unsign_time", "invalid_time", "notify_time"} {
+			if v.Get(f) != "" {
+				field = f
+				break
+			}
+		}
+	}
+	at, err := notifyTime(field, v.Get(field))
+	if err != nil {
+		return nil, err
+	}
+	return []payrecon.LedgerEntry{{
+		Provider: Name, EventKey: "agreement:" + no + ":" + string(st), Kind: payrecon.KindAgreement, Status: st,
+		AgreementNo: no, MerchantAgreeNo: v.Get("external_agreement_no"), OccurredAt: at, Source: "callback",
+	}}, nil
+}
+
+// Reply implements payrecon.CallbackVerifier: an accepted notification is
+// answered 200 with exactly "success" (Alipay retries anything else); a
+// rejected one 400 and any other failure (e.g. the store) 500, both with
+// "failure", so that Alipay retries.
+func (c *Client) Reply(err error) payrecon.CallbackReply {
+	if err == nil {
+		return payrecon.CallbackReply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte(ReplySuccess)}
+	}
+	status := http.StatusInternalServerError
+	if errors.Is(err, payrecon.ErrSignatureInvalid) || errors.Is(err, ErrCallbackFormat) {
+		status = http.StatusBadRequest
+	}
+	return payrecon.CallbackReply{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte("failure")}
+}
