@@ -6,6 +6,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
+	"github.com/payrecon/payrecon/providers/baas"
 	"github.com/payrecon/payrecon/providers/huawei"
 	"github.com/payrecon/payrecon/providers/wechat"
 )
@@ -53,6 +54,17 @@ func buildProvider(ctx context.Context, a *app, i int, acct config.Account) (pay
 		p, err := huawei.New(pc, a.logger(), huawei.WithAccount(acct.Name))
 		if err != nil {
 			return nil, nil, fmt.Errorf("accounts[%d].huawei: %w", i, err)
+		}
+		return p, p.Config(), nil
+	case "baas":
+		var pc baas.Config
+		if err := acct.DecodeProvider(i, &pc); err != nil {
+			return nil, nil, err
+		}
+		pc.Account = acct.Name
+		p, err := baas.New(pc, a.logger())
+		if err != nil {
+			return nil, nil, fmt.Errorf("accounts[%d].baas: %w", i, err)
 		}
 		return p, p.Config(), nil
 	// ---- end of provider cases ----
