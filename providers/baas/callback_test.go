@@ -2,6 +2,7 @@ package baas_test
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/baas"
+	"gopkg.in/yaml.v3"
 )
 
 const testSecret = "0123456789abcdef-callback"
@@ -145,5 +147,39 @@ func TestConfigValidate(t *testing.T) {
 	d := testConfig().WithDefaults()
 	if d.BaseURL != baas.DefaultBaseURL || d.OrderNoMapping != baas.MappingTradeNo || d.PageSize != 100 || d.CallbackSignatureHeader != "X-Payrecon-Signature" {
 		t.Errorf("defaults %+v", d)
+	}
+}
+
+func TestConfigYAML(t *testing.T) {
+	t.Setenv("BAAS_TEST_TOKEN", "tok-from-env")
+	src := `
+client_id: cid9
+access_token: env:BAAS_TEST_TOKEN
+callback_secret: 0123456789abcdef0123
+callback_signature_header: X-Minapp-Signature
+order_no_mapping: transaction_no
+base_url: https://cid9.myminapp.com/
+page_size: 500
+bill_delay: 2h
+timeout: 10s
+`
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	var cfg baas.Config
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := mustNew(t, cfg).Config()
+	if c.ClientID != "cid9" || c.AccessToken.Reveal() != "tok-from-env" || c.OrderNoMapping != baas.MappingTransactionNo || c.BaseURL != "https://cid9.myminapp.com" ||
+		c.PageSize != 500 || c.BillDelay != 2*time.Hour || c.Timeout != 10*time.Second || c.CallbackSignatureHeader != "X-Minapp-Signature" {
+		t.Errorf("config %+v", c)
+	}
+	if s := fmt.Sprintf("%+v", c); strings.Contains(s, "tok-from-env") || strings.Contains(s, "0123456789abcdef0123") {
+		t.Errorf("secret printed: %s", s)
+	}
+	bad := yaml.NewDecoder(strings.NewReader("client_id: x\nclientid: y\n"))
+	bad.KnownFields(true)
+	if err := bad.Decode(&baas.Config{}); err == nil {
+		t.Error("unknown key accepted")
 	}
 }

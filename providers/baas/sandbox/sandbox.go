@@ -46,6 +46,11 @@ type Options struct {
 	EventEnvelope bool
 	// MaxLimit caps a page (default 1000).
 	MaxLimit int
+	// SwapNumbers renders the payment's merchant order number as
+	// transaction_no and its provider number as trade_no (the reading of
+	// the cloud-function doc [D]); MerchantConfig then sets
+	// order_no_mapping: transaction_no.
+	SwapNumbers bool
 }
 
 // Sandbox is the fake server.
@@ -135,6 +140,10 @@ func (s *Sandbox) SetTotalCountDelta(delta int) {
 
 // MerchantConfig returns a client configuration for this sandbox.
 func (s *Sandbox) MerchantConfig() baas.Config {
+	mapping := baas.MappingTradeNo
+	if s.opts.SwapNumbers {
+		mapping = baas.MappingTransactionNo
+	}
 	return baas.Config{
 		Account:        "baas-sandbox",
 		ClientID:       ClientID,
@@ -142,6 +151,7 @@ func (s *Sandbox) MerchantConfig() baas.Config {
 		CallbackSecret: payrecon.NewSecret(CallbackSecret),
 		BaseURL:        s.srv.URL,
 		PageSize:       3, // small pages: the tests exercise paging
+		OrderNoMapping: mapping,
 	}
 }
 
@@ -217,13 +227,17 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int)
 	if st == "success" {
 		paidAt = p.PaidAt.Unix()
 	}
+	tradeNo, transactionNo := p.MerchantOrderNo, p.ProviderTxnNo
+	if s.opts.SwapNumbers {
+		tradeNo, transactionNo = transactionNo, tradeNo
+	}
 	rec := map[string]any{
 		"id":                      seq + 10000,
 		"miniapp":                 1,
 		"gateway_type":            s.opts.GatewayType,
 		"currency_type":           "CNY",
-		"trade_no":                p.MerchantOrderNo,
-		"transaction_no":          p.ProviderTxnNo,
+		"trade_no":                tradeNo,
+		"transaction_no":          transactionNo,
 		"status":                  st,
 		"refund_status":           refundStatus,
 		"refund_amount":           s.yuan(refunded),
@@ -240,7 +254,7 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int)
 	}
 	if st == "success" && strings.HasPrefix(s.opts.GatewayType, "weixin_tenpay") {
 		rec["gateway_extra_info"] = map[string]any{"wechat_response": map[string]any{
-			"out_trade_no": p.MerchantOrderNo, "total_fee": strconv.FormatInt(p.Amount, 10),
+			"out_trade_no": tradeNo, "total_fee": strconv.FormatInt(p.Amount, 10),
 			"time_end": p.PaidAt.In(payrecon.Shanghai).Format("20060102150405"),
 		}}
 	}
