@@ -356,10 +356,11 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 		if l.ProviderTxnNo, err = p.text(rec, colPlatformNo, line); err != nil {
 			return l, err
 		}
+		// 订单金额 only: the bill does not say what the payer paid, so
+		// PayerAmount stays 0 (unknown) rather than a guess.
 		if l.Amount, err = p.amount(rec, colOrderAmount, line, false); err != nil {
 			return l, err
 		}
-		l.PayerAmount = l.Amount
 		if l.FinishedAt, err = p.time(rec, colPayTime, line, true); err != nil {
 			return l, err
 		}

@@ -224,9 +224,11 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 		MerchantOrderNo: m.CpOrderNo,
 		ProviderTxnNo:   m.OrderID,
 		Amount:          amount,
-		PayerAmount:     amount,
-		Currency:        "CNY",
-		OccurredAt:      at,
+		// total_amount is all the msg says: ecpay v1 documents no
+		// promotion / platform-discount field, so the payer paid it.
+		PayerAmount: amount,
+		Currency:    "CNY",
+		OccurredAt:  at,
 	}}
 	return vc, nil
 }
