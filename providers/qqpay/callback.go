@@ -167,14 +167,19 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 }
 
 // Reply implements payrecon.CallbackVerifier: the exact success bytes QQ
-// Wallet expects, or a FAIL answer with status 500 so that it retries.
+// Wallet expects, or a FAIL answer.
 func (c *Client) Reply(err error) payrecon.CallbackReply {
 	if err == nil {
 		return payrecon.CallbackReply{Status: http.StatusOK, ContentType: "text/xml; charset=utf-8", Body: ReplySuccess}
 	}
-	msg := "invalid notification"
-	if errors.Is(err, payrecon.ErrSignatureInvalid) {
+	// return_code FAIL makes QQ Wallet retry; the status tells a refused
+	// notification (400) from a failure on payrecon's side (500).
+	status, msg := http.StatusBadRequest, "invalid notification"
+	switch {
+	case errors.Is(err, payrecon.ErrSignatureInvalid):
 		msg = "sign error"
+	case errors.Is(err, payrecon.ErrTransient):
+		status, msg = http.StatusInternalServerError, "temporary failure"
 	}
-	return payrecon.CallbackReply{Status: http.StatusInternalServerError, ContentType: "text/xml; charset=utf-8", Body: fmt.Appendf(nil, replyFail, msg)}
+	return payrecon.CallbackReply{Status: status, ContentType: "text/xml; charset=utf-8", Body: fmt.Appendf(nil, replyFail, msg)}
 }
