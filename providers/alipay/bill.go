@@ -609,5 +609,3 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 	}
 	return sum, nil
 }
-
-

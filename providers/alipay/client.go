@@ -92,6 +92,8 @@ func (c *Client) ProviderName() string { return Name }
 // SignContent is the string Alipay signs for a parameter set: every
 // parameter except sign (and except the names in drop) whose value is not
 // empty, sorted by name, joined as k=v with &. Values are the decoded ones.
+// A request's sign covers sign_type too (SignContent(p)); a notification's
+// does not (SignContent(v, "sign_type")).
 func SignContent(params url.Values, drop ...string) string {
 	fields := make(map[string]string, len(params))
 	for k, vs := range params {
