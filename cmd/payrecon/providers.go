@@ -7,6 +7,7 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/providers/baas"
+	"github.com/payrecon/payrecon/providers/douyin"
 	"github.com/payrecon/payrecon/providers/huawei"
 	"github.com/payrecon/payrecon/providers/qqpay"
 	"github.com/payrecon/payrecon/providers/wechat"
@@ -77,6 +78,17 @@ func buildProvider(ctx context.Context, a *app, i int, acct config.Account) (pay
 		p, err := qqpay.New(pc, a.logger())
 		if err != nil {
 			return nil, nil, fmt.Errorf("accounts[%d].qqpay: %w", i, err)
+		}
+		return p, p.Config(), nil
+	case "douyin":
+		var pc douyin.Config
+		if err := acct.DecodeProvider(i, &pc); err != nil {
+			return nil, nil, err
+		}
+		pc.Account = acct.Name
+		p, err := douyin.New(pc, a.logger())
+		if err != nil {
+			return nil, nil, fmt.Errorf("accounts[%d].douyin: %w", i, err)
 		}
 		return p, p.Config(), nil
 	// ---- end of provider cases ----
