@@ -63,6 +63,9 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	if len(bytes.TrimSpace(req.Body)) == 0 {
 		return vc, errors.New("baas callback: empty body")
 	}
+	if len(c.secret) == 0 {
+		return vc, fmt.Errorf("baas callback: no callback_secret configured for this account, so no webhook can be verified: %w", payrecon.ErrSignatureInvalid)
+	}
 	got := strings.ToLower(strings.TrimSpace(req.Header.Get(c.cfg.CallbackSignatureHeader)))
 	got = strings.TrimPrefix(got, "sha256=")
 	if got == "" {

@@ -131,8 +131,18 @@ func TestVerifyCallbackRejects(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	if err := (baas.Config{}).Validate(); err == nil || !strings.Contains(err.Error(), "client_id") || !strings.Contains(err.Error(), "access_token") || !strings.Contains(err.Error(), "callback_secret") {
+	if err := (baas.Config{}).Validate(); err == nil || !strings.Contains(err.Error(), "client_id") || !strings.Contains(err.Error(), "access_token") {
 		t.Fatalf("empty config: %v", err)
+	}
+	short := testConfig()
+	short.CallbackSecret = payrecon.NewSecret("short")
+	if err := short.Validate(); err == nil || !strings.Contains(err.Error(), "callback_secret") {
+		t.Fatalf("short secret: %v", err)
+	}
+	none := testConfig()
+	none.CallbackSecret = payrecon.Secret{}
+	if _, err := mustNew(t, none).VerifyCallback(signed(paidRecord)); !errors.Is(err, payrecon.ErrSignatureInvalid) || !strings.Contains(err.Error(), "callback_secret") {
+		t.Fatalf("no secret configured: %v", err)
 	}
 	cfg := testConfig()
 	cfg.OrderNoMapping = "both"

@@ -19,7 +19,7 @@
 //     them with a provider key: the verifier requires a shared secret the
 //     merchant configures in the trigger (HMAC-SHA256 of the raw body, hex,
 //     in the header X-Payrecon-Signature by default). Without that secret
-//     no callback is accepted.
+//     (callback_secret) every callback is refused.
 //
 // Refunds: MinCloud keeps refunds aggregated on the order (refund_status
 // complete | partial | failed, refund_amount cumulative yuan); the order
@@ -81,7 +81,7 @@ type Config struct {
 	AccessToken payrecon.Secret `yaml:"access_token"`
 	// CallbackSecret is the shared secret the payment trigger's HTTP webhook
 	// signs the raw body with (HMAC-SHA256, hex). MinCloud itself documents
-	// no webhook signature: without this secret callbacks are refused.
+	// no webhook signature: without this secret every callback is refused.
 	CallbackSecret payrecon.Secret `yaml:"callback_secret"`
 	// CallbackSignatureHeader is the header carrying that HMAC (default X-Payrecon-Signature).
 	CallbackSignatureHeader string `yaml:"callback_signature_header"`
@@ -133,9 +133,9 @@ func (c Config) Validate() error {
 	if c.AccessToken.IsZero() {
 		errs = append(errs, errors.New("access_token is required"))
 	}
-	if c.CallbackSecret.IsZero() {
-		errs = append(errs, errors.New("callback_secret is required (MinCloud trigger webhooks carry no provider signature; payrecon verifies an HMAC-SHA256 with this shared secret)"))
-	} else if len(c.CallbackSecret.Reveal()) < 16 {
+	// callback_secret is optional: without it the account has no usable
+	// callbacks (every webhook is refused), queries and bills still work.
+	if !c.CallbackSecret.IsZero() && len(c.CallbackSecret.Reveal()) < 16 {
 		errs = append(errs, errors.New("callback_secret must be at least 16 bytes"))
 	}
 	switch c.OrderNoMapping {
