@@ -6,6 +6,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
+	"github.com/payrecon/payrecon/providers/alipay"
 	"github.com/payrecon/payrecon/providers/baas"
 	"github.com/payrecon/payrecon/providers/douyin"
 	"github.com/payrecon/payrecon/providers/huawei"
@@ -36,6 +37,18 @@ func buildProvider(ctx context.Context, a *app, i int, acct config.Account) (pay
 	_ = ctx
 	switch acct.Provider {
 	// ---- provider cases (one per provider package) ----
+
+	case "alipay":
+		var pc alipay.Config
+		if err := acct.DecodeProvider(i, &pc); err != nil {
+			return nil, nil, err
+		}
+		pc.Account = acct.Name
+		p, err := alipay.New(pc, a.logger())
+		if err != nil {
+			return nil, nil, fmt.Errorf("accounts[%d].alipay: %w", i, err)
+		}
+		return p, pc, nil
 
 	case "wechat":
 		var pc wechat.Config
