@@ -95,6 +95,12 @@ func headerName(s string) string {
 // cell normalises a data cell: blanks and the ID columns' backtick dropped,
 // the 暂无数据 placeholder read as empty.
 func cell(s string) string {
+	if s == "" {
+		return s
+	}
+	if c0, c1 := s[0], s[len(s)-1]; c0 > ' ' && c0 != '`' && c0 != 0xe6 && c1 > ' ' && c1 < 0x80 {
+		return s // fast path: nothing to trim, no backtick, not 暂无数据 (starts 0xe6)
+	}
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "`")
 	s = strings.TrimSpace(s)
@@ -170,27 +176,38 @@ func BillTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	date, clock, ok := strings.Cut(s, " ")
-	if !ok {
+	if strings.IndexByte(s, ' ') < 0 {
 		return time.Time{}, fmt.Errorf("time %q has no clock part", s)
 	}
-	sep := "/"
-	if strings.Contains(date, "-") {
-		sep = "-"
-	}
-	dp := strings.Split(date, sep)
-	cp := strings.Split(strings.TrimSpace(clock), ":")
-	if len(dp) != 3 || len(cp) < 2 || len(cp) > 3 {
-		return time.Time{}, fmt.Errorf("time %q is not yyyy/M/d H:mm or yyyy-MM-dd HH:mm:ss", s)
-	}
 	var n [6]int
-	parts := append(dp, cp...)
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || len(p) > 4 {
-			return time.Time{}, fmt.Errorf("time %q: %q is not a number", s, p)
+	k, digits := 0, 0
+	seps := 0
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch >= '0' && ch <= '9':
+			if digits == 4 {
+				return time.Time{}, fmt.Errorf("time %q has a field of more than 4 digits", s)
+			}
+			n[k] = n[k]*10 + int(ch-'0')
+			digits++
+		case (k < 2 && (ch == '/' || ch == '-')) || k == 2 && ch == ' ' || (k >= 3 && k < 5 && ch == ':'):
+			if digits == 0 {
+				return time.Time{}, fmt.Errorf("time %q has an empty field", s)
+			}
+			if k < 2 && seps == 0 {
+				seps = int(ch)
+			} else if k < 2 && int(ch) != seps {
+				return time.Time{}, fmt.Errorf("time %q mixes date separators", s)
+			}
+			k++
+			digits = 0
+		default:
+			return time.Time{}, fmt.Errorf("time %q is not yyyy/M/d H:mm or yyyy-MM-dd HH:mm:ss", s)
 		}
-		n[i] = v
+	}
+	if digits == 0 || k < 4 {
+		return time.Time{}, fmt.Errorf("time %q is not yyyy/M/d H:mm or yyyy-MM-dd HH:mm:ss", s)
 	}
 	if n[0] < 1970 || n[1] < 1 || n[1] > 12 || n[2] < 1 || n[2] > 31 || n[3] > 23 || n[4] > 59 || n[5] > 59 {
 		return time.Time{}, fmt.Errorf("time %q is out of range", s)
