@@ -8,7 +8,8 @@ import (
 // LedgerRow is one ledger entry as a run's matching needs it, in raw
 // column form: the byte slices are valid only during the callback that
 // receives the row (the scanner reuses them), so a big day streams without
-// allocating per entry.
+// allocating per entry. A refund carries only its refund numbers, a
+// payment only its payment numbers, other kinds none.
 type LedgerRow struct {
 	ID               int64
 	Kind             []byte

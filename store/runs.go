@@ -587,11 +587,15 @@ func (db *DB) SetReview(ctx context.Context, key, state, reviewer, note string) 
 var _ payrecon.LedgerScanner = (*DB)(nil)
 
 // ScanLedger implements payrecon.LedgerScanner: the entries LedgerEntries
-// would stream, with only the columns matching needs, scanned into one
-// reused row (no reflection, no per-row structs), in the order of the
-// (account, occurred_at) index, whose entries end with the row id: no sort.
+// would stream, with only the columns matching needs (a refund's two
+// refund numbers, a payment's two payment numbers: eight columns, each
+// column read costs), scanned into one reused row (no reflection, no
+// per-row structs), in the order of the (account, occurred_at) index,
+// whose entries end with the row id: no sort.
 func (db *DB) ScanLedger(ctx context.Context, account string, from, to time.Time, fn func(*payrecon.LedgerRow) error) error {
-	q := db.x.Rebind(`SELECT id, kind, status, merchant_order_no, provider_txn_no, merchant_refund_no, provider_refund_no,
+	q := db.x.Rebind(`SELECT id, kind, status,
+		CASE WHEN kind = 'refund' THEN provider_refund_no ELSE provider_txn_no END,
+		CASE WHEN kind = 'refund' THEN merchant_refund_no ELSE merchant_order_no END,
 		amount, payer_amount, promotion_amount FROM ledger_entries
 		WHERE account = ? AND occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at, id`)
 	rows, err := db.x.QueryContext(ctx, q, account, db.timeArg(from), db.timeArg(to))
@@ -600,14 +604,19 @@ func (db *DB) ScanLedger(ctx context.Context, account string, from, to time.Time
 	}
 	defer rows.Close()
 	var (
-		r                            payrecon.LedgerRow
-		kind, status, mo, pt, mr, pr sql.RawBytes
+		r                      payrecon.LedgerRow
+		kind, status, pri, sec sql.RawBytes
 	)
 	for rows.Next() {
-		if err := rows.Scan(&r.ID, &kind, &status, &mo, &pt, &mr, &pr, &r.Amount, &r.PayerAmount, &r.PromotionAmount); err != nil {
+		if err := rows.Scan(&r.ID, &kind, &status, &pri, &sec, &r.Amount, &r.PayerAmount, &r.PromotionAmount); err != nil {
 			return fmt.Errorf("scan ledger %s: %w", account, err)
 		}
-		r.Kind, r.Status, r.MerchantOrderNo, r.ProviderTxnNo, r.MerchantRefundNo, r.ProviderRefundNo = kind, status, mo, pt, mr, pr
+		r.Kind, r.Status = kind, status
+		if string(kind) == string(payrecon.KindRefund) {
+			r.ProviderRefundNo, r.MerchantRefundNo, r.ProviderTxnNo, r.MerchantOrderNo = pri, sec, nil, nil
+		} else {
+			r.ProviderTxnNo, r.MerchantOrderNo, r.ProviderRefundNo, r.MerchantRefundNo = pri, sec, nil, nil
+		}
 		if err := fn(&r); err != nil {
 			return err
 		}
