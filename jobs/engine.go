@@ -191,22 +191,21 @@ type engine struct {
 	ents   entries
 	t1, t2 table
 
-	agreements   map[string]payrecon.LedgerEntry
-	carries      []*carry
-	carryByKey   map[string]*carry
-	items        []payrecon.Item
-	cands        []cand
-	pending      []payrecon.BillLine
-	queries      []*query
-	tot          payrecon.Totals
-	tradeNet     int64
-	settlement   int64
-	hasSettle    bool
-	billDone     int64 // trade bill lines classified
-	ledgerDone   int64 // ledger entries classified
-	queriesDone  int64
-	dupPairs     [][2]int32
-	agreementsAt int64 // ledger entries of the day that are agreements
+	agreements  map[string]payrecon.LedgerEntry
+	carries     []*carry
+	carryByKey  map[string]*carry
+	items       []payrecon.Item
+	cands       []cand
+	pending     []payrecon.BillLine
+	queries     []*query
+	tot         payrecon.Totals
+	tradeNet    int64
+	settlement  int64
+	hasSettle   bool
+	billDone    int64 // trade bill lines classified
+	ledgerDone  int64 // ledger entries classified
+	queriesDone int64
+	dupPairs    [][2]int32
 }
 
 func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine {
@@ -522,7 +521,6 @@ func compactEntry(k, status uint8, id, amount, payer, promo int64, prim, sec key
 // addAgreement keeps the day's last change of each agreement; earlier
 // changes of the same agreement count as matched.
 func (e *engine) addAgreement(le payrecon.LedgerEntry) {
-	e.agreementsAt++
 	key := agreementKey(le)
 	if _, seen := e.agreements[key]; seen {
 		e.matched(0, 1)
