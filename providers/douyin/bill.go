@@ -173,7 +173,7 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 			}
 			continue // a title row before the header
 		}
-		if summaryRow.MatchString(rec[0]) {
+		if c := rec[0]; c != "" && (c[0] < '0' || c[0] > '9') && summaryRow.MatchString(c) {
 			if err := p.checkSummary(rec, line, &sum); err != nil {
 				return sum, err
 			}

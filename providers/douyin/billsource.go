@@ -89,7 +89,11 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 		}
 		if sum.HasSummary {
 			bf.HasSummary = true
-			bf.SummaryCount += sum.Lines
+			if sum.Count > 0 {
+				bf.SummaryCount += sum.Count
+			} else {
+				bf.SummaryCount += sum.Lines
+			}
 			if bt == BillRefund {
 				bf.SummaryRefund += sum.Total
 			} else {
