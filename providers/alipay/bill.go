@@ -139,7 +139,20 @@ func splitCells(line string, dst []string) ([]string, error) {
 }
 
 // cell trims the anti-Excel TAB Alipay appends to text cells, and spaces.
-func cell(s string) string { return strings.Trim(s, "\t \u3000") }
+func cell(s string) string {
+	i, j := 0, len(s)
+	for i < j && (s[i] == '\t' || s[i] == ' ') {
+		i++
+	}
+	for j > i && (s[j-1] == '\t' || s[j-1] == ' ') {
+		j--
+	}
+	s = s[i:j]
+	if strings.HasPrefix(s, "\u3000") || strings.HasSuffix(s, "\u3000") {
+		return strings.Trim(s, "\t \u3000")
+	}
+	return s
+}
 
 // headerName normalises a header cell: trimmed, half-width brackets and
 // colons turned full-width, so 订单金额(元) matches 订单金额（元）.
@@ -194,12 +207,43 @@ func billTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	if t, ok := fastTime(s); ok {
+		return t, nil
+	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006/01/02 15:04:05", "2006/1/2 15:04:05", "2006/1/2 15:04", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, s, payrecon.Shanghai); err == nil {
 			return t, nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("time %q is not yyyy-MM-dd HH:mm:ss", s)
+}
+
+// fastTime parses exactly "yyyy-MM-dd HH:mm:ss" without the layout
+// machinery (the bill's form on every row); ok is false for anything else.
+func fastTime(s string) (time.Time, bool) {
+	if len(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	n := func(a, b int) int {
+		v := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, se := n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, se, 0, payrecon.Shanghai)
+	if t.Day() != d { // 2026-02-30 normalised: let the slow path reject it
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // footer totals: #交易合计：6笔，商家实收共0.06元，商家优惠共0.00元. Half-width

@@ -141,4 +141,3 @@ func TestBill_Settlement(t *testing.T) {
 		t.Fatalf("name %q", bf.Name)
 	}
 }
-

@@ -22,7 +22,9 @@ import (
 // smallScenario: two paid trades, a partial refund of the first, one
 // signed agreement.
 func smallScenario() *scenario.Scenario {
-	at := func(h, m int) time.Time { return testDay.Start().Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	at := func(h, m int) time.Time {
+		return testDay.Start().Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
 	return &scenario.Scenario{
 		Payments: []scenario.Payment{
 			{MerchantOrderNo: "O1", ProviderTxnNo: "2026110222001400000000000001", Status: payrecon.StatusSuccess, Amount: 12345, PayerAmount: 12000, PromotionAmount: 345, Fee: 74, CreatedAt: at(9, 0), PaidAt: at(9, 1), Product: "商品 A", Payload: "p1"},
