@@ -613,6 +613,7 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 			e.tradeNet += -paid(&l) - l.Fee
 		}
 	default:
+		e.tradeNet += l.Amount // settles as listed (splits, top-ups …), fees aside
 		it := lineItem(l)
 		it.Class = payrecon.ClassOtherBillLine
 		it.BillAmount = 0
@@ -638,11 +639,15 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 	return nil
 }
 
-// paid is what the payer paid (or got back): the amount that settles,
-// promotions funded by others aside. Bills without a payer column give the
-// order amount.
+// paid is what a trade line settles before fees: the settlement amount
+// when the trade bill states one (BillLine.Settlement), else what the
+// payer paid (or got back) — promotions funded by others aside — else,
+// for bills without a payer column, the order amount.
 func paid(l *payrecon.BillLine) int64 {
-	if l.PayerAmount != 0 {
+	switch {
+	case l.Settlement != 0:
+		return abs(l.Settlement)
+	case l.PayerAmount != 0:
 		return l.PayerAmount
 	}
 	return l.Amount
@@ -702,10 +707,11 @@ func (e *engine) compare(ent *lent, l *payrecon.BillLine) payrecon.Class {
 	return payrecon.ClassMatched
 }
 
+// onSettlement adds up every line of the settlement (fund) bill: payments,
+// refunds, and the provider's other rows (fees deducted or returned as
+// rows of their own, splits, adjustments): all money that moved.
 func (e *engine) onSettlement(l payrecon.BillLine) error {
-	if l.Kind == payrecon.KindPayment || l.Kind == payrecon.KindRefund {
-		e.settlement += l.Settlement
-	}
+	e.settlement += l.Settlement
 	return nil
 }
 

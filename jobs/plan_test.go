@@ -39,10 +39,24 @@ type plan struct {
 	before map[payrecon.Day]func(sc *scenario.Scenario)
 	// numbers formats the provider's and the merchant's numbers.
 	numbers numbering
+	// noBillPromos: the provider's payments carry no promotion (for a
+	// provider whose bills settle promotions differently).
+	noBillPromos bool
 	// closed lists the payments planted as closed at the provider, by the
 	// day whose run sees them (status_mismatch where the provider's query
 	// says closed).
 	closed map[payrecon.Day][]string
+}
+
+// dropOthers adapts the plan to a provider whose trade bill lists only
+// payments and refunds: no other lines at all.
+func (p *plan) dropOthers() {
+	for _, o := range p.sc.Others {
+		for day := range p.want {
+			delete(p.want[day], string(payrecon.ClassOtherBillLine)+"|"+o.ProviderTxnNo)
+		}
+	}
+	p.sc.Others = nil
 }
 
 // closedAsNotFound adapts the plan to a provider whose order query answers
@@ -90,7 +104,7 @@ func (p *plan) payment(day payrecon.Day) scenario.Payment {
 	n := p.next()
 	amount := int64(100 + p.rnd.IntN(100000))
 	promo := int64(0)
-	if p.rnd.IntN(4) == 0 {
+	if p.rnd.IntN(4) == 0 && !p.noBillPromos {
 		promo = amount / 10
 	}
 	paid := p.at(day)
@@ -141,14 +155,19 @@ func ledgerOfRefund(r scenario.Refund) payrecon.LedgerEntry {
 func newPlan(seed uint64, normal int) *plan { return newPlanWith(seed, normal, plainNumbers) }
 
 func newPlanWith(seed uint64, normal int, numbers numbering) *plan {
+	return newPlanOpts(seed, normal, numbers, false)
+}
+
+func newPlanOpts(seed uint64, normal int, numbers numbering, noBillPromos bool) *plan {
 	p := &plan{
-		numbers:     numbers,
-		closed:      map[payrecon.Day][]string{},
-		sc:          &scenario.Scenario{SettlementDelta: map[payrecon.Day]int64{}},
-		want:        map[payrecon.Day]map[string]payrecon.Class{},
-		wantMatched: map[payrecon.Day]int64{},
-		rnd:         rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		before:      map[payrecon.Day]func(*scenario.Scenario){},
+		noBillPromos: noBillPromos,
+		numbers:      numbers,
+		closed:       map[payrecon.Day][]string{},
+		sc:           &scenario.Scenario{SettlementDelta: map[payrecon.Day]int64{}},
+		want:         map[payrecon.Day]map[string]payrecon.Class{},
+		wantMatched:  map[payrecon.Day]int64{},
+		rnd:          rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		before:       map[payrecon.Day]func(*scenario.Scenario){},
 	}
 	sc := p.sc
 	addPay := func(pay scenario.Payment, inLedger bool) {
@@ -249,10 +268,14 @@ func newPlanWith(seed uint64, normal int, numbers numbering) *plan {
 		p.expect(D, payrecon.ClassAmountMismatch, pay.ProviderTxnNo)
 
 		pay2 := p.payment(D)
-		pay2.PromotionAmount, pay2.PayerAmount = 50, pay2.Amount-50
+		billPromo, ledgerPromo := int64(50), int64(0)
+		if p.noBillPromos {
+			billPromo, ledgerPromo = 0, 50
+		}
+		pay2.PromotionAmount, pay2.PayerAmount = billPromo, pay2.Amount-billPromo
 		addPay(pay2, false)
 		le2 := ledgerOf(pay2)
-		le2.PromotionAmount, le2.PayerAmount = 0, pay2.Amount
+		le2.PromotionAmount, le2.PayerAmount = ledgerPromo, pay2.Amount-ledgerPromo
 		p.ledger = append(p.ledger, le2)
 		p.expect(D, payrecon.ClassAmountMismatch, pay2.ProviderTxnNo)
 	}

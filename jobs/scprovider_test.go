@@ -90,11 +90,13 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 			return bf, err
 		}
 	}
-	if kind == payrecon.BillTrade {
-		for _, o := range f.sc.BillOthers(day) {
-			if err := emit(payrecon.BillLine{Kind: payrecon.KindOther, Type: o.Type, ProviderTxnNo: o.ProviderTxnNo, Amount: o.Amount, FinishedAt: o.At}); err != nil {
-				return bf, err
-			}
+	for _, o := range f.sc.BillOthers(day) {
+		l := payrecon.BillLine{Kind: payrecon.KindOther, Type: o.Type, ProviderTxnNo: o.ProviderTxnNo, Amount: o.Amount, FinishedAt: o.At}
+		if kind == payrecon.BillSettlement {
+			l.Settlement = o.Amount
+		}
+		if err := emit(l); err != nil {
+			return bf, err
 		}
 	}
 	bf.Lines = int64(n)
