@@ -67,6 +67,7 @@ func TestConformance(t *testing.T) {
 				PaymentStatuses:           []payrecon.Status{payrecon.StatusFailed, payrecon.StatusPending, payrecon.StatusClosed},
 				RefundStatuses:            []payrecon.Status{payrecon.StatusPending, payrecon.StatusFailed},
 				NoRefundQueryByProviderNo: true, // query_refund takes out_refund_no only
+				NoPayerAmount:             true, // payment callbacks carry total_amount only
 			})
 		})
 	}
