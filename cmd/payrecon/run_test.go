@@ -56,7 +56,7 @@ func TestRunCommand(t *testing.T) {
           base_url: `+sb.URL()+`
           callback_url: https://merchant.test/cb
           huawei_public_keys:
-`+keys.String())
+`+keys.String()+"reports: {dir: "+filepath.Join(dir, "reports")+"}\n")
 
 	// The ledger has every payment but the last (a lost callback).
 	ctx := context.Background()
@@ -105,6 +105,10 @@ func TestRunCommand(t *testing.T) {
 	// schedule --once reconciles yesterday (no payments in the sandbox: clean).
 	if r := run(t, "--config", cfg, "schedule", "--once"); r.code != 0 || !strings.Contains(r.stdout, "hw1") || !strings.Contains(r.stdout, "clean") {
 		t.Errorf("schedule --once: %+v", r)
+	}
+	yesterday := payrecon.DayOf(time.Now()).Add(-1)
+	if _, err := os.Stat(filepath.Join(dir, "reports", "payrecon-"+string(yesterday)+".xlsx")); err != nil {
+		t.Errorf("schedule --once wrote no workbook into reports.dir: %v", err)
 	}
 	if r := run(t, "schedule", "--help"); r.code != 0 || !strings.Contains(r.stdout, "Exit status:") {
 		t.Errorf("schedule --help: %+v", r)

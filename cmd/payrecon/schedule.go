@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -25,7 +27,8 @@ previous bill day for jobs.accounts (every account when empty). A bill the
 provider has not published yet is retried with backoff until
 jobs.bill_ready_deadline after the end of the bill day. A firing that is
 still running when the next one is due is skipped. When reports.webhook.url
-is set, a summary of each firing's runs is posted there.
+is set, a summary of each firing's runs is posted there, with the path of
+the workbook written into reports.dir (payrecon-DAY.xlsx) after each firing.
 
 SIGTERM or SIGINT stops it cleanly: no new run starts, a run in flight
 finishes (or, after a grace period, rolls back, never half-stored).
@@ -50,6 +53,7 @@ Exit status:
 			}
 			defer closeRunner()
 			opts := jobs.SchedulerOptions{BillReadyDeadline: cfg.Jobs.BillReadyDeadline}
+			var notifier *reports.Notifier
 			if wh := cfg.Reports.Webhook; wh.URL != "" {
 				n, err := reports.NewNotifier(reports.NotifyConfig{
 					URL: payrecon.NewSecret(wh.URL), Format: wh.Format, Secret: wh.Secret, Lang: cfg.Reports.Language,
@@ -57,8 +61,22 @@ Exit status:
 				if err != nil {
 					return runStatus(1, fmt.Errorf("reports.webhook: %w", err))
 				}
-				opts.AfterRun = func(ctx context.Context, runs []payrecon.Run) {
-					if err := n.Notify(ctx, runs, ""); err != nil {
+				notifier = n
+			}
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			opts.AfterRun = func(ctx context.Context, runs []payrecon.Run) {
+				path, err := writeRunsWorkbook(ctx, db, cfg.Reports.Dir, cfg.Reports.Language, runs)
+				if err != nil {
+					a.logger().Error("scheduled workbook not written", "err", err)
+				} else if path != "" {
+					a.logger().Info("scheduled workbook written", "path", path)
+				}
+				if notifier != nil {
+					if err := notifier.Notify(ctx, runs, path); err != nil {
 						a.logger().Error("webhook notification failed", "err", err)
 					}
 				}
@@ -90,4 +108,51 @@ Exit status:
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "run the job once for yesterday and exit")
 	return cmd
+}
+
+// writeRunsWorkbook writes the workbook of a firing's runs (their accounts
+// and days, latest runs) into dir as payrecon-DAY.xlsx or
+// payrecon-FROM_TO.xlsx and returns its path; "" when dir is empty or no run
+// reconciled. Failures never fail the runs: the caller logs them.
+func writeRunsWorkbook(ctx context.Context, st interface {
+	payrecon.RunStore
+	payrecon.ActionStore
+}, dir, lang string, runs []payrecon.Run) (string, error) {
+	if dir == "" || len(runs) == 0 {
+		return "", nil
+	}
+	from, to := runs[0].Day, runs[0].Day
+	seen := map[string]bool{}
+	var accounts []string
+	for _, r := range runs {
+		if r.Day < from {
+			from = r.Day
+		}
+		if r.Day > to {
+			to = r.Day
+		}
+		if !seen[r.Account] {
+			seen[r.Account] = true
+			accounts = append(accounts, r.Account)
+		}
+	}
+	src, err := reports.StoreSource(ctx, st, st, accounts, from, to)
+	if err != nil {
+		return "", err
+	}
+	if len(src.Runs) == 0 {
+		return "", nil
+	}
+	name := "payrecon-" + string(from)
+	if to != from {
+		name += "_" + string(to)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("reports.dir: %w", err)
+	}
+	path := filepath.Join(dir, name+".xlsx")
+	if err := reports.WriteXLSXFile(path, src, reports.Options{Lang: lang, Now: time.Now}); err != nil {
+		return "", err
+	}
+	return path, nil
 }
