@@ -55,14 +55,14 @@ const maxLine = 1 << 20
 // GB18030 (a superset of GBK). auto looks at what it can peek of the start
 // of the file: valid UTF-8 stays UTF-8, anything else is read as GB18030.
 func decodeBill(r io.Reader, encoding string) (io.Reader, string, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, 16<<10)
 	switch strings.ToLower(encoding) {
 	case EncodingUTF8, "utf8":
 		return br, EncodingUTF8, nil
 	case EncodingGBK, "gb18030":
 		return transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder()), EncodingGBK, nil
 	}
-	head, err := br.Peek(64 << 10)
+	head, err := br.Peek(16 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, "", err
 	}
@@ -330,7 +330,7 @@ func ParseTradeBillEncoding(r io.Reader, name, encoding string, fn func(payrecon
 	}
 	sum.DetectedFormat = enc
 	sc := bufio.NewScanner(dr)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	sc.Buffer(make([]byte, 0, 16<<10), maxLine)
 	lineNo := 0
 	next := func() (string, bool) {
 		if !sc.Scan() {
