@@ -416,9 +416,12 @@ func report(w io.Writer, o options, p plan, floor, run result) {
 	if bad > 0 {
 		verdict = append(verdict, fmt.Sprintf("%d classes differ from the plan", bad))
 	}
-	if len(verdict) == 0 {
+	switch {
+	case len(verdict) == 0 && o.n >= 10_000_000:
 		fmt.Fprintln(w, "target: met (≤60 s for 10M lines, ≤1 GiB, ≤3x floor)")
-	} else {
+	case len(verdict) == 0:
+		fmt.Fprintln(w, "target: ≤1 GiB and ≤3x floor met at this size; the 60 s target is for 10,000,000 lines (make bench N=10000000)")
+	default:
 		fmt.Fprintln(w, "target: MISSED: "+strings.Join(verdict, "; "))
 	}
 }
