@@ -133,8 +133,8 @@ func TestBill_Settlement(t *testing.T) {
 			t.Errorf("line %+v", l)
 		}
 	}
-	want := (12345 - 345) + 100 - 74 - 2345
-	if net != int64(want) || bf.SummaryAmount != int64(want) || kinds[payrecon.KindPayment] != 2 || kinds[payrecon.KindRefund] != 1 || kinds[payrecon.KindOther] != 1 || !bf.HasSummary {
+	want := (12345 - 345) + 100 - 74 - 2345 + 14 // fee returned on the refund
+	if net != int64(want) || bf.SummaryAmount != int64(want) || kinds[payrecon.KindPayment] != 2 || kinds[payrecon.KindRefund] != 1 || kinds[payrecon.KindOther] != 2 || !bf.HasSummary {
 		t.Fatalf("net %d (want %d), kinds %v, file %+v", net, want, kinds, bf)
 	}
 	if !strings.HasSuffix(bf.Name, "_账务明细.csv") {

@@ -114,7 +114,9 @@ func abs(v int64) int64 {
 }
 
 // FundBill renders the 账务明细.csv text of day: income per payment
-// (商家实收), expense per refund and per fee, running balance, footer totals.
+// (商家实收), expense per fee and per refund, fee returned on refunds, the
+// day's other lines, the scenario's SettlementDelta as a 调账 row, running
+// balance, footer totals.
 func (s *Sandbox) FundBill(day payrecon.Day) string {
 	var b strings.Builder
 	line := func(l string) { b.WriteString(l + "\r\n") }
@@ -144,6 +146,18 @@ func (s *Sandbox) FundBill(day payrecon.Day) string {
 	}
 	for _, r := range s.sc.BillRefunds(day) {
 		row(r.ProviderTxnNo, r.MerchantOrderNo, "退款", r.FinishedAt, -r.PayerAmount, "交易退款")
+		if r.Fee != 0 {
+			row(r.ProviderTxnNo, r.MerchantOrderNo, "服务费退回", r.FinishedAt, abs(r.Fee), "收费退回")
+		}
+	}
+	for _, o := range s.sc.BillOthers(day) {
+		row(o.ProviderTxnNo, "", o.Type, o.At, o.Amount, o.Type)
+	}
+	s.sc.RLock()
+	delta := s.sc.SettlementDelta[day]
+	s.sc.RUnlock()
+	if delta != 0 { // a planted settlement_mismatch: money moved that the trade bill does not explain
+		row("ADJ"+day.Compact(), "", "调账", day.Start().Add(23*time.Hour), delta, "调账")
 	}
 	line(fundEnd)
 	line(fmt.Sprintf("#支出合计：%d笔，共%s元", nOut, yuan(out)))
