@@ -104,7 +104,7 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 	if err != nil {
 		return vc, err
 	}
-	coupon, err := fen(m, "coupon_fee")
+	coupon, err := couponFee(m)
 	if err != nil {
 		return vc, err
 	}

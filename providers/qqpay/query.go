@@ -62,6 +62,27 @@ func apiTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("time %q is neither yyyyMMddHHmmss nor yyyy-MM-dd HH:mm:ss", s)
 }
 
+// couponFee is coupon_fee, or when absent the sum of the indexed
+// coupon_fee_$n (gopay's qq model carries coupon_fee_0, coupon_fee_1).
+func couponFee(m map[string]string) (int64, error) {
+	if m["coupon_fee"] != "" {
+		return fen(m, "coupon_fee")
+	}
+	var sum int64
+	for i := 0; i < 100; i++ {
+		k := "coupon_fee_" + strconv.Itoa(i)
+		if m[k] == "" {
+			break
+		}
+		v, err := fen(m, k)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
 // fen parses an integer fen field ("" is 0).
 func fen(m map[string]string, field string) (int64, error) {
 	s := strings.TrimSpace(m[field])
@@ -113,7 +134,7 @@ func (c *Client) QueryOrder(ctx context.Context, ref payrecon.OrderRef) (payreco
 	if err != nil {
 		return o, fmt.Errorf("qqpay query order: %w", err)
 	}
-	coupon, err := fen(m, "coupon_fee")
+	coupon, err := couponFee(m)
 	if err != nil {
 		return o, fmt.Errorf("qqpay query order: %w", err)
 	}
