@@ -31,6 +31,10 @@ var (
 type Summary struct {
 	Lines int64 // detail lines delivered
 
+	// What the rows of a 业务明细 add up to (whether or not a footer said so).
+	RowTrades, RowRefunds int64
+	RowReceived           int64 // 商家实收 of all rows, signed
+
 	// 业务明细: #交易合计：N笔，商家实收共X元，商家优惠共Y元 and
 	// #退款合计：N笔，商家实收退款共X元，商家优惠退款共Y元.
 	HasTradeTotal, HasRefundTotal bool
@@ -394,6 +398,7 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 	if !header {
 		return sum, fmt.Errorf("%s: %w: no header line (支付宝交易号,…) found", name, ErrBillFormat)
 	}
+	sum.RowTrades, sum.RowRefunds, sum.RowReceived = nTrade, nRefund, recTrade+recRefund
 	for _, t := range totals {
 		switch t.kind {
 		case "交易":
@@ -652,4 +657,63 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 		}
 	}
 	return sum, nil
+}
+
+// Totals is the 合计 row of a 业务明细(汇总).csv.
+type Totals struct {
+	Trades, Refunds int64 // 交易订单总笔数, 退款订单总笔数
+	Received        int64 // 商家实收（元）, fen
+}
+
+// ParseTradeSummary reads a 业务明细(汇总).csv (one row per store, then the
+// 合计 row) and returns its 合计 row. Columns are found by name; the store
+// rows' exact form is [?] in the fact file and they are not read.
+func ParseTradeSummary(r io.Reader, name string) (Totals, error) {
+	lr := &lineReader{br: bufio.NewReaderSize(Decode(r), 64<<10), name: name}
+	var c columns
+	var vals []string
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Totals{}, err
+		}
+		trim := strings.TrimSpace(line)
+		if trim == "" || strings.HasPrefix(trim, "#") {
+			continue
+		}
+		if vals, err = splitCells(line, vals); err != nil {
+			return Totals{}, fmt.Errorf("%s line %d: %w: %v", name, lr.n, ErrBillFormat, err)
+		}
+		if c == nil {
+			c = parseHeader(vals)
+			if c.index("交易订单总笔数") < 0 || c.index("退款订单总笔数") < 0 || c.index("商家实收（元）") < 0 {
+				return Totals{}, fmt.Errorf("%s line %d: %w: expected the header (门店编号,门店名称,交易订单总笔数,…), got %q", name, lr.n, ErrBillFormat, clip(line))
+			}
+			continue
+		}
+		if !strings.HasPrefix(cell(vals[0]), "合计") {
+			continue // a store row
+		}
+		var t Totals
+		for _, f := range []struct {
+			col string
+			dst *int64
+		}{{"交易订单总笔数", &t.Trades}, {"退款订单总笔数", &t.Refunds}} {
+			i := c.index(f.col)
+			if _, err := fmt.Sscan(get(vals, i), f.dst); err != nil {
+				return t, fmt.Errorf("%s line %d column %d (%s): %w: %q is not a count", name, lr.n, i+1, f.col, ErrBillFormat, get(vals, i))
+			}
+		}
+		i := c.index("商家实收（元）")
+		v, err := amount(vals, i)
+		if err != nil {
+			return t, fmt.Errorf("%s line %d column %d (商家实收（元）): %w", name, lr.n, i+1, err)
+		}
+		t.Received = v
+		return t, nil
+	}
+	return Totals{}, fmt.Errorf("%s: %w: no 合计 row", name, ErrBillFormat)
 }

@@ -109,6 +109,11 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	if _, err := io.Copy(io.Discard, rc); err != nil { // checks the entry's CRC
 		return bf, fmt.Errorf("alipay %s bill %s: read %s: %w", billType, day, name, err)
 	}
+	if kind == payrecon.BillTrade {
+		if err := checkSummaryFile(zr, s); err != nil {
+			return bf, fmt.Errorf("alipay %s bill %s: %w", billType, day, err)
+		}
+	}
 	bf.HasSummary = s.HasSummary()
 	if kind == payrecon.BillTrade {
 		bf.SummaryCount = s.TradeCount + s.RefundCount
@@ -207,4 +212,32 @@ func (c *Client) download(ctx context.Context, raw string) (*os.File, string, er
 		return nil, "", fmt.Errorf("download bill: %w: %v", payrecon.ErrTransient, err)
 	}
 	return f, hex.EncodeToString(hash.Sum(nil)), nil
+}
+
+// checkSummaryFile compares the 合计 row of the zip's 业务明细(汇总).csv
+// with the detail rows (counts and 商家实收). A zip without the file passes:
+// the detail file's own footer was checked already.
+func checkSummaryFile(zr *zip.Reader, s Summary) error {
+	f, name := findEntry(zr, "_业务明细(汇总).csv")
+	if f == nil {
+		return nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	defer rc.Close()
+	t, err := ParseTradeSummary(rc, name)
+	if err != nil {
+		return err
+	}
+	switch {
+	case t.Trades != s.RowTrades:
+		return fmt.Errorf("%s: %w: 合计 交易订单总笔数 %d, the detail has %d", name, ErrSummaryMismatch, t.Trades, s.RowTrades)
+	case t.Refunds != s.RowRefunds:
+		return fmt.Errorf("%s: %w: 合计 退款订单总笔数 %d, the detail has %d", name, ErrSummaryMismatch, t.Refunds, s.RowRefunds)
+	case t.Received != s.RowReceived:
+		return fmt.Errorf("%s: %w: 合计 商家实收 %s元, the detail sums to %s元", name, ErrSummaryMismatch, payrecon.FormatYuan(t.Received), payrecon.FormatYuan(s.RowReceived))
+	}
+	return nil
 }

@@ -95,6 +95,11 @@ func TestBill_Faults(t *testing.T) {
 	if !errors.Is(err, alipay.ErrSummaryMismatch) || !strings.Contains(err.Error(), "交易合计 商家实收 121.01元, the rows sum to 121.00元") {
 		t.Fatalf("total mismatch: %v", err)
 	}
+	sb.SetBillFault(sandbox.FaultSummaryFile)
+	_, _, err = collect(t, c, testDay, payrecon.BillTrade)
+	if !errors.Is(err, alipay.ErrSummaryMismatch) || !strings.Contains(err.Error(), "业务明细(汇总).csv: bill total disagrees with its lines: 合计 交易订单总笔数 3, the detail has 2") {
+		t.Fatalf("summary file: %v", err)
+	}
 	sb.SetBillFault(sandbox.FaultNotZip)
 	if _, _, err := collect(t, c, testDay, payrecon.BillTrade); err == nil || !strings.Contains(err.Error(), "not a zip") {
 		t.Fatalf("not a zip: %v", err)
@@ -139,5 +144,17 @@ func TestBill_Settlement(t *testing.T) {
 	}
 	if !strings.HasSuffix(bf.Name, "_账务明细.csv") {
 		t.Fatalf("name %q", bf.Name)
+	}
+}
+
+func TestParseTradeSummary(t *testing.T) {
+	sb, _ := MustSandbox(t, smallScenario())
+	_, summary := sb.TradeBill(testDay)
+	tot, err := alipay.ParseTradeSummary(strings.NewReader(summary), "s.csv")
+	if err != nil || tot.Trades != 2 || tot.Refunds != 1 || tot.Received != (12345-345)+100-2345 {
+		t.Fatalf("%+v %v", tot, err)
+	}
+	if _, err := alipay.ParseTradeSummary(strings.NewReader(strings.Replace(summary, "合计", "小计", 1)), "s.csv"); !errors.Is(err, alipay.ErrBillFormat) {
+		t.Fatalf("no 合计 row: %v", err)
 	}
 }

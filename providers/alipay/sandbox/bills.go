@@ -83,10 +83,11 @@ func (s *Sandbox) TradeBill(day payrecon.Day) (detail, summary string) {
 	}
 	line(tradeEnd)
 	s.mu.Lock()
-	if s.fault == FaultTotalMismatch {
+	fault := s.fault
+	s.mu.Unlock()
+	if fault == FaultTotalMismatch {
 		recT++
 	}
-	s.mu.Unlock()
 	line(fmt.Sprintf("#交易合计：%d笔，商家实收共%s元，商家优惠共%s元", nT, yuan(recT), yuan(discT)))
 	line(fmt.Sprintf("#退款合计：%d笔，商家实收退款共%s元，商家优惠退款共%s元", nR, yuan(recR), yuan(discR)))
 	line("#导出时间：[" + cnDate(s.now()) + "]")
@@ -98,6 +99,9 @@ func (s *Sandbox) TradeBill(day payrecon.Day) (detail, summary string) {
 	line("#起始日期：[" + cnDate(day.Start()) + "]   终止日期：[" + cnDate(day.End()) + "]")
 	line(sumStart)
 	line(SummaryHeader)
+	if fault == FaultSummaryFile {
+		nT++
+	}
 	row := strings.Join([]string{"", "", fmt.Sprint(nT), fmt.Sprint(nR), yuan(totT + totR), yuan(recT + recR), "0.00", yuan(discT + discR), "0.00", yuan(feeT), "0.00", yuan(recT + recR - feeT)}, ",")
 	line(row)
 	line("合计" + row)

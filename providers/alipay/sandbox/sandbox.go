@@ -39,6 +39,7 @@ const (
 	FaultNone          BillFault = iota
 	FaultTotalMismatch           // #交易合计 states one fen more 商家实收 than the rows
 	FaultNotZip                  // the download is not a zip
+	FaultSummaryFile             // 业务明细(汇总).csv counts one trade more than the detail
 )
 
 // Options configure a sandbox.
