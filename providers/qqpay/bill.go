@@ -71,8 +71,13 @@ func decodeBill(r io.Reader, encoding string) (io.Reader, string, error) {
 		if i := bytes.LastIndexByte(head, '\n'); i >= 0 {
 			head = head[:i]
 		} else {
-			for len(head) > 0 && !utf8.FullRune(head[max(0, len(head)-utf8.UTFMax):]) {
-				head = head[:len(head)-1]
+			// no line end in the window: drop a rune cut at its end
+			start := len(head) - 1
+			for start > 0 && start > len(head)-utf8.UTFMax && !utf8.RuneStart(head[start]) {
+				start--
+			}
+			if start >= 0 && !utf8.FullRune(head[start:]) {
+				head = head[:start]
 			}
 		}
 	}

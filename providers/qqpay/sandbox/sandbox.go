@@ -7,11 +7,14 @@ package sandbox
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -134,8 +137,10 @@ func (s *Sandbox) bizFail(w http.ResponseWriter, code, des string) {
 	s.reply(w, map[string]string{"result_code": "FAIL", "err_code": code, "err_code_des": des})
 }
 
-func nonce(fields map[string]string) string {
-	return fmt.Sprintf("SB%08X", len(fields)*7919+int(time.Now().UnixNano()%1e8))
+func nonce(map[string]string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
 func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) {
