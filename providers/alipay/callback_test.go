@@ -138,6 +138,19 @@ func TestVerifyCallback(t *testing.T) {
 		t.Fatalf("sign %+v %v", got, err)
 	}
 
+	// The field set of a real dut_user_unsign notification (published in a
+	// public repository, its signature not verifiable here): re-signed with
+	// the test key, it books the unsign at unsign_time.
+	unsign := map[string]string{"charset": "UTF-8", "notify_time": "2021-04-25 13:21:38", "unsign_time": "2021-04-25 13:21:38", "alipay_user_id": "2088112811111403",
+		"external_agreement_no": "SN202104251121441327164428238554", "version": "1.0", "notify_id": "2021042500222132138017361420359661", "notify_type": "dut_user_unsign",
+		"agreement_no": "20215225715271617440", "auth_app_id": "2021000000000001", "personal_product_code": "GENERAL_WITHHOLDING_P", "app_id": "2021000000000001",
+		"alipay_logon_id": "156******06", "status": "UNSIGN", "sign_scene": "INDUSTRY|GAME_CHARGE"}
+	got, err = c.VerifyCallback(req(notify(t, k.alipay, unsign)))
+	if err != nil || got.Type != "dut_user_unsign" || got.Entries[0].EventKey != "agreement:20215225715271617440:unsigned" || got.Entries[0].Status != payrecon.StatusUnsigned ||
+		got.Entries[0].MerchantAgreeNo != "SN202104251121441327164428238554" || !got.Entries[0].OccurredAt.Equal(sh("2021-04-25 13:21:38")) {
+		t.Fatalf("unsign %+v %v", got, err)
+	}
+
 	for name, tc := range map[string]struct {
 		body []byte
 		want error
