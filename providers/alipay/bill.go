@@ -202,7 +202,38 @@ func amount(vals []string, i int) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
+	if v, ok := fastYuan(s); ok {
+		return v, nil
+	}
 	return payrecon.ParseYuan(s)
+}
+
+// fastYuan parses the bill's usual form, -?digits.dd (at most 15 integer
+// digits), without allocating; anything else is left to payrecon.ParseYuan.
+func fastYuan(s string) (int64, bool) {
+	neg := false
+	if s != "" && s[0] == '-' {
+		neg, s = true, s[1:]
+	}
+	n := len(s)
+	if n < 4 || n > 18 || s[n-3] != '.' {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < n; i++ {
+		if i == n-3 {
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // billTime parses 2019-09-16 10:55:23 (Asia/Shanghai); also 2019/09/16

@@ -145,3 +145,16 @@ func TestParseFundBill_Documented(t *testing.T) {
 		t.Errorf("numbers %+v", lines[0])
 	}
 }
+
+// The parser's fast amount path agrees with payrecon.ParseYuan.
+func TestAmountFastPath(t *testing.T) {
+	for _, s := range []string{"0.00", "-0.01", "123456.78", "1.5", "1.", ".50", "-", "12.345", "999999999999999.99", "+1.00", "0.0x"} {
+		want, werr := payrecon.ParseYuan(s)
+		var lines []payrecon.BillLine
+		bill := "支付宝交易号,商户订单号,业务类型,订单金额（元）,商家实收（元）\n1,O,交易," + s + ",0.00\n"
+		_, err := alipay.ParseTradeBill(strings.NewReader(bill), "a.csv", func(l payrecon.BillLine) error { lines = append(lines, l); return nil })
+		if (err != nil) != (werr != nil) || (err == nil && lines[0].Amount != max(want, -want)) {
+			t.Errorf("%q: parser %v %v, ParseYuan %d %v", s, lines, err, want, werr)
+		}
+	}
+}
