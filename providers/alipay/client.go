@@ -214,6 +214,10 @@ func (c *Client) call(ctx context.Context, method string, biz any, out any) erro
 		"version":     {"1.0"},
 		"biz_content": {string(bizJSON)},
 	}
+	if c.cfg.AppCertSN != "" {
+		p.Set("app_cert_sn", c.cfg.AppCertSN)
+		p.Set("alipay_root_cert_sn", c.cfg.AlipayRootCertSN)
+	}
 	if !c.cfg.AppAuthToken.IsZero() {
 		p.Set("app_auth_token", c.cfg.AppAuthToken.Reveal())
 	}

@@ -141,6 +141,13 @@ func TestCall_Errors(t *testing.T) {
 	if _, err := MustClient(t, cfg).QueryOrder(ctx, payrecon.OrderRef{MerchantOrderNo: "O1"}); !strings.Contains(err.Error(), "isv.invalid-signature") {
 		t.Fatalf("bad request sign: %v", err)
 	}
+	// Certificate mode: app_cert_sn and alipay_root_cert_sn are sent and
+	// signed (the sandbox verifies the request over every parameter).
+	cfg = sb.MerchantConfig()
+	cfg.AppCertSN, cfg.AlipayRootCertSN = "50fa7bc5dc305a4fbdbe166689ddc827", "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6"
+	if _, err := MustClient(t, cfg).QueryOrder(ctx, payrecon.OrderRef{MerchantOrderNo: "O1"}); !errors.Is(err, payrecon.ErrNotFound) {
+		t.Fatalf("certificate mode: %v", err)
+	}
 	// network error
 	cfg = sb.MerchantConfig()
 	cfg.BaseURL = "http://127.0.0.1:1"
@@ -190,8 +197,8 @@ func TestTradeStatus(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	err := alipay.Config{AppID: "abc", SellerID: "123", BaseURL: "ftp://x", Timeout: -1}.Validate()
-	for _, want := range []string{"app_id \"abc\" must be digits", "seller_id \"123\"", "private_key is required", "alipay_public_key is required", "base_url \"ftp://x\"", "timeout must not be negative"} {
+	err := alipay.Config{AppID: "abc", SellerID: "123", BaseURL: "ftp://x", Timeout: -1, AppCertSN: "x"}.Validate()
+	for _, want := range []string{"app_cert_sn and alipay_root_cert_sn go together", "app_id \"abc\" must be digits", "seller_id \"123\"", "private_key is required", "alipay_public_key is required", "base_url \"ftp://x\"", "timeout must not be negative"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want it to say %q", err, want)
 		}

@@ -46,6 +46,12 @@ type Config struct {
 	// AlipayPublicKey is the Alipay public key (支付宝公钥: PEM, bare
 	// base64, or the alipayCertPublicKey_RSA2.crt certificate text).
 	AlipayPublicKey payrecon.Secret `yaml:"alipay_public_key"`
+	// AppCertSN and AlipayRootCertSN are sent as app_cert_sn and
+	// alipay_root_cert_sn in public-key-certificate mode (公钥证书模式; the
+	// values Alipay's tools print: MD5 of issuer and serial). In that mode
+	// alipay_public_key is the alipayCertPublicKey_RSA2.crt text.
+	AppCertSN        string `yaml:"app_cert_sn"`
+	AlipayRootCertSN string `yaml:"alipay_root_cert_sn"`
 	// AppAuthToken is sent as app_auth_token for third-party (ISV) calls.
 	AppAuthToken payrecon.Secret `yaml:"app_auth_token"`
 	BaseURL      string          `yaml:"base_url"`
@@ -104,6 +110,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("base_url %q is not an http(s) URL", c.BaseURL))
 		}
+	}
+	if (c.AppCertSN == "") != (c.AlipayRootCertSN == "") {
+		errs = append(errs, errors.New("app_cert_sn and alipay_root_cert_sn go together (certificate mode)"))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, errors.New("timeout must not be negative"))
