@@ -287,7 +287,6 @@ var (
 	reTotal   = regexp.MustCompile(`^#?\s*(交易|退款|收入|支出)合计\s*[：:]\s*(\d+)\s*笔`)
 	reAmount  = regexp.MustCompile(`(商家实收(?:退款)?|商家优惠(?:退款)?|共)\s*共?\s*(-?\d+(?:\.\d+)?)\s*元`)
 	tradeHead = "支付宝交易号"
-	fundHead  = "账务流水号"
 )
 
 // total is one parsed footer line.
