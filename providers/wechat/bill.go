@@ -539,6 +539,9 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		bl.Amount = firstNonZero(orderAmt, total, settle)
 		bl.PromotionAmount = coupon
 		bl.PayerAmount = bl.Amount - coupon
+		// What the merchant is credited (应结订单金额, the fund flow's 交易
+		// income): the order less non-recharge coupons, not what the payer paid.
+		bl.Settlement = settle
 		bl.FinishedAt = at
 	case "REFUND":
 		bl.Kind = payrecon.KindRefund
@@ -550,6 +553,7 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		bl.Amount = firstNonZero(applied, refund)
 		bl.PromotionAmount = couponRefund
 		bl.PayerAmount = refund - couponRefund
+		bl.Settlement = -refund // 退款金额: what the fund flow debits
 		bl.Status = refundStatus(get(vals, tc.refundStatus))
 		// In the ALL bill 交易时间 is the refund's time; the REFUND bill
 		// has the refund's own times and 交易时间 is the payment's.

@@ -131,3 +131,34 @@ func TestBill_NotReady(t *testing.T) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 }
+
+// The trade bill's credited amounts (应结订单金额, 退款金额) less fees equal
+// the fund flow's net, also for a payment partly paid by a coupon: the
+// reconciliation's settlement check compares exactly these two.
+func TestBill_TradeSettlementAgreesWithFundFlow(t *testing.T) {
+	_, c := MustSandbox(t, billScenario())
+	trade, _, err := collect(t, c, testDay, payrecon.BillTrade)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fund, _, err := collect(t, c, testDay, payrecon.BillSettlement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tradeNet, fundNet int64
+	for _, l := range trade {
+		if l.Settlement == 0 {
+			t.Fatalf("trade line %s %s has no credited amount", l.Kind, l.ProviderTxnNo)
+		}
+		tradeNet += l.Settlement - l.Fee
+	}
+	for _, l := range fund {
+		fundNet += l.Settlement
+	}
+	if tradeNet != fundNet {
+		t.Fatalf("trade bill net %d, fund flow net %d", tradeNet, fundNet)
+	}
+	if p := trade[0]; p.Settlement != 12345 || p.PayerAmount != 12000 {
+		t.Fatalf("coupon payment credited %d (payer %d), want the order's 12345", p.Settlement, p.PayerAmount)
+	}
+}
