@@ -71,3 +71,34 @@ func Days(from, to Day) []Day {
 	}
 	return out
 }
+
+// ParseWallTime reads "yyyy-MM-dd HH:mm:ss" or "yyyy/MM/dd HH:mm:ss" (a "T"
+// may stand for the space) as Asia/Shanghai wall time, without allocating:
+// provider bills carry millions of them. ok is false for any other shape
+// and for dates that do not exist (2026-02-30); callers then fall back to
+// their own layouts, which report the error.
+func ParseWallTime(s string) (t time.Time, ok bool) {
+	if len(s) != 19 || (s[4] != '-' && s[4] != '/') || s[7] != s[4] || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, j int) int {
+		v := 0
+		for ; i < j; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, se := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
+		return time.Time{}, false
+	}
+	t = time.Date(y, time.Month(mo), d, h, mi, se, 0, Shanghai)
+	if t.Day() != d {
+		return time.Time{}, false
+	}
+	return t, true
+}

@@ -3,7 +3,6 @@ package payrecon
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -107,18 +106,34 @@ func splitDecimal(s string) (neg bool, intPart, frac string, err error) {
 	return neg, intPart, frac, nil
 }
 
+// combine builds the integer intPart‖frac padded to places decimals,
+// without allocating (bills call it millions of times).
 func combine(intPart, frac string, places int) (int64, error) {
-	for len(frac) < places {
-		frac += "0"
+	const max = (1<<63 - 1)
+	var v uint64
+	digit := func(c byte) error {
+		d := uint64(c - '0')
+		if v > (max-d)/10 {
+			return errors.New("out of range")
+		}
+		v = v*10 + d
+		return nil
 	}
-	if intPart == "" {
-		intPart = "0"
+	for i := 0; i < len(intPart); i++ {
+		if err := digit(intPart[i]); err != nil {
+			return 0, err
+		}
 	}
-	v, err := strconv.ParseInt(intPart+frac, 10, 64)
-	if err != nil {
-		return 0, errors.New("out of range")
+	for i := 0; i < places; i++ {
+		c := byte('0')
+		if i < len(frac) {
+			c = frac[i]
+		}
+		if err := digit(c); err != nil {
+			return 0, err
+		}
 	}
-	return v, nil
+	return int64(v), nil
 }
 
 // FormatYuan renders fen as a yuan string with exactly two decimals:

@@ -78,3 +78,14 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestParseYuanDoesNotAllocate(t *testing.T) {
+	n := testing.AllocsPerRun(100, func() {
+		if v, err := payrecon.ParseYuan("12345.67"); err != nil || v != 1234567 {
+			t.Fatalf("ParseYuan = %d %v", v, err)
+		}
+	})
+	if n != 0 {
+		t.Fatalf("ParseYuan allocates %.0f times per call", n)
+	}
+}

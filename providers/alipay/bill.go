@@ -202,38 +202,7 @@ func amount(vals []string, i int) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if v, ok := fastYuan(s); ok {
-		return v, nil
-	}
 	return payrecon.ParseYuan(s)
-}
-
-// fastYuan parses the bill's usual form, -?digits.dd (at most 15 integer
-// digits), without allocating; anything else is left to payrecon.ParseYuan.
-func fastYuan(s string) (int64, bool) {
-	neg := false
-	if s != "" && s[0] == '-' {
-		neg, s = true, s[1:]
-	}
-	n := len(s)
-	if n < 4 || n > 18 || s[n-3] != '.' {
-		return 0, false
-	}
-	var v int64
-	for i := 0; i < n; i++ {
-		if i == n-3 {
-			continue
-		}
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
 }
 
 // billTime parses 2019-09-16 10:55:23 (Asia/Shanghai); also 2019/09/16
@@ -242,7 +211,7 @@ func billTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, ok := fastTime(s); ok {
+	if t, ok := payrecon.ParseWallTime(s); ok {
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006/01/02 15:04:05", "2006/1/2 15:04:05", "2006/1/2 15:04", "2006-01-02 15:04"} {
@@ -251,34 +220,6 @@ func billTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("time %q is not yyyy-MM-dd HH:mm:ss", s)
-}
-
-// fastTime parses exactly "yyyy-MM-dd HH:mm:ss" without the layout
-// machinery (the bill's form on every row); ok is false for anything else.
-func fastTime(s string) (time.Time, bool) {
-	if len(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
-		return time.Time{}, false
-	}
-	n := func(a, b int) int {
-		v := 0
-		for i := a; i < b; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return -1
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v
-	}
-	y, mo, d, h, mi, se := n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19)
-	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(y, time.Month(mo), d, h, mi, se, 0, payrecon.Shanghai)
-	if t.Day() != d { // 2026-02-30 normalised: let the slow path reject it
-		return time.Time{}, false
-	}
-	return t, true
 }
 
 // footer totals: #交易合计：6笔，商家实收共0.06元，商家优惠共0.00元. Half-width

@@ -251,7 +251,7 @@ func parseFen(s string) (int64, error) {
 // time) or a 10-digit unix timestamp.
 func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	if t, ok := fastTime(s); ok {
+	if t, ok := payrecon.ParseWallTime(s); ok {
 		return t, nil
 	}
 	if len(s) == 10 && isDigits(s) {
@@ -276,37 +276,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// fastTime reads "yyyy-MM-dd HH:mm:ss" (or with "/") without the layout
-// machinery: bills have a million of them.
-func fastTime(s string) (time.Time, bool) {
-	if len(s) != 19 || (s[4] != '-' && s[4] != '/') || s[7] != s[4] || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
-		return time.Time{}, false
-	}
-	n := func(i, w int) (int, bool) {
-		v := 0
-		for j := i; j < i+w; j++ {
-			c := s[j]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
-	}
-	y, ok1 := n(0, 4)
-	mo, ok2 := n(5, 2)
-	d, ok3 := n(8, 2)
-	h, ok4 := n(11, 2)
-	mi, ok5 := n(14, 2)
-	se, ok6 := n(17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(y, time.Month(mo), d, h, mi, se, 0, payrecon.Shanghai)
-	if t.Day() != d { // 2026-02-30 normalised away: not a date
-		return time.Time{}, false
-	}
-	return t, true
 }

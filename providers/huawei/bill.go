@@ -216,7 +216,7 @@ func parseBillTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, ok := fastBillTime(s); ok {
+	if t, ok := payrecon.ParseWallTime(s); ok {
 		return t, nil
 	}
 	for _, l := range billTimeLayouts {
@@ -552,37 +552,4 @@ func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.Bil
 	l.Product = cols.get(rec, cProduct)
 	l.Payload = cols.get(rec, cPayload)
 	return l, nil
-}
-
-// fastBillTime reads "yyyy-MM-dd HH:mm:ss" / "yyyy/MM/dd HH:mm:ss" without
-// the general layout machinery; anything else falls back to time.Parse.
-func fastBillTime(s string) (time.Time, bool) {
-	if len(s) != 19 || s[4] != s[7] || (s[4] != '-' && s[4] != '/') || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
-		return time.Time{}, false
-	}
-	num := func(a, b int) (int, bool) {
-		n := 0
-		for i := a; i < b; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n, true
-	}
-	y, ok1 := num(0, 4)
-	mo, ok2 := num(5, 7)
-	d, ok3 := num(8, 10)
-	h, ok4 := num(11, 13)
-	mi, ok5 := num(14, 16)
-	sec, ok6 := num(17, 19)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, payrecon.Shanghai)
-	if t.Day() != d { // 2026-02-30 and the like: let time.Parse reject it
-		return time.Time{}, false
-	}
-	return t, true
 }

@@ -181,37 +181,7 @@ func yuan(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if v, ok := fastYuan(s); ok {
-		return v, nil
-	}
 	return payrecon.ParseYuanPadded(s)
-}
-
-// fastYuan reads -?digits.dd with at most 15 integer digits.
-func fastYuan(s string) (int64, bool) {
-	neg := false
-	if s[0] == '-' {
-		neg, s = true, s[1:]
-	}
-	n := len(s)
-	if n < 4 || n > 18 || s[n-3] != '.' {
-		return 0, false
-	}
-	var v int64
-	for i := 0; i < n; i++ {
-		if i == n-3 {
-			continue
-		}
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
 }
 
 // feeUnits parses a fee printed with up to 5 decimals into units of
@@ -278,7 +248,7 @@ func billTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, ok := fastTime(s); ok {
+	if t, ok := payrecon.ParseWallTime(s); ok {
 		return t, nil
 	}
 	t, err := time.ParseInLocation(billTimeLayout, s, payrecon.Shanghai)
@@ -286,36 +256,6 @@ func billTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("time %q: want yyyy-MM-dd HH:mm:ss", s)
 	}
 	return t, nil
-}
-
-// fastTime reads "yyyy-MM-dd HH:mm:ss" without the general parser; it
-// declines (false) anything else, including out-of-range fields, which
-// time.ParseInLocation then reports.
-func fastTime(s string) (time.Time, bool) {
-	if len(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
-		return time.Time{}, false
-	}
-	num := func(i, j int) (int, bool) {
-		v := 0
-		for ; i < j; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
-	}
-	y, ok1 := num(0, 4)
-	mo, ok2 := num(5, 7)
-	d, ok3 := num(8, 10)
-	h, ok4 := num(11, 13)
-	mi, ok5 := num(14, 16)
-	se, ok6 := num(17, 19)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 28 || h > 23 || mi > 59 || se > 59 {
-		return time.Time{}, false // days 29-31 take the checked path
-	}
-	return time.Date(y, time.Month(mo), d, h, mi, se, 0, payrecon.Shanghai), true
 }
 
 // zeroNo blanks the "0" WeChat prints for absent refund numbers.

@@ -48,7 +48,14 @@ func TestFastPathsAgree(t *testing.T) {
 	}
 	for _, s := range times {
 		got, gerr := wechat.BillTime(s)
-		want, werr := time.ParseInLocation("2006-01-02 15:04:05", s, payrecon.Shanghai)
+		// The bill's own form, and the tolerated "/" and "T" variants.
+		var want time.Time
+		var werr error
+		for _, layout := range []string{"2006-01-02 15:04:05", "2006/01/02 15:04:05", "2006-01-02T15:04:05"} {
+			if want, werr = time.ParseInLocation(layout, s, payrecon.Shanghai); werr == nil {
+				break
+			}
+		}
 		if (gerr == nil) != (werr == nil) || (werr == nil && !got.Equal(want)) {
 			t.Fatalf("%q: fast %v %v, general %v %v", s, got, gerr, want, werr)
 		}
