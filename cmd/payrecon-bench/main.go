@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -120,7 +121,11 @@ func runAll(ctx context.Context, o options) error {
 	}
 	p := newPlan(o.n, o.day)
 	dbPath, billPath, prevPath := paths(o.dir, o.day)
-	fmt.Printf("payrecon-bench: n=%d day=%s dir=%s (GOMAXPROCS=%d, %s)\n", o.n, o.day, o.dir, runtime.GOMAXPROCS(0), runtime.Version())
+	limit := "800MiB (as payrecon run)"
+	if v := os.Getenv("GOMEMLIMIT"); v != "" {
+		limit = v
+	}
+	fmt.Printf("payrecon-bench: n=%d day=%s dir=%s (GOMAXPROCS=%d, %s, run heap limit %s)\n", o.n, o.day, o.dir, runtime.GOMAXPROCS(0), runtime.Version(), limit)
 
 	t0 := time.Now()
 	lines, err := writeBill(billPath, p, o.day, payrecon.BillTrade)
@@ -288,7 +293,14 @@ func childFloor(ctx context.Context, o options) error {
 	return emit(result{Wall: parsed, PeakRSS: peakRSS(), BillLines: lines, Extra: map[string]time.Duration{"decompress_only": time.Since(t1), "parse_cpu": parseCPU}})
 }
 
+// memoryLimit mirrors `payrecon run`: an 800 MiB soft heap limit unless
+// $GOMEMLIMIT says otherwise, so the bench measures what production runs.
+const memoryLimit = 800 << 20
+
 func childRun(ctx context.Context, o options) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	p := newPlan(o.n, o.day)
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
