@@ -333,11 +333,32 @@ func newActionsShowCmd(a *app) *cobra.Command {
 }
 
 func newActionsApproveCmd(a *app) *cobra.Command {
+	return newActionsDecisionCmd(a, "approve", "approved", "who approves (required)",
+		"Approve a proposed action (money-moving actions need it before apply)",
+		"Approve a proposed (or failed) action; the operator and reason go to the audit trail.",
+		func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error) {
+			return svc.Approve(ctx, id, operator, reason)
+		})
+}
+
+func newActionsDismissCmd(a *app) *cobra.Command {
+	return newActionsDecisionCmd(a, "dismiss", "dismissed", "who dismisses (required)",
+		"Dismiss an action that should not be applied",
+		"Dismiss a proposed, approved or failed action; the operator and reason go to the audit trail.",
+		func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error) {
+			return svc.Dismiss(ctx, id, operator, reason)
+		})
+}
+
+// newActionsDecisionCmd builds approve and dismiss: an operator's decision
+// on one action, with a required reason, recorded in the audit trail.
+func newActionsDecisionCmd(a *app, verb, done, operatorHelp, short, long string,
+	decide func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error)) *cobra.Command {
 	var operator, reason string
 	cmd := &cobra.Command{
-		Use:   "approve ID --operator NAME --reason TEXT",
-		Short: "Approve a proposed action (money-moving actions need it before apply)",
-		Long:  "Approve a proposed (or failed) action; the operator and reason go to the audit trail." + actionsExitHelp,
+		Use:   verb + " ID --operator NAME --reason TEXT",
+		Short: short,
+		Long:  long + actionsExitHelp,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseActionID(args[0])
@@ -348,20 +369,20 @@ func newActionsApproveCmd(a *app) *cobra.Command {
 				return withExit(2, err)
 			}
 			ctx := cmd.Context()
-			svc, done, err := actionsService(ctx, a)
+			svc, closeSvc, err := actionsService(ctx, a)
 			if err != nil {
 				return err
 			}
-			defer done()
-			x, err := svc.Approve(ctx, id, operator, reason)
+			defer closeSvc()
+			x, err := decide(ctx, svc, id, operator, reason)
 			if err != nil {
 				return actionExit(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "action %d (%s) approved by %s\n", x.ID, x.Kind, x.ApprovedBy)
+			fmt.Fprintf(cmd.OutOrStdout(), "action %d (%s) %s by %s\n", x.ID, x.Kind, done, operator)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&operator, "operator", "", "who approves (required)")
+	cmd.Flags().StringVar(&operator, "operator", "", operatorHelp)
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	return cmd
 }
@@ -403,39 +424,5 @@ refunds twice. Applying an applied action does nothing and says so.` + actionsEx
 		},
 	}
 	cmd.Flags().StringVar(&operator, "operator", "", "who applies (required)")
-	return cmd
-}
-
-func newActionsDismissCmd(a *app) *cobra.Command {
-	var operator, reason string
-	cmd := &cobra.Command{
-		Use:   "dismiss ID --operator NAME --reason TEXT",
-		Short: "Dismiss an action that should not be applied",
-		Long:  "Dismiss a proposed, approved or failed action; the operator and reason go to the audit trail." + actionsExitHelp,
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseActionID(args[0])
-			if err != nil {
-				return err
-			}
-			if err := errors.Join(requireFlag("operator", operator), requireFlag("reason", reason)); err != nil {
-				return withExit(2, err)
-			}
-			ctx := cmd.Context()
-			svc, done, err := actionsService(ctx, a)
-			if err != nil {
-				return err
-			}
-			defer done()
-			x, err := svc.Dismiss(ctx, id, operator, reason)
-			if err != nil {
-				return actionExit(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "action %d (%s) dismissed by %s\n", x.ID, x.Kind, operator)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&operator, "operator", "", "who dismisses (required)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	return cmd
 }
