@@ -304,54 +304,28 @@ func newTradeCols(c columns, n int) (tradeCols, error) {
 // "#" (preamble, separators, footer, export time) and blank lines are not
 // data. Errors name the file, line and column.
 func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (Summary, error) {
-	lr := &lineReader{br: bufio.NewReaderSize(Decode(r), 64<<10), name: name}
 	var sum Summary
 	var tc tradeCols
 	header := false
-	var vals []string
 	var nTrade, nRefund, recTrade, recRefund, discTrade, discRefund int64
-	var totals []total
-	for {
-		line, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return sum, err
-		}
-		trim := strings.TrimSpace(line)
-		if trim == "" {
-			continue
-		}
-		if strings.HasPrefix(trim, "#") {
-			t, ok, err := parseTotal(trim)
-			if err != nil {
-				return sum, fmt.Errorf("%s line %d: %w: total %q: %v", name, lr.n, ErrBillFormat, trim, err)
-			}
-			if ok {
-				totals = append(totals, t)
-			}
-			continue
-		}
-		if vals, err = splitCells(line, vals); err != nil {
-			return sum, fmt.Errorf("%s line %d: %w: %v", name, lr.n, ErrBillFormat, err)
-		}
+	totals, err := scanExport(r, name, func(vals []string, line string, n int) error {
 		if !header {
 			c := parseHeader(vals)
 			if _, ok := c[tradeHead]; !ok {
-				return sum, fmt.Errorf("%s line %d: %w: expected the header (支付宝交易号,商户订单号,…), got %q", name, lr.n, ErrBillFormat, clip(line))
+				return fmt.Errorf("%s line %d: %w: expected the header (支付宝交易号,商户订单号,…), got %q", name, n, ErrBillFormat, clip(line))
 			}
+			var err error
 			if tc, err = newTradeCols(c, len(vals)); err != nil {
-				return sum, fmt.Errorf("%s line %d: %w", name, lr.n, err)
+				return fmt.Errorf("%s line %d: %w", name, n, err)
 			}
 			header = true
-			continue
+			return nil
 		}
 		l, rec, disc, err := tc.line(vals)
 		if err != nil {
-			return sum, fmt.Errorf("%s line %d: %w", name, lr.n, err)
+			return fmt.Errorf("%s line %d: %w", name, n, err)
 		}
-		l.Bill, l.File, l.LineNo = payrecon.BillTrade, name, lr.n
+		l.Bill, l.File, l.LineNo = payrecon.BillTrade, name, n
 		if l.Kind == payrecon.KindRefund {
 			nRefund++
 			recRefund += rec
@@ -362,9 +336,13 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 			discTrade += disc
 		}
 		if err := fn(l); err != nil {
-			return sum, err
+			return err
 		}
 		sum.Lines++
+		return nil
+	})
+	if err != nil {
+		return sum, err
 	}
 	if !header {
 		return sum, fmt.Errorf("%s: %w: no header line (支付宝交易号,…) found", name, ErrBillFormat)
@@ -385,6 +363,46 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 		}
 	}
 	return sum, nil
+}
+
+// scanExport reads an Alipay CSV export line by line: blank lines are
+// skipped, "#" lines are read as 合计 totals and collected, and every other
+// line is split into cells and handed to row with its line number. row's
+// error stops it.
+func scanExport(r io.Reader, name string, row func(vals []string, line string, n int) error) ([]total, error) {
+	lr := &lineReader{br: bufio.NewReaderSize(Decode(r), 64<<10), name: name}
+	var vals []string
+	var totals []total
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return totals, err
+		}
+		trim := strings.TrimSpace(line)
+		if trim == "" {
+			continue
+		}
+		if strings.HasPrefix(trim, "#") {
+			t, ok, err := parseTotal(trim)
+			if err != nil {
+				return totals, fmt.Errorf("%s line %d: %w: total %q: %v", name, lr.n, ErrBillFormat, trim, err)
+			}
+			if ok {
+				totals = append(totals, t)
+			}
+			continue
+		}
+		if vals, err = splitCells(line, vals); err != nil {
+			return totals, fmt.Errorf("%s line %d: %w: %v", name, lr.n, ErrBillFormat, err)
+		}
+		if err := row(vals, line, lr.n); err != nil {
+			return totals, err
+		}
+	}
+	return totals, nil
 }
 
 // check compares a 交易合计 / 退款合计 line with the rows' count, 商家实收 and
@@ -510,38 +528,11 @@ type fundCols struct {
 // mapped by name (newer files add 业务描述, 业务账单来源, 业务基础订单号, 业务订单号
 // in varying order). #收入合计 / #支出合计 are checked against the rows.
 func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (Summary, error) {
-	lr := &lineReader{br: bufio.NewReaderSize(Decode(r), 64<<10), name: name}
 	var sum Summary
 	var fc fundCols
 	header := false
-	var vals []string
 	var nIn, nOut, in, out int64
-	var totals []total
-	for {
-		line, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return sum, err
-		}
-		trim := strings.TrimSpace(line)
-		if trim == "" {
-			continue
-		}
-		if strings.HasPrefix(trim, "#") {
-			t, ok, err := parseTotal(trim)
-			if err != nil {
-				return sum, fmt.Errorf("%s line %d: %w: total %q: %v", name, lr.n, ErrBillFormat, trim, err)
-			}
-			if ok {
-				totals = append(totals, t)
-			}
-			continue
-		}
-		if vals, err = splitCells(line, vals); err != nil {
-			return sum, fmt.Errorf("%s line %d: %w: %v", name, lr.n, ErrBillFormat, err)
-		}
+	totals, err := scanExport(r, name, func(vals []string, line string, n int) error {
 		if !header {
 			c := parseHeader(vals)
 			fc = fundCols{
@@ -552,25 +543,25 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 				bizBase: c.index("业务基础订单号"), bizOrder: c.index("业务订单号"),
 			}
 			if fc.flow < 0 || fc.in < 0 || fc.out < 0 {
-				return sum, fmt.Errorf("%s line %d: %w: expected the header (账务流水号,…,收入金额（+元）,支出金额（-元）,…), got %q", name, lr.n, ErrBillFormat, clip(line))
+				return fmt.Errorf("%s line %d: %w: expected the header (账务流水号,…,收入金额（+元）,支出金额（-元）,…), got %q", name, n, ErrBillFormat, clip(line))
 			}
 			header = true
-			continue
+			return nil
 		}
 		if len(vals) < fc.n {
-			return sum, fmt.Errorf("%s line %d: %w: %d columns, the header has %d", name, lr.n, ErrBillFormat, len(vals), fc.n)
+			return fmt.Errorf("%s line %d: %w: %d columns, the header has %d", name, n, ErrBillFormat, len(vals), fc.n)
 		}
 		inc, err := amount(vals, fc.in)
 		if err != nil {
-			return sum, fmt.Errorf("%s line %d column %d (收入金额（+元）): %w", name, lr.n, fc.in+1, err)
+			return fmt.Errorf("%s line %d column %d (收入金额（+元）): %w", name, n, fc.in+1, err)
 		}
 		exp, err := amount(vals, fc.out)
 		if err != nil {
-			return sum, fmt.Errorf("%s line %d column %d (支出金额（-元）): %w", name, lr.n, fc.out+1, err)
+			return fmt.Errorf("%s line %d column %d (支出金额（-元）): %w", name, n, fc.out+1, err)
 		}
 		at, err := billTime(get(vals, fc.at))
 		if err != nil {
-			return sum, fmt.Errorf("%s line %d column %d (发生时间): %w", name, lr.n, fc.at+1, err)
+			return fmt.Errorf("%s line %d column %d (发生时间): %w", name, n, fc.at+1, err)
 		}
 		if inc != 0 {
 			nIn++
@@ -581,7 +572,7 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 			out += -abs(exp)
 		}
 		l := payrecon.BillLine{
-			Bill: payrecon.BillSettlement, File: name, LineNo: lr.n, Status: payrecon.StatusSuccess, Currency: "CNY",
+			Bill: payrecon.BillSettlement, File: name, LineNo: n, Status: payrecon.StatusSuccess, Currency: "CNY",
 			Type: get(vals, fc.typ), ProviderTxnNo: get(vals, fc.bizNo), MerchantOrderNo: get(vals, fc.order),
 			Product: get(vals, fc.product), Payload: get(vals, fc.remark), FinishedAt: at,
 			Settlement: inc - abs(exp),
@@ -599,9 +590,13 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 			l.Kind = payrecon.KindOther
 		}
 		if err := fn(l); err != nil {
-			return sum, err
+			return err
 		}
 		sum.Lines++
+		return nil
+	})
+	if err != nil {
+		return sum, err
 	}
 	if !header {
 		return sum, fmt.Errorf("%s: %w: no header line (账务流水号,…) found", name, ErrBillFormat)
