@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -241,7 +241,7 @@ func cleanCell(s string) string {
 	if s == "" {
 		return s
 	}
-	if first, last := s[0], s[len(s)-1]; first > ' ' && first != '`' && first != '=' && first < 0x80 && last > ' ' && last < 0x80 {
+	if cleanEnds(s) {
 		return s // the common case: nothing to trim
 	}
 	s = strings.TrimSpace(s)
@@ -251,6 +251,23 @@ func cleanCell(s string) string {
 		s = s[2 : len(s)-1]
 	}
 	return strings.TrimSpace(s)
+}
+
+// cleanEnds reports whether cleanCell would return s (non-empty) as is: its
+// first rune is no space, BOM, backtick or "=", its last rune no space.
+func cleanEnds(s string) bool {
+	if first := s[0]; first < utf8.RuneSelf {
+		if first <= ' ' || first == '`' || first == '=' {
+			return false
+		}
+	} else if r, _ := utf8.DecodeRuneInString(s); r == '\ufeff' || unicode.IsSpace(r) {
+		return false
+	}
+	if last := s[len(s)-1]; last < utf8.RuneSelf {
+		return last > ' '
+	}
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return !unicode.IsSpace(r)
 }
 
 func isDigits(s string) bool {
@@ -284,7 +301,7 @@ func looksLikeSummary(rec []string) bool {
 // decodeBill returns a UTF-8 reader: BOM stripped; GB18030 (a GBK
 // superset) decoded when the first non-blank line is not valid UTF-8.
 func decodeBill(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, billBufSize)
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		_, _ = br.Discard(3)
 		return br, nil
@@ -355,7 +372,7 @@ func newBillCols(idx map[string]int) billCols {
 	return c
 }
 
-func (c billCols) get(rec []string, id int) string {
+func (c *billCols) get(rec []string, id int) string {
 	i := c.pos[id]
 	if i < 0 || i >= len(rec) {
 		return ""
@@ -372,18 +389,14 @@ func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payreco
 	if err != nil {
 		return fmt.Errorf("parse %s %s: %w", what, name, err)
 	}
-	cr := csv.NewReader(dr)
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	cr.ReuseRecord = true
+	cr := newBillReader(dr)
 	var cols billCols
 	header := false
 	for {
-		rec, err := cr.Read()
+		rec, line, err := cr.read()
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return fmt.Errorf("parse %s %s line %d: %w", what, name, line, err)
 		}
@@ -430,7 +443,7 @@ func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payreco
 		if !isDigits(sys) && looksLikeSummary(rec) {
 			continue
 		}
-		l, err := billLine(cols, rec, kind)
+		l, err := billLine(&cols, rec, kind)
 		if err != nil {
 			return fmt.Errorf("parse %s %s line %d %w", what, name, line, err)
 		}
@@ -453,7 +466,7 @@ type colError struct {
 func (e *colError) Error() string { return "column " + e.col + ": " + e.err.Error() }
 func (e *colError) Unwrap() error { return e.err }
 
-func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.BillLine, error) {
+func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (payrecon.BillLine, error) {
 	var l payrecon.BillLine
 	l.Bill = kind
 	amount := func(col int) (int64, bool, error) {
@@ -552,4 +565,167 @@ func billLine(cols billCols, rec []string, kind payrecon.BillKind) (payrecon.Bil
 	l.Product = cols.get(rec, cProduct)
 	l.Payload = cols.get(rec, cPayload)
 	return l, nil
+}
+
+// billBufSize is the read buffer of a bill: lines are sliced out of it.
+const billBufSize = 256 << 10
+
+// billReader reads CSV records with exactly the semantics of encoding/csv's
+// Reader with FieldsPerRecord = -1, LazyQuotes and ReuseRecord (same record
+// boundaries, fields, start line numbers and errors) but splits a line
+// without a double quote itself; a line with a quote goes through a copy of
+// csv's record parser, which may pull further lines for a quoted field.
+type billReader struct {
+	r       *bufio.Reader
+	numLine int      // lines read so far, as csv.Reader counts them
+	raw     []byte   // a line longer than the bufio buffer
+	buf     []byte   // unquoted field bytes of a quoted record
+	ends    []int    // field ends in buf
+	rec     []string // the record, reused
+}
+
+func newBillReader(r io.Reader) *billReader {
+	return &billReader{r: bufio.NewReaderSize(r, billBufSize)}
+}
+
+// readLine is csv.Reader.readLine: the next line with \r\n normalized to
+// \n, a trailing \r before EOF dropped, and io.EOF only with no data.
+func (r *billReader) readLine() ([]byte, error) {
+	line, err := r.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		r.raw = append(r.raw[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = r.r.ReadSlice('\n')
+			r.raw = append(r.raw, line...)
+		}
+		line = r.raw
+	}
+	readSize := len(line)
+	if readSize > 0 && err == io.EOF {
+		err = nil
+		if line[readSize-1] == '\r' {
+			line = line[:readSize-1]
+		}
+	}
+	r.numLine++
+	if n := len(line); n >= 2 && line[n-2] == '\r' && line[n-1] == '\n' {
+		line[n-2] = '\n'
+		line = line[:n-1]
+	}
+	return line, err
+}
+
+func lengthNL(b []byte) int {
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		return 1
+	}
+	return 0
+}
+
+// read returns the next record (valid until the next call) and the line it
+// starts on; io.EOF at the end. Empty lines are skipped. A read error comes
+// with the (partial) record, as from csv.Reader.
+func (r *billReader) read() ([]string, int, error) {
+	var line []byte
+	var errRead error
+	for errRead == nil {
+		line, errRead = r.readLine()
+		if errRead == nil && len(line) == lengthNL(line) {
+			line = nil
+			continue // skip empty lines
+		}
+		break
+	}
+	if errRead == io.EOF {
+		return nil, 0, errRead
+	}
+	recLine := r.numLine
+	rec := r.rec[:0]
+	if bytes.IndexByte(line, '"') < 0 {
+		// fast path: no quote, so every field is unquoted
+		s := string(line[:len(line)-lengthNL(line)])
+		for {
+			i := strings.IndexByte(s, ',')
+			if i < 0 {
+				break
+			}
+			rec = append(rec, s[:i])
+			s = s[i+1:]
+		}
+		r.rec = append(rec, s)
+		return r.rec, recLine, errRead
+	}
+	// csv.Reader.readRecord with Comma ',', LazyQuotes, no comments and no
+	// TrimLeadingSpace.
+	buf, ends := r.buf[:0], r.ends[:0]
+parseField:
+	for {
+		if len(line) == 0 || line[0] != '"' {
+			// unquoted field
+			i := bytes.IndexByte(line, ',')
+			field := line
+			if i >= 0 {
+				field = field[:i]
+			} else {
+				field = field[:len(field)-lengthNL(field)]
+			}
+			buf = append(buf, field...)
+			ends = append(ends, len(buf))
+			if i >= 0 {
+				line = line[i+1:]
+				continue parseField
+			}
+			break parseField
+		}
+		// quoted field
+		line = line[1:]
+		for {
+			i := bytes.IndexByte(line, '"')
+			if i >= 0 {
+				buf = append(buf, line[:i]...)
+				line = line[i+1:]
+				switch {
+				case len(line) > 0 && line[0] == '"':
+					// "" is a quote
+					buf = append(buf, '"')
+					line = line[1:]
+				case len(line) > 0 && line[0] == ',':
+					// ", ends the field
+					line = line[1:]
+					ends = append(ends, len(buf))
+					continue parseField
+				case lengthNL(line) == len(line):
+					// "\n ends the record
+					ends = append(ends, len(buf))
+					break parseField
+				default:
+					// a bare quote (LazyQuotes)
+					buf = append(buf, '"')
+				}
+			} else if len(line) > 0 {
+				// end of line inside the quotes: the field goes on
+				buf = append(buf, line...)
+				if errRead != nil {
+					break parseField
+				}
+				line, errRead = r.readLine()
+				if errRead == io.EOF {
+					errRead = nil
+				}
+			} else {
+				// end of file inside the quotes (LazyQuotes: the field ends)
+				ends = append(ends, len(buf))
+				break parseField
+			}
+		}
+	}
+	r.buf, r.ends = buf, ends
+	str := string(buf)
+	prev := 0
+	for _, e := range ends {
+		rec = append(rec, str[prev:e])
+		prev = e
+	}
+	r.rec = rec
+	return rec, recLine, errRead
 }
