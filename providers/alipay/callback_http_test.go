@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/intake"
 	"github.com/payrecon/payrecon/providers/alipay"
 	"github.com/payrecon/payrecon/providers/internal/sign"
+	"github.com/payrecon/payrecon/providers/providertest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -70,23 +69,9 @@ func TestServeCallbacks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		sc := smallScenario()
 		sb, c := MustSandbox(t, sc)
-		srv := httptest.NewServer(intake.New(intake.Config{
-			Accounts: map[string]intake.Account{"ali": {Provider: alipay.Name, Verifier: c}},
-			Store:    db,
-			Logger:   storetest.Logger(t),
-			Now:      fixedNow,
-		}))
-		defer srv.Close()
-		target := srv.URL + "/callbacks/alipay/ali"
+		in := providertest.ServeIntake(t, db, storetest.Logger(t), alipay.Name, "ali", c, fixedNow)
+		fire := func(cb scenario.Callback) (int, []byte) { t.Helper(); return in.Fire(t, "ali", cb) }
 		ctx := context.Background()
-		fire := func(cb scenario.Callback) (int, []byte) {
-			t.Helper()
-			status, body, err := scenario.Fire(ctx, srv.Client(), target, cb)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return status, body
-		}
 		pay := must(sb.PaymentCallback(sc.Payments[0]))
 		ref := must(sb.RefundCallback(sc.Refunds[0]))
 		agr := must(sb.AgreementCallback(sc.Agreements[0]))

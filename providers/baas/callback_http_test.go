@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/intake"
 	"github.com/payrecon/payrecon/providers/baas"
 	"github.com/payrecon/payrecon/providers/baas/sandbox"
+	"github.com/payrecon/payrecon/providers/providertest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -22,19 +21,10 @@ func TestCallbacksThroughIntake(t *testing.T) {
 		const account = "mc-web"
 		sb, c := mustSandbox(t, &scenario.Scenario{}, sandbox.Options{EventEnvelope: true})
 		paid, refunds := plant(sb.Scenario(), testDay)
-		h := intake.New(intake.Config{
-			Accounts: map[string]intake.Account{account: {Provider: baas.Name, Verifier: c}},
-			Store:    db,
-			Logger:   storetest.Logger(t),
-		})
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
+		in := providertest.ServeIntake(t, db, storetest.Logger(t), baas.Name, account, c, nil)
 		fire := func(cb scenario.Callback) (int, string) {
 			t.Helper()
-			st, body, err := scenario.Fire(context.Background(), srv.Client(), srv.URL+"/callbacks/baas/"+account, cb)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, body := in.Fire(t, account, cb)
 			return st, string(body)
 		}
 		var valid []scenario.Callback

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/intake"
 	"github.com/payrecon/payrecon/providers/douyin"
 	"github.com/payrecon/payrecon/providers/douyin/sandbox"
+	"github.com/payrecon/payrecon/providers/providertest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -29,19 +28,10 @@ func TestCallbacksThroughIntake(t *testing.T) {
 		const account = "dy-main"
 		sb := mustSandbox(t, sandbox.Options{})
 		client := sandboxClient(t, sb, account)
-		srv := httptest.NewServer(intake.New(intake.Config{
-			Accounts: map[string]intake.Account{account: {Provider: douyin.Name, Verifier: client}},
-			Store:    db,
-			Logger:   storetest.Logger(t),
-		}))
-		t.Cleanup(srv.Close)
-		url := srv.URL + "/callbacks/douyin/" + account
+		in := providertest.ServeIntake(t, db, storetest.Logger(t), douyin.Name, account, client, nil)
 		fire := func(cb scenario.Callback) (int, string) {
 			t.Helper()
-			status, body, err := scenario.Fire(context.Background(), srv.Client(), url, cb)
-			if err != nil {
-				t.Fatal(err)
-			}
+			status, body := in.Fire(t, account, cb)
 			return status, string(body)
 		}
 

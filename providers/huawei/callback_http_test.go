@@ -5,16 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/intake"
 	"github.com/payrecon/payrecon/providers/huawei"
 	"github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/internal/sign"
+	"github.com/payrecon/payrecon/providers/providertest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -34,7 +33,7 @@ type cbFixture struct {
 	sb      *sandbox.Sandbox
 	client  *huawei.Client
 	db      *store.DB
-	srv     *httptest.Server
+	in      *providertest.Intake
 	account string
 }
 
@@ -46,22 +45,13 @@ func newCBFixture(t *testing.T, db *store.DB) *cbFixture {
 	}
 	f := &cbFixture{sb: sb, db: db, account: "hw-direct"}
 	f.client = mustClient(t, sb, huawei.ModelDirect)
-	h := intake.New(intake.Config{
-		Accounts: map[string]intake.Account{f.account: {Provider: huawei.Name, Verifier: f.client}},
-		Store:    db,
-		Logger:   storetest.Logger(t),
-	})
-	f.srv = httptest.NewServer(h)
-	t.Cleanup(f.srv.Close)
+	f.in = providertest.ServeIntake(t, db, storetest.Logger(t), huawei.Name, f.account, f.client, nil)
 	return f
 }
 
 func (f *cbFixture) fire(t *testing.T, account string, cb scenario.Callback) (int, string) {
 	t.Helper()
-	status, body, err := scenario.Fire(context.Background(), f.srv.Client(), f.srv.URL+"/callbacks/huawei/"+account, cb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body := f.in.Fire(t, account, cb)
 	return status, string(body)
 }
 
@@ -149,7 +139,7 @@ func TestCallbacksThroughIntake(t *testing.T) {
 
 		for _, cb := range valid {
 			// delivered, then re-sent twice more (Huawei retries): stored once
-			acked, posts, err := f.sb.Deliver(context.Background(), f.srv.Client(), f.srv.URL+"/callbacks/huawei/"+f.account, cb, 3, 2)
+			acked, posts, err := f.sb.Deliver(context.Background(), f.in.Client(), f.in.URL(f.account), cb, 3, 2)
 			if !acked || posts != 3 || err != nil {
 				t.Fatalf("callback %s: acked %v after %d posts: %v", cb.EventID, acked, posts, err)
 			}

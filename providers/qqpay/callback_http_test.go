@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/intake"
+	"github.com/payrecon/payrecon/providers/providertest"
 	"github.com/payrecon/payrecon/providers/qqpay"
 	"github.com/payrecon/payrecon/providers/qqpay/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
@@ -28,20 +27,10 @@ func TestCallbacksThroughIntake(t *testing.T) {
 		sc := billScenario()
 		sb, c := mustSandbox(t, sc, sandbox.Options{})
 		const account = "qq"
-		srv := httptest.NewServer(intake.New(intake.Config{
-			Accounts: map[string]intake.Account{account: {Provider: qqpay.Name, Verifier: c}},
-			Store:    db,
-			Logger:   storetest.Logger(t),
-			Now:      fixedNow,
-		}))
-		defer srv.Close()
-		url := srv.URL + "/callbacks/qqpay/" + account
+		in := providertest.ServeIntake(t, db, storetest.Logger(t), qqpay.Name, account, c, fixedNow)
 		fire := func(cb scenario.Callback) (int, string) {
 			t.Helper()
-			status, body, err := scenario.Fire(context.Background(), srv.Client(), url, cb)
-			if err != nil {
-				t.Fatal(err)
-			}
+			status, body := in.Fire(t, account, cb)
 			return status, string(body)
 		}
 

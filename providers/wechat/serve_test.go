@@ -6,13 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/intake"
+	"github.com/payrecon/payrecon/providers/providertest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/providers/wechat"
 	"github.com/payrecon/payrecon/providers/wechat/sandbox"
@@ -27,23 +27,9 @@ func TestServeCallbacks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		sc := billScenario()
 		sb, c := MustSandbox(t, sc)
-		srv := httptest.NewServer(intake.New(intake.Config{
-			Accounts: map[string]intake.Account{"wx": {Provider: wechat.Name, Verifier: c}},
-			Store:    db,
-			Logger:   storetest.Logger(t),
-			Now:      fixedNow,
-		}))
-		defer srv.Close()
-		url := srv.URL + "/callbacks/wechat/wx"
+		in := providertest.ServeIntake(t, db, storetest.Logger(t), wechat.Name, "wx", c, fixedNow)
+		fire := func(cb scenario.Callback) (int, []byte) { t.Helper(); return in.Fire(t, "wx", cb) }
 		ctx := context.Background()
-		fire := func(cb scenario.Callback) (int, []byte) {
-			t.Helper()
-			status, body, err := scenario.Fire(ctx, srv.Client(), url, cb)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return status, body
-		}
 
 		// Valid payment and refund notifications land once each, also when retried.
 		pay, err := sb.PaymentCallback(sc.Payments[0])
