@@ -438,3 +438,26 @@ func checkText(field, s string, max int) error {
 type BillColumnNamer interface {
 	BillColumn(bill BillKind, field string) string
 }
+
+// StatusMap is a provider's documented status words and what each means.
+// A provider declares it once; callbacks and bills map through Map, so an
+// undocumented word is refused instead of read as some default.
+type StatusMap map[string]Status
+
+// Map returns the status raw stands for, or a *ValidationError (rule
+// status) naming the provider's field and the value.
+func (m StatusMap) Map(field, raw string) (Status, error) {
+	if st, ok := m[raw]; ok {
+		return st, nil
+	}
+	return "", verr(RuleStatus, field, quote(raw), "is not a documented value")
+}
+
+// Or returns the status raw stands for, or def for an undocumented word:
+// for query answers, where the item is looked at again later.
+func (m StatusMap) Or(raw string, def Status) Status {
+	if st, ok := m[raw]; ok {
+		return st
+	}
+	return def
+}

@@ -170,3 +170,18 @@ type declarer struct{}
 func (declarer) Limits() payrecon.Limits {
 	return payrecon.Limits{MerchantRefundNo: payrecon.IDRule{MaxLen: 32}}
 }
+
+func TestStatusMap(t *testing.T) {
+	m := payrecon.StatusMap{"TRX_SUCCESS": payrecon.StatusSuccess, "TRX_APPLY": payrecon.StatusPending}
+	if st, err := m.Map("orderStatus", "TRX_SUCCESS"); err != nil || st != payrecon.StatusSuccess {
+		t.Fatalf("documented word: %v %v", st, err)
+	}
+	_, err := m.Map("orderStatus", "TRX_PAID_TWICE")
+	checkRule(t, err, payrecon.RuleStatus, "orderStatus")
+	if !strings.Contains(err.Error(), `"TRX_PAID_TWICE"`) {
+		t.Fatalf("error %q does not name the value", err)
+	}
+	if st := m.Or("TRX_PAID_TWICE", payrecon.StatusPending); st != payrecon.StatusPending {
+		t.Fatalf("Or: %v", st)
+	}
+}
