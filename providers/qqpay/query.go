@@ -43,10 +43,14 @@ func statusWord(s string) string { return strings.ToUpper(strings.TrimSpace(s)) 
 
 // TradeStatus maps a queried trade_state; an undocumented word reads as
 // pending (queried again). Notifications refuse such a word.
-func TradeStatus(s string) payrecon.Status { return TradeStatuses.Or(statusWord(s), payrecon.StatusPending) }
+func TradeStatus(s string) payrecon.Status {
+	return TradeStatuses.Or(statusWord(s), payrecon.StatusPending)
+}
 
 // RefundStatus maps a queried refund status; undocumented reads as pending.
-func RefundStatus(s string) payrecon.Status { return RefundStatuses.Or(statusWord(s), payrecon.StatusPending) }
+func RefundStatus(s string) payrecon.Status {
+	return RefundStatuses.Or(statusWord(s), payrecon.StatusPending)
+}
 
 // shanghai parses QQ's API times: yyyyMMddHHmmss, or yyyy-MM-dd HH:mm:ss.
 func apiTime(s string) (time.Time, error) {
