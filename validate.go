@@ -183,7 +183,7 @@ func (p Policy) CheckEntry(e LedgerEntry) error {
 	if err := p.checkMoney(e.Kind, e.Amount, e.PayerAmount, e.PromotionAmount, e.Currency); err != nil {
 		return err
 	}
-	if err := p.checkIDs(e.Kind, ids{
+	if err := p.checkIDs(e.Kind, &ids{
 		order: e.MerchantOrderNo, txn: e.ProviderTxnNo, mrefund: e.MerchantRefundNo, prefund: e.ProviderRefundNo,
 		agree: e.AgreementNo, magree: e.MerchantAgreeNo,
 	}); err != nil {
@@ -210,8 +210,35 @@ func (p Policy) CheckEntry(e LedgerEntry) error {
 
 // CheckLine validates a bill line of the bill for day. It returns a
 // *ValidationError whose Field is the BillLine field (bill parsers name the
-// file and line), or nil.
+// file and line), or nil. A run checking many lines uses Lines(day).
 func (p Policy) CheckLine(l BillLine, day Day) error {
+	c := p.Lines(day)
+	return c.Check(&l)
+}
+
+// LineChecker checks the bill lines of one day; see Policy.Lines.
+type LineChecker struct {
+	p          Policy
+	day        Day
+	from, to   time.Time // finish times must lie in [from, to)
+	max        int64
+	hasWindows bool
+}
+
+// Lines returns the checker of day's bill lines, with the day's bounds
+// worked out once (the run's hot path calls Check for every line).
+func (p Policy) Lines(day Day) LineChecker {
+	c := LineChecker{p: p, day: day, max: p.maxAmount()}
+	if day != "" {
+		w := p.window()
+		c.from, c.to, c.hasWindows = day.Start().Add(-w), day.End().Add(w), true
+	}
+	return c
+}
+
+// Check validates one line of the checker's day.
+func (c *LineChecker) Check(l *BillLine) error {
+	p := &c.p
 	switch l.Kind {
 	case KindPayment, KindRefund:
 	case KindOther:
@@ -255,22 +282,19 @@ func (p Policy) CheckLine(l BillLine, day Day) error {
 	if l.FeeRatePPM < 0 || l.FeeRatePPM > 1_000_000 {
 		return verr(RuleAmountMax, "fee_rate", strconv.FormatInt(l.FeeRatePPM, 10)+" ppm", "is not within 0..100%")
 	}
-	if err := p.checkIDs(l.Kind, ids{
+	if err := p.checkIDs(l.Kind, &ids{
 		order: l.MerchantOrderNo, txn: l.ProviderTxnNo, mrefund: l.MerchantRefundNo, prefund: l.ProviderRefundNo,
 	}); err != nil {
 		return err
 	}
-	if !l.FinishedAt.IsZero() && day != "" {
-		w := p.window()
-		if l.FinishedAt.Before(day.Start().Add(-w)) || !l.FinishedAt.Before(day.End().Add(w)) {
-			return verr(RuleTime, "finished_at", l.FinishedAt.In(Shanghai).Format("2006-01-02 15:04:05"),
-				"is more than "+w.String()+" outside bill day "+string(day))
-		}
+	if c.hasWindows && !l.FinishedAt.IsZero() && (l.FinishedAt.Before(c.from) || !l.FinishedAt.Before(c.to)) {
+		return verr(RuleTime, "finished_at", l.FinishedAt.In(Shanghai).Format("2006-01-02 15:04:05"),
+			"is more than "+p.window().String()+" outside bill day "+string(c.day))
 	}
 	return p.checkLineText(l)
 }
 
-func (p Policy) checkLineText(l BillLine) error {
+func (p *Policy) checkLineText(l *BillLine) error {
 	if err := checkText("type", l.Type, MaxTextLen); err != nil {
 		return err
 	}
@@ -280,7 +304,7 @@ func (p Policy) checkLineText(l BillLine) error {
 	return checkText("payload", l.Payload, MaxTextLen)
 }
 
-func (p Policy) checkCurrency(c string) error {
+func (p *Policy) checkCurrency(c string) error {
 	if c != "" && c != p.currency() {
 		return verr(RuleCurrency, "currency", quote(c), "is not the account's "+p.currency())
 	}
@@ -289,7 +313,7 @@ func (p Policy) checkCurrency(c string) error {
 
 // checkMoney: amounts of a payment or refund are positive and bounded;
 // an agreement moves no money.
-func (p Policy) checkMoney(k Kind, amount, payer, promo int64, currency string) error {
+func (p *Policy) checkMoney(k Kind, amount, payer, promo int64, currency string) error {
 	max := p.maxAmount()
 	if k == KindAgreement {
 		if amount != 0 || payer != 0 || promo != 0 {
@@ -320,26 +344,25 @@ func (p Policy) checkMoney(k Kind, amount, payer, promo int64, currency string) 
 
 type ids struct{ order, txn, mrefund, prefund, agree, magree string }
 
-func (p Policy) checkIDs(k Kind, v ids) error {
-	lim := p.Limits
-	for _, f := range [...]struct {
-		name string
-		val  string
-		rule IDRule
-	}{
-		{"merchant_order_no", v.order, lim.MerchantOrderNo},
-		{"provider_txn_no", v.txn, lim.ProviderTxnNo},
-		{"merchant_refund_no", v.mrefund, lim.MerchantRefundNo},
-		{"provider_refund_no", v.prefund, lim.ProviderRefundNo},
-		{"agreement_no", v.agree, lim.AgreementNo},
-		{"merchant_agreement_no", v.magree, lim.MerchantAgreeNo},
-	} {
-		if f.val == "" {
-			continue
-		}
-		if err := f.rule.check(f.name, f.val); err != nil {
-			return err
-		}
+func (p *Policy) checkIDs(k Kind, v *ids) error {
+	lim := &p.Limits
+	if err := lim.MerchantOrderNo.check("merchant_order_no", v.order); err != nil {
+		return err
+	}
+	if err := lim.ProviderTxnNo.check("provider_txn_no", v.txn); err != nil {
+		return err
+	}
+	if err := lim.MerchantRefundNo.check("merchant_refund_no", v.mrefund); err != nil {
+		return err
+	}
+	if err := lim.ProviderRefundNo.check("provider_refund_no", v.prefund); err != nil {
+		return err
+	}
+	if err := lim.AgreementNo.check("agreement_no", v.agree); err != nil {
+		return err
+	}
+	if err := lim.MerchantAgreeNo.check("merchant_agreement_no", v.magree); err != nil {
+		return err
 	}
 	switch k {
 	case KindPayment:
@@ -358,7 +381,7 @@ func (p Policy) checkIDs(k Kind, v ids) error {
 	return nil
 }
 
-func (r IDRule) maxLen() int {
+func (r *IDRule) maxLen() int {
 	if r.MaxLen <= 0 {
 		return DefaultIDMaxLen
 	}
@@ -388,7 +411,7 @@ func init() {
 	csOrderNoAt['@'], csOrderNoAt['.'] = true, true
 }
 
-func (r IDRule) table() (*[256]bool, string) {
+func (r *IDRule) table() (*[256]bool, string) {
 	switch r.Charset {
 	case CharsetAlnum:
 		return &csAlnum, "[0-9A-Za-z]"
@@ -402,7 +425,10 @@ func (r IDRule) table() (*[256]bool, string) {
 	return &csPrintable, "printable ASCII"
 }
 
-func (r IDRule) check(field, v string) error {
+func (r *IDRule) check(field, v string) error {
+	if v == "" {
+		return nil
+	}
 	if n := r.maxLen(); len(v) > n {
 		return verr(RuleIDLength, field, quote(v), fmt.Sprintf("is %d bytes, longer than the provider's %d", len(v), n))
 	}

@@ -206,7 +206,7 @@ type engine struct {
 	ledgerDone  int64 // ledger entries classified
 	queriesDone int64
 	dupPairs    [][2]int32
-	policy      payrecon.Policy // the domain check every bill line passes
+	lines       payrecon.LineChecker // the domain check every bill line passes
 }
 
 func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine {
@@ -216,7 +216,7 @@ func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine
 		agreements: map[string]payrecon.LedgerEntry{},
 		carryByKey: map[string]*carry{},
 		tot:        payrecon.Totals{ByClass: map[payrecon.Class]payrecon.ClassTotal{}},
-		policy:     payrecon.PolicyFor(t.Account, t.Provider),
+		lines:      payrecon.PolicyFor(t.Account, t.Provider).Lines(run.Day),
 	}
 }
 
@@ -224,7 +224,7 @@ func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine
 // a line that fails fails the run, naming its file, line and column.
 func (e *engine) checked(bill payrecon.BillKind, fn func(payrecon.BillLine) error) func(payrecon.BillLine) error {
 	return func(l payrecon.BillLine) error {
-		if err := e.policy.CheckLine(l, e.run.Day); err != nil {
+		if err := e.lines.Check(&l); err != nil {
 			return lineError(e.t.Provider, bill, l, err)
 		}
 		return fn(l)
