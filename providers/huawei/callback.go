@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
 
 // Callback kinds (VerifiedCallback.Type).
@@ -92,14 +93,72 @@ type subOrderCb struct {
 	FinishTime      string `json:"finishTime"`
 }
 
-// VerifyCallback checks a Huawei callback: SM2 (SM3, default uid) over the
-// sort-join of the raw JSON, base64 DER signature, key picked by certNo; then
-// maps it to ledger entries. Forged or tampered callbacks give errors
+// CallbackContentType is the media type Huawei posts callbacks with.
+const CallbackContentType = "application/json"
+
+// callbackSchema declares the documented JSON types of callback fields
+// (huawei.md §2): amounts are Long fen, identifiers, statuses and times
+// strings; planId is read as a string or a number (flexString).
+var callbackSchema = func() strict.Schema {
+	str := strict.String | strict.Null
+	s := strict.Schema{"planId": str | strict.Number, "subOrders": strict.Array | strict.Null}
+	for _, f := range []string{"callbackId", "callbackTime", "dataType", "sign", "signType", "certNo", "mercNo", "appId",
+		"spMercNo", "subMercNo", "sysTransOrderNo", "mercOrderNo", "orderStatus", "currency", "finishTime",
+		"combinedSysTransOrderNo", "combinedMercOrderNo", "mercRefundNo", "sysRefundNo", "refundOrderStatus",
+		"contractId", "mercContractCode", "operateTime", "changeMode", "payload",
+		"subOrders[].mercNo", "subOrders[].sysTransOrderNo", "subOrders[].mercOrderNo", "subOrders[].orderStatus",
+		"subOrders[].currency", "subOrders[].finishTime"} {
+		s[f] = str
+	}
+	for _, f := range []string{"totalAmount", "payerAmount", "promotionAmount", "refundAmount", "payerRefundAmount",
+		"promotionRefundAmount", "subOrders[].totalAmount", "subOrders[].payerAmount", "subOrders[].promotionAmount",
+		"promotionDetail[].promotionAmount", "subOrders[].promotionDetail[].promotionAmount"} {
+		s[f] = strict.Integer
+	}
+	return s
+}()
+
+// callbackOrderStatus maps the orderStatus of a callback (documented:
+// TRX_SUCCESS, TRX_FAILED); anything else is kept as an unknown status
+// naming the raw value, which the domain validation refuses.
+func callbackOrderStatus(raw string) payrecon.Status {
+	switch raw {
+	case "TRX_SUCCESS", "TRX_FAILED":
+		return OrderStatus(raw)
+	}
+	return payrecon.Status("unknown:" + raw)
+}
+
+// callbackRefundStatus maps refundOrderStatus (documented: REFUND_CHL_PROC,
+// REFUND_SUCCESS, REFUND_FAILED) like callbackOrderStatus.
+func callbackRefundStatus(raw string) payrecon.Status {
+	switch raw {
+	case "REFUND_CHL_PROC", "REFUND_SUCCESS", "REFUND_FAILED":
+		return RefundStatus(raw)
+	}
+	return payrecon.Status("unknown:" + raw)
+}
+
+// VerifyCallback checks a Huawei callback: the Content-Type and the body's
+// strict decoding (package strict: no duplicate key, UTF-8, documented
+// types), then SM2 (SM3, default uid) over the sort-join of the raw JSON,
+// base64 DER signature, key picked by certNo; then maps it to ledger
+// entries. Forged or tampered callbacks give errors
 // wrapping payrecon.ErrSignatureInvalid.
 func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
 	body := req.Body
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return payrecon.VerifiedCallback{}, reject("empty callback body")
+	}
+	charset, err := strict.ContentType(req.Header, CallbackContentType)
+	if err == nil {
+		err = strict.UTF8Charset(charset)
+	}
+	if err == nil {
+		err = strict.CheckJSON(body, callbackSchema)
+	}
+	if err != nil {
+		return payrecon.VerifiedCallback{}, reject("callback: %w", err)
 	}
 	var cb callbackBody
 	if err := json.Unmarshal(body, &cb); err != nil {
@@ -142,7 +201,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			return out, reject("refund callback %s: sysRefundNo and mercRefundNo required", cb.CallbackID)
 		}
 		raw := deref(cb.RefundOrderStatus)
-		st := RefundStatus(raw)
+		st := callbackRefundStatus(raw)
 		at, err := occurred("finishTime", cb.FinishTime)
 		if err != nil {
 			return out, err
@@ -180,7 +239,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			if err != nil {
 				return out, err
 			}
-			st := OrderStatus(so.OrderStatus)
+			st := callbackOrderStatus(so.OrderStatus)
 			e := base
 			e.EventKey = "payment:" + so.SysTransOrderNo + ":" + string(st)
 			e.Kind, e.Status = payrecon.KindPayment, st
@@ -195,7 +254,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			return out, reject("payment callback %s: sysTransOrderNo and mercOrderNo required", cb.CallbackID)
 		}
 		raw := deref(cb.OrderStatus)
-		st := OrderStatus(raw)
+		st := callbackOrderStatus(raw)
 		at, err := occurred("finishTime", cb.FinishTime)
 		if err != nil {
 			return out, err
