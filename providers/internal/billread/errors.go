@@ -68,3 +68,16 @@ func Errorf(file string, line int, column string, err error) error {
 	}
 	return &Error{File: file, Line: line, Column: column, Err: err}
 }
+
+// ColumnError is a provider's error about one cell; Reader.Wrap names its
+// column.
+type ColumnError struct {
+	Column string
+	Err    error
+}
+
+func (e *ColumnError) Error() string { return "column " + e.Column + ": " + e.Err.Error() }
+func (e *ColumnError) Unwrap() error { return e.Err }
+
+// Col marks err as being about column (a provider's cell check).
+func Col(column string, err error) error { return &ColumnError{Column: column, Err: err} }

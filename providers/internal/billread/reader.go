@@ -48,7 +48,8 @@ const (
 	// spaces with LeadingSpace, and after a "`" guard) is a double quote is
 	// quoted: "" stands for a quote, the field may run over several lines,
 	// and it must close, followed by a comma or the end of the line. A quote
-	// inside an unquoted field is an ordinary character.
+	// inside an unquoted field is an ordinary character. On input without
+	// errors the records are encoding/csv's (LazyQuotes) records.
 	SplitCSV Split = iota
 	// SplitBacktick is WeChat Pay's layout: a line starting with "`" holds
 	// values each prefixed by "`", separated by ",`" (a comma inside a value
@@ -143,9 +144,14 @@ func (r *Reader) Errorf(column string, format string, args ...any) error {
 	return &Error{File: r.file, Line: r.recLine, Column: column, Err: fmt.Errorf(format, args...)}
 }
 
-// Wrap names err with the current record's line and column ("" for none);
-// an error that already is an *Error is returned as is.
+// Wrap names err with the current record's line and column ("" for none,
+// or the column of a ColumnError inside err); an error that already is an
+// *Error is returned as is.
 func (r *Reader) Wrap(column string, err error) error {
+	var ce *ColumnError
+	if column == "" && errors.As(err, &ce) {
+		return Errorf(r.file, r.recLine, ce.Column, ce.Err)
+	}
 	return Errorf(r.file, r.recLine, column, err)
 }
 
@@ -398,19 +404,15 @@ func (r *Reader) quoted(line []byte, rec []string) ([]string, error) {
 					line = line[1:]
 					continue
 				}
-				// closed: spaces or tabs, then a comma or the end
-				t := 0
-				for t < len(line) && (line[t] == ' ' || line[t] == '\t') {
-					t++
-				}
+				// closed: a comma or the end of the line follows
 				ends = append(ends, len(buf))
-				if t == len(line) {
+				if len(line) == 0 {
 					goto done
 				}
-				if line[t] != ',' {
+				if line[0] != ',' {
 					return nil, &Error{File: r.file, Line: r.n, Column: r.Column(field), Err: fmt.Errorf("%w: text after the closing quote of a quoted field", ErrQuote)}
 				}
-				line = line[t+1:]
+				line = line[1:]
 				field++
 				break
 			}
