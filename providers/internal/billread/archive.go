@@ -53,7 +53,7 @@ func OpenZip(ra io.ReaderAt, size int64, file string, lim Limits) (*Zip, error) 
 	}
 	seen := map[string]bool{}
 	for _, f := range zr.File {
-		name := entryName(f)
+		name := EntryName(f)
 		if err := checkEntryName(name); err != nil {
 			return nil, &Error{File: file, Err: fmt.Errorf("%w %q: %s", ErrEntryName, name, err)}
 		}
@@ -69,12 +69,13 @@ func OpenZip(ra io.ReaderAt, size int64, file string, lim Limits) (*Zip, error) 
 	return z, nil
 }
 
-// entryName decodes a zip entry name: GBK without the UTF-8 flag.
-func entryName(f *zip.File) string {
+// EntryName decodes a zip entry name: GBK names without the UTF-8 flag (as
+// Alipay writes them) are decoded.
+func EntryName(f *zip.File) string {
 	if !f.NonUTF8 && utf8.ValidString(f.Name) {
 		return f.Name
 	}
-	if utf8.ValidString(f.Name) {
+	if utf8.ValidString(f.Name) && f.Flags&0x800 != 0 {
 		return f.Name
 	}
 	if s, err := simplifiedchinese.GB18030.NewDecoder().String(f.Name); err == nil {
