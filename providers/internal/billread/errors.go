@@ -76,7 +76,7 @@ type ColumnError struct {
 	Err    error
 }
 
-func (e *ColumnError) Error() string { return "column " + e.Column + ": " + e.Err.Error() }
+func (e *ColumnError) Error() string { return "field " + e.Column + ": " + e.Err.Error() }
 func (e *ColumnError) Unwrap() error { return e.Err }
 
 // Col marks err as being about column (a provider's cell check).

@@ -70,3 +70,6 @@ func (l Limits) fill(d Limits) Limits {
 
 // resolved is l with its zero fields set from the current defaults.
 func (l Limits) resolved() Limits { return l.fill(Defaults()) }
+
+// MaxLineOrDefault is l.MaxLine, or the default when zero.
+func (l Limits) MaxLineOrDefault() int { return l.resolved().MaxLine }
