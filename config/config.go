@@ -131,7 +131,8 @@ type Jobs struct {
 	// AutoApply lists action kinds applied without approval; kinds that move
 	// money are refused.
 	AutoApply []payrecon.ActionKind `yaml:"auto_apply"`
-	// LockTTL is the run lease length.
+	// LockTTL is the run lease: a run renews it every quarter of it while
+	// it works, so the lease of a killed run lapses within LockTTL.
 	LockTTL time.Duration `yaml:"lock_ttl"`
 }
 
@@ -149,6 +150,14 @@ type Webhook struct {
 	Secret payrecon.Secret `yaml:"secret"`
 }
 
+// Bounds of jobs.lock_ttl: short enough that a killed run's day is free
+// again soon, long enough that a renewal every quarter of it survives a
+// slow database.
+const (
+	MinLockTTL = 10 * time.Second
+	MaxLockTTL = 30 * time.Minute
+)
+
 // Default returns the configuration used where the file says nothing.
 func Default() Config {
 	return Config{
@@ -164,7 +173,7 @@ func Default() Config {
 			Cron:              "CRON_TZ=Asia/Shanghai 30 10 * * *",
 			BillReadyDeadline: 36 * time.Hour,
 			RequerySchedule:   []time.Duration{10 * time.Minute, time.Hour, 6 * time.Hour},
-			LockTTL:           30 * time.Minute,
+			LockTTL:           60 * time.Second,
 		},
 		Reports: Reports{Dir: "var/reports", Language: "zh", Webhook: Webhook{Format: "generic"}},
 	}
@@ -364,8 +373,9 @@ func (c *Config) Validate() error {
 			bad(f, "%s moves money and needs approval; it cannot be applied automatically", k)
 		}
 	}
-	if c.Jobs.LockTTL <= 0 {
-		bad("jobs.lock_ttl", "must be positive")
+	if c.Jobs.LockTTL < MinLockTTL || c.Jobs.LockTTL > MaxLockTTL {
+		bad("jobs.lock_ttl", "must be between %s and %s (renewed every quarter of it; a dead run's lease lapses after it), got %s",
+			MinLockTTL, MaxLockTTL, c.Jobs.LockTTL)
 	}
 
 	if c.Reports.Dir == "" {

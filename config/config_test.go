@@ -17,7 +17,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Database.Driver != "sqlite" || c.Server.MaxBodyBytes != 1<<20 || c.Jobs.LockTTL != 30*time.Minute {
+	if c.Database.Driver != "sqlite" || c.Server.MaxBodyBytes != 1<<20 || c.Jobs.LockTTL != 60*time.Second {
 		t.Errorf("example config: %+v", c)
 	}
 }
@@ -141,8 +141,9 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"jobs", `jobs: {cron: "61 * * * *", accounts: [ghost], auto_apply: [refund_duplicate, fly], requery_schedule: [0s], lock_ttl: 0s}`, []string{
 			"jobs.cron:", `jobs.accounts[0]: no account named "ghost"`,
 			"jobs.auto_apply[0]: refund_duplicate moves money", `jobs.auto_apply[1]: unknown action kind "fly"`,
-			"jobs.requery_schedule[0]: must be positive", "jobs.lock_ttl: must be positive",
+			"jobs.requery_schedule[0]: must be positive", "jobs.lock_ttl: must be between 10s and 30m0s",
 		}},
+		{"lock_ttl too long", "jobs: {lock_ttl: 2h}", []string{"jobs.lock_ttl: must be between 10s and 30m0s", "got 2h0m0s"}},
 		{"reports", "reports: {dir: '', language: fr, webhook: {url: 'ftp://x', format: slack}}", []string{
 			"reports.dir: required", "reports.language: must be zh or en", "reports.webhook.url: must be an http(s) URL", "reports.webhook.format: must be",
 		}},
