@@ -93,6 +93,21 @@ type Server struct {
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
 	ReadTimeout  time.Duration `yaml:"read_timeout"`
 	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// StoreTimeout bounds each database call of a callback; below
+	// WriteTimeout, so that a stalled database is answered 5xx in time.
+	StoreTimeout time.Duration `yaml:"store_timeout"`
+	// RejectBodyBytes: how much of a rejected callback's body is stored
+	// (with the whole body's SHA-256 and length).
+	RejectBodyBytes int `yaml:"reject_body_bytes"`
+	// RejectRate / RejectBurst: per remote address, rejected callbacks
+	// stored per second and in a burst; 0 rate stores every one.
+	RejectRate  float64 `yaml:"reject_rate"`
+	RejectBurst int     `yaml:"reject_burst"`
+	// UnknownAccountRate / UnknownAccountBurst: callbacks for unconfigured
+	// accounts stored per second and in a burst (all remotes); 0 rate
+	// stores every one.
+	UnknownAccountRate  float64 `yaml:"unknown_account_rate"`
+	UnknownAccountBurst int     `yaml:"unknown_account_burst"`
 }
 
 // Log configures log/slog. $LOG_LEVEL overrides Level.
@@ -167,6 +182,13 @@ func Default() Config {
 			MaxBodyBytes: 1 << 20,
 			ReadTimeout:  10 * time.Second,
 			WriteTimeout: 10 * time.Second,
+			StoreTimeout: 5 * time.Second,
+
+			RejectBodyBytes:     4 << 10,
+			RejectRate:          5,
+			RejectBurst:         50,
+			UnknownAccountRate:  1,
+			UnknownAccountBurst: 10,
 		},
 		Log: Log{Level: "info", Format: "json"},
 		Jobs: Jobs{
@@ -296,6 +318,24 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.WriteTimeout <= 0 {
 		bad("server.write_timeout", "must be positive")
+	}
+	if c.Server.StoreTimeout <= 0 || (c.Server.WriteTimeout > 0 && c.Server.StoreTimeout >= c.Server.WriteTimeout) {
+		bad("server.store_timeout", "must be positive and below server.write_timeout (%s), got %s", c.Server.WriteTimeout, c.Server.StoreTimeout)
+	}
+	if c.Server.RejectBodyBytes < 0 {
+		bad("server.reject_body_bytes", "must not be negative, got %d", c.Server.RejectBodyBytes)
+	}
+	if c.Server.RejectRate < 0 {
+		bad("server.reject_rate", "must not be negative (0 stores every rejected callback)")
+	}
+	if c.Server.RejectBurst < 1 {
+		bad("server.reject_burst", "must be at least 1")
+	}
+	if c.Server.UnknownAccountRate < 0 {
+		bad("server.unknown_account_rate", "must not be negative (0 stores every one)")
+	}
+	if c.Server.UnknownAccountBurst < 1 {
+		bad("server.unknown_account_burst", "must be at least 1")
 	}
 
 	switch c.Log.Level {

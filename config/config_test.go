@@ -137,6 +137,11 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"unknown top key", "databse: {}", []string{"field databse not found"}},
 		{"bad duration", "server: {read_timeout: soon}", []string{"line 1", "soon"}},
 		{"server limits", "server: {listen: '', max_body_bytes: 0, read_timeout: -1s}", []string{"server.listen: required", "server.max_body_bytes: must be positive", "server.read_timeout: must be positive"}},
+		{"intake limits", "server: {write_timeout: 5s, store_timeout: 5s, reject_body_bytes: -1, reject_rate: -2, reject_burst: 0, unknown_account_rate: -1, unknown_account_burst: 0}", []string{
+			"server.store_timeout: must be positive and below server.write_timeout (5s), got 5s", "server.reject_body_bytes: must not be negative",
+			"server.reject_rate: must not be negative", "server.reject_burst: must be at least 1",
+			"server.unknown_account_rate: must not be negative", "server.unknown_account_burst: must be at least 1",
+		}},
 		{"log", "log: {level: loud, format: xml}", []string{"log.level: must be", "log.format: must be json or text"}},
 		{"jobs", `jobs: {cron: "61 * * * *", accounts: [ghost], auto_apply: [refund_duplicate, fly], requery_schedule: [0s], lock_ttl: 0s}`, []string{
 			"jobs.cron:", `jobs.accounts[0]: no account named "ghost"`,

@@ -39,6 +39,10 @@ gracefully (requests in flight finish).` + exitStatusHelp,
 	return cmd
 }
 
+// maxHeaderBytes bounds a request's headers (net/http's default is 1 MiB):
+// rejected callbacks keep their headers, so this bounds what one stores.
+const maxHeaderBytes = 64 << 10
+
 func (a *app) serve(ctx context.Context, listen string) error {
 	c, err := a.config()
 	if err != nil {
@@ -66,6 +70,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 		ReadTimeout:       c.Server.ReadTimeout,
 		WriteTimeout:      c.Server.WriteTimeout,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          nil,
 	}
 	log := a.logger()
@@ -118,11 +123,26 @@ func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, name
 		a.logger().Warn("account has no callback verifier; its callbacks will be rejected", "account", name)
 	}
 	return intake.New(intake.Config{
-		Accounts:     accounts,
-		Providers:    config.Providers,
-		Store:        st,
-		Logger:       a.logger(),
-		Now:          time.Now,
-		MaxBodyBytes: c.Server.MaxBodyBytes,
+		Accounts:            accounts,
+		Providers:           config.Providers,
+		Store:               st,
+		Logger:              a.logger(),
+		Now:                 time.Now,
+		MaxBodyBytes:        c.Server.MaxBodyBytes,
+		RejectBodyBytes:     orNone(c.Server.RejectBodyBytes),
+		RejectRate:          orNone(c.Server.RejectRate),
+		RejectBurst:         c.Server.RejectBurst,
+		UnknownAccountRate:  orNone(c.Server.UnknownAccountRate),
+		UnknownAccountBurst: c.Server.UnknownAccountBurst,
+		StoreTimeout:        c.Server.StoreTimeout,
 	}), nil
+}
+
+// orNone maps the configuration's 0 ("none": no body prefix, no limit) to
+// intake's negative value (its 0 means "the default").
+func orNone[T int | float64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
