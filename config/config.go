@@ -50,6 +50,13 @@ type Config struct {
 type Database struct {
 	Driver string          `yaml:"driver"` // sqlite or mysql
 	DSN    payrecon.Secret `yaml:"dsn"`    // SQLite file path, or a go-sql-driver DSN with parseTime=true&loc=UTC
+	// Connection pool: at most MaxOpenConns connections (callbacks beyond
+	// it wait, within server.store_timeout, instead of exhausting the
+	// server's max_connections), MaxIdleConns kept idle, each reused for
+	// at most ConnMaxLifetime.
+	MaxOpenConns    int           `yaml:"max_open_conns"`
+	MaxIdleConns    int           `yaml:"max_idle_conns"`
+	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
 }
 
 // UnmarshalYAML reads dsn as "env:NAME", "file:PATH" or a literal DSN. Unlike
@@ -57,21 +64,35 @@ type Database struct {
 // SQLite file path), not a file to read the DSN from.
 func (d *Database) UnmarshalYAML(n *yaml.Node) error {
 	var raw struct {
-		Driver *string `yaml:"driver"`
-		DSN    *string `yaml:"dsn"`
+		Driver          *string        `yaml:"driver"`
+		DSN             *string        `yaml:"dsn"`
+		MaxOpenConns    *int           `yaml:"max_open_conns"`
+		MaxIdleConns    *int           `yaml:"max_idle_conns"`
+		ConnMaxLifetime *time.Duration `yaml:"conn_max_lifetime"`
 	}
 	if err := n.Decode(&raw); err != nil {
 		return err
 	}
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i].Value; k != "driver" && k != "dsn" {
+			switch k := n.Content[i].Value; k {
+			case "driver", "dsn", "max_open_conns", "max_idle_conns", "conn_max_lifetime":
+			default:
 				return fmt.Errorf("line %d: field %s not found in database", n.Content[i].Line, k)
 			}
 		}
 	}
 	if raw.Driver != nil {
 		d.Driver = *raw.Driver
+	}
+	if raw.MaxOpenConns != nil {
+		d.MaxOpenConns = *raw.MaxOpenConns
+	}
+	if raw.MaxIdleConns != nil {
+		d.MaxIdleConns = *raw.MaxIdleConns
+	}
+	if raw.ConnMaxLifetime != nil {
+		d.ConnMaxLifetime = *raw.ConnMaxLifetime
 	}
 	if raw.DSN != nil {
 		v := strings.TrimSpace(*raw.DSN)
@@ -176,7 +197,8 @@ const (
 // Default returns the configuration used where the file says nothing.
 func Default() Config {
 	return Config{
-		Database: Database{Driver: "sqlite", DSN: payrecon.NewSecret("var/payrecon.db")},
+		Database: Database{Driver: "sqlite", DSN: payrecon.NewSecret("var/payrecon.db"),
+			MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute},
 		Server: Server{
 			Listen:       "127.0.0.1:8080",
 			MaxBodyBytes: 1 << 20,
@@ -305,6 +327,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Database.DSN.IsZero() {
 		bad("database.dsn", "required")
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1, got %d", c.Database.MaxOpenConns)
+	}
+	if c.Database.MaxIdleConns < 0 || c.Database.MaxIdleConns > c.Database.MaxOpenConns {
+		bad("database.max_idle_conns", "must be between 0 and database.max_open_conns (%d), got %d", c.Database.MaxOpenConns, c.Database.MaxIdleConns)
+	}
+	if c.Database.ConnMaxLifetime < time.Second {
+		bad("database.conn_max_lifetime", "must be at least 1s, got %s", c.Database.ConnMaxLifetime)
 	}
 
 	if c.Server.Listen == "" {

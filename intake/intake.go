@@ -67,6 +67,9 @@ type Config struct {
 	// away or whose body read timed out is still stored; keep it below the
 	// HTTP write timeout so that a stalled database is answered 5xx.
 	StoreTimeout time.Duration
+	// Ready, when set, is what GET /readyz checks (e.g. a database ping),
+	// under StoreTimeout; without it /readyz answers like /healthz.
+	Ready func(ctx context.Context) error
 }
 
 // Defaults of Config's limits.
@@ -104,7 +107,8 @@ type Handler struct {
 // New returns the handler. It serves
 //
 //	POST /callbacks/{provider}/{account}
-//	GET  /healthz
+//	GET  /healthz  liveness: the process answers
+//	GET  /readyz   readiness: Config.Ready (the database) answers too
 func New(cfg Config) *Handler {
 	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, providers: map[string]bool{}, mux: http.NewServeMux()}
 	if h.log == nil {
@@ -129,6 +133,7 @@ func New(cfg Config) *Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	h.mux.HandleFunc("GET /readyz", h.ready)
 	return h
 }
 
@@ -440,4 +445,22 @@ type Stats struct {
 // Stats returns the handler's counters.
 func (h *Handler) Stats() Stats {
 	return Stats{UnknownAccount: h.stats.unknownAccount.Load(), RejectsNotStored: h.stats.rejectsNotStored.Load()}
+}
+
+// ready answers 200 when Config.Ready succeeds within StoreTimeout, else
+// 503 (the reason is logged, not sent).
+func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.StoreTimeout)
+		err := h.cfg.Ready(ctx)
+		cancel()
+		if err != nil {
+			h.log.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "database unavailable\n")
+			return
+		}
+	}
+	_, _ = io.WriteString(w, "ready\n")
 }

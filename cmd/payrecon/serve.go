@@ -21,7 +21,8 @@ func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Receive provider callbacks into the ledger",
-		Long: `Serve POST /callbacks/{provider}/{account} (and GET /healthz).
+		Long: `Serve POST /callbacks/{provider}/{account}, GET /healthz (liveness) and
+GET /readyz (readiness: the database answers).
 
 Each callback goes, raw, to its account's verifier; an authentic one is stored
 with its ledger entries in one transaction and acknowledged in the provider's
@@ -56,7 +57,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 		return err
 	}
 	defer db.Close()
-	h, err := a.intakeHandler(ctx, db, nil)
+	h, err := a.intakeHandler(ctx, db, nil, db.Ping)
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 // intakeHandler wires the callback handler for the named accounts (all
 // when empty). Accounts whose provider has no callback verifier are left
 // out (their callbacks are stored as rejected: unknown account).
-func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, names []string) (*intake.Handler, error) {
+func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, names []string, ready func(context.Context) error) (*intake.Handler, error) {
 	c, err := a.config()
 	if err != nil {
 		return nil, err
@@ -135,6 +136,7 @@ func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, name
 		UnknownAccountRate:  orNone(c.Server.UnknownAccountRate),
 		UnknownAccountBurst: c.Server.UnknownAccountBurst,
 		StoreTimeout:        c.Server.StoreTimeout,
+		Ready:               ready,
 	}), nil
 }
 
