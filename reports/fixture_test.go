@@ -143,8 +143,10 @@ func newFixture() *fixture {
 	started := time.Date(2026, 11, 20, 18, 5, 0, 0, time.UTC) // 02:05 next day in Shanghai
 	t1 := totals(a, 120, 3456789, 0)
 	t1.Fees = 2074
+	t1.Tolerated = payrecon.ClassTotal{Count: 1, Amount: a[2].Delta} // the amount mismatch, by a tolerance rule
 	t2 := totals(b, 7, 70000, 1)
 	t2.Fees, t2.Settlement = 420, 69579
+	t2.Tolerated = payrecon.ClassTotal{Count: 1} // the fee mismatch (its amounts agree)
 	fx.runs = []payrecon.Run{
 		{ID: 11, Account: "wx_main", Provider: "wechat", Day: day, State: payrecon.RunFindings,
 			StartedAt: started, FinishedAt: started.Add(42 * time.Second), Totals: t1, Version: "v1.2.3",

@@ -138,32 +138,39 @@ func appendString(buf []byte, s string) []byte {
 // Machine forms of runs and audit entries in the JSON document.
 type (
 	jsonRun struct {
-		RunID         int64          `json:"run_id"`
-		Account       string         `json:"account"`
-		Provider      string         `json:"provider"`
-		Day           payrecon.Day   `json:"day"`
-		State         string         `json:"state"`
-		StartedAt     *string        `json:"started_at"`
-		FinishedAt    *string        `json:"finished_at"`
-		Version       string         `json:"version"`
-		BillLines     int64          `json:"bill_lines"`
-		LedgerLines   int64          `json:"ledger_lines"`
-		Matched       int64          `json:"matched"`
-		BillTotalFen  int64          `json:"bill_total_fen"`
-		BillTotal     string         `json:"bill_total"`
-		LedgerTotalFn int64          `json:"ledger_total_fen"`
-		LedgerTotal   string         `json:"ledger_total"`
-		DifferenceFen int64          `json:"difference_fen"`
-		Difference    string         `json:"difference"`
-		ExplainedFen  int64          `json:"explained_fen"`
-		Explained     string         `json:"explained"`
-		Balanced      bool           `json:"balanced"`
-		FeesFen       int64          `json:"fees_fen"`
-		Fees          string         `json:"fees"`
-		SettlementFen int64          `json:"settlement_fen"`
-		Settlement    string         `json:"settlement"`
-		Classes       []jsonClass    `json:"classes"`
-		Bills         []jsonBillFile `json:"bills"`
+		RunID         int64        `json:"run_id"`
+		Account       string       `json:"account"`
+		Provider      string       `json:"provider"`
+		Day           payrecon.Day `json:"day"`
+		State         string       `json:"state"`
+		StartedAt     *string      `json:"started_at"`
+		FinishedAt    *string      `json:"finished_at"`
+		Version       string       `json:"version"`
+		BillLines     int64        `json:"bill_lines"`
+		LedgerLines   int64        `json:"ledger_lines"`
+		Matched       int64        `json:"matched"`
+		BillTotalFen  int64        `json:"bill_total_fen"`
+		BillTotal     string       `json:"bill_total"`
+		LedgerTotalFn int64        `json:"ledger_total_fen"`
+		LedgerTotal   string       `json:"ledger_total"`
+		DifferenceFen int64        `json:"difference_fen"`
+		Difference    string       `json:"difference"`
+		ExplainedFen  int64        `json:"explained_fen"`
+		Explained     string       `json:"explained"`
+		Balanced      bool         `json:"balanced"`
+		FeesFen       int64        `json:"fees_fen"`
+		Fees          string       `json:"fees"`
+		SettlementFen int64        `json:"settlement_fen"`
+		Settlement    string       `json:"settlement"`
+		// Of the discrepancies: those tolerance rules cover, and the rest.
+		ToleratedCount int64          `json:"tolerated_count"`
+		ToleratedFen   int64          `json:"tolerated_amount_fen"`
+		Tolerated      string         `json:"tolerated_amount"`
+		OpenCount      int64          `json:"open_count"`
+		OpenFen        int64          `json:"open_amount_fen"`
+		Open           string         `json:"open_amount"`
+		Classes        []jsonClass    `json:"classes"`
+		Bills          []jsonBillFile `json:"bills"`
 	}
 	jsonClass struct {
 		Class     payrecon.Class `json:"class"`
@@ -206,6 +213,9 @@ func runJSON(r payrecon.Run) jsonRun {
 		SettlementFen: t.Settlement, Settlement: payrecon.FormatYuan(t.Settlement),
 		Classes: []jsonClass{}, Bills: []jsonBillFile{},
 	}
+	c := countsOf(t)
+	out.ToleratedCount, out.ToleratedFen, out.Tolerated = c.tolCount, c.tolAmount, payrecon.FormatYuan(c.tolAmount)
+	out.OpenCount, out.OpenFen, out.Open = c.openCount, c.openAmount, payrecon.FormatYuan(c.openAmount)
 	for _, cl := range payrecon.Classes {
 		if ct, ok := t.ByClass[cl]; ok && (ct.Count != 0 || ct.Amount != 0) {
 			out.Classes = append(out.Classes, jsonClass{Class: cl, Count: ct.Count, AmountFen: ct.Amount, Amount: payrecon.FormatYuan(ct.Amount)})
