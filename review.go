@@ -202,3 +202,26 @@ func ItemAmount(it Item) int64 {
 	}
 	return d
 }
+
+// ReviewEdit is one row of a reviewed workbook's Discrepancies sheet, as
+// read back for an import.
+type ReviewEdit struct {
+	Sheet string // sheet name
+	Row   int    // 1-based sheet row number
+	// ID is the hidden identity cell, "KEY:VERSION" as exported; Checksum
+	// the hidden checksum cell (ReviewMAC of the exported row).
+	ID       string
+	Checksum string
+	// Identity are the row's identity cells as they read (the checksum
+	// covers them, so a moved or edited row does not verify).
+	Identity []string
+	// The editable cells: 处理状态 parsed into State and Code (the reason
+	// code of written_off, the rule of tolerated; State "" when the cell is
+	// empty), 处理意见 and 处理人 as typed.
+	StateText string
+	State     ReviewState
+	Code      string
+	StateErr  error
+	Note      string
+	Assignee  string
+}

@@ -30,7 +30,11 @@ type fixture struct {
 	items   map[int64][]payrecon.Item
 	actions []payrecon.Action
 	audit   map[int64][]payrecon.AuditEntry
+	reviews map[string]payrecon.Review
 }
+
+// fixtureReviewKey is the fixture's checksum key (a real one lives in the database).
+var fixtureReviewKey = []byte("0123456789abcdef0123456789abcdef")
 
 func (fx *fixture) source() reports.Source {
 	return reports.Source{
@@ -47,6 +51,17 @@ func (fx *fixture) source() reports.Source {
 		Audit: func(id int64) ([]payrecon.AuditEntry, error) {
 			return fx.audit[id], nil
 		},
+		Reviews: func(runID int64) (map[string]payrecon.Review, error) {
+			out := map[string]payrecon.Review{}
+			for _, it := range fx.items[runID] {
+				if rv, ok := fx.reviews[it.Key()]; ok {
+					out[it.Key()] = rv
+				}
+			}
+			return out, nil
+		},
+		ReviewKey:   fixtureReviewKey,
+		ReasonCodes: []string{"rounding", "small_amount", "other"},
 	}
 }
 
@@ -160,6 +175,18 @@ func newFixture() *fixture {
 			}},
 	}
 	fx.items[11], fx.items[12] = a, b
+	// Reviews: the amount mismatch and the fee mismatch tolerated, a
+	// duplicate being investigated by 王五 (with a note that looks like a
+	// formula), the missing-in-bill written off.
+	fx.reviews = map[string]payrecon.Review{}
+	for _, rv := range []payrecon.Review{
+		{Key: a[2].Key(), State: payrecon.ReviewTolerated, Rule: "promo_cents", Version: 1, DueDay: day.Add(7)},
+		{Key: b[0].Key(), State: payrecon.ReviewTolerated, Rule: "fee_rounding", Version: 1, DueDay: day.Add(7)},
+		{Key: a[4].Key(), State: payrecon.ReviewInvestigating, Assignee: "王五", Note: "=HYPERLINK(\"x\") 已联系渠道", Version: 2, DueDay: day.Add(3)},
+		{Key: a[1].Key(), State: payrecon.ReviewWrittenOff, ReasonCode: "small_amount", Version: 1, DueDay: day.Add(7)},
+	} {
+		fx.reviews[rv.Key] = rv
+	}
 	// Actions: approved+applied backfill, a proposed refund, a dismissed review.
 	mk := func(id int64, it payrecon.Item, st payrecon.ActionState) payrecon.Action {
 		return payrecon.Action{ID: id, DiscrepancyKey: it.Key(), Account: it.Account, Day: it.Day, Kind: it.Action,
