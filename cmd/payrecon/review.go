@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/reports"
 )
 
 // Exit statuses of `payrecon review` beyond 0, 1 and 2.
@@ -54,7 +57,8 @@ how many (and how much) it would change.` + reviewExitHelp,
 		newReviewChangeCmd(a, "investigate", "Mark discrepancies as being investigated"),
 		newReviewChangeCmd(a, "resolve", "Mark discrepancies resolved"),
 		newReviewChangeCmd(a, "write-off", "Write discrepancies off with a reason code (dismisses their pending repair actions)"),
-		newReviewChangeCmd(a, "reopen", "Reopen discrepancies"))
+		newReviewChangeCmd(a, "reopen", "Reopen discrepancies"),
+		newReviewImportCmd(a))
 	return cmd
 }
 
@@ -459,4 +463,67 @@ func reviewExit(err error) error {
 		return withExit(exitReviewNotFound, err)
 	}
 	return err
+}
+
+func newReviewImportCmd(a *app) *cobra.Command {
+	var operator string
+	cmd := &cobra.Command{
+		Use:   "import FILE.xlsx --operator NAME",
+		Short: "Apply the edits of a reviewed workbook (处理状态, 处理意见, 处理人)",
+		Long: `Reads the Discrepancies sheet(s) of a workbook payrecon wrote and a reviewer
+edited, and applies each edited row's 处理状态, 处理意见 and 处理人, audited as
+source "workbook" with --operator as the actor.
+
+A row is refused, and named by sheet and row number, when its hidden
+identity or checksum does not verify: a row moved, copied or forged, or a
+locked cell (account, class, numbers) edited. A row whose discrepancy
+changed in payrecon since the export is reported and not applied (export a
+fresh workbook for it). Importing the same file again changes nothing.` + reviewExitHelp,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlag("operator", operator); err != nil {
+				return err
+			}
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return fmt.Errorf("review import: %w", err)
+			}
+			edits, err := reports.ReadReviewEdits(bytes.NewReader(data))
+			if err != nil {
+				return fmt.Errorf("review import %s: %w", args[0], err)
+			}
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			res, err := jobs.ImportReviewEdits(ctx, db, edits, operator, cfg.Review.ReasonCodes)
+			if err != nil {
+				return fmt.Errorf("review import %s: %w", args[0], err)
+			}
+			out := cmd.OutOrStdout()
+			for _, r := range res.Applied {
+				fmt.Fprintf(out, "applied   %s\n", r)
+			}
+			for _, r := range res.Conflicts {
+				fmt.Fprintf(out, "conflict  %s\n", r)
+			}
+			for _, r := range res.Refused {
+				fmt.Fprintf(out, "refused   %s\n", r)
+			}
+			fmt.Fprintf(out, "%d rows: %d applied, %d unchanged, %d changed in payrecon since the export (not applied), %d refused\n",
+				len(edits), len(res.Applied), res.Unchanged, len(res.Conflicts), len(res.Refused))
+			if n := len(res.Conflicts) + len(res.Refused); n > 0 {
+				return withExit(exitReviewRefused, fmt.Errorf("%d of %d rows not applied (see above)", n, len(edits)))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&operator, "operator", "", "who imports (required, recorded in the audit trail)")
+	return cmd
 }

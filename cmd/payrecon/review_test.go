@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/store"
@@ -105,5 +109,57 @@ func TestReviewCommands(t *testing.T) {
 	}
 	if r := c("--help"); !strings.Contains(r.stdout, "Exit status:") || !strings.Contains(r.stdout, "5  no discrepancy") {
 		t.Errorf("review --help lacks the exit statuses:\n%s", r.stdout)
+	}
+}
+
+func TestReviewImportCommand(t *testing.T) {
+	cfg, dbPath := actionsConfig(t)
+	day := payrecon.MustDay("2026-11-20")
+	items := seedReviews(t, dbPath, day, 3)
+	book := filepath.Join(t.TempDir(), "review.xlsx")
+	if r := run(t, "--config", cfg, "report", "--date", string(day), "--out", book); r.code != 0 {
+		t.Fatalf("report: %d\n%s", r.code, r.stderr)
+	}
+	f, err := excelize.OpenFile(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("差异明细 Discrepancies")
+	col := func(h string) int { return slices.Index(rows[0], h) + 1 }
+	row := 0
+	for i, r := range rows {
+		if slices.Contains(r, items[1].Key()) {
+			row = i + 1
+		}
+	}
+	ref := func(h string) string { s, _ := excelize.CoordinatesToCellName(col(h), row); return s }
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.SetCellStr("差异明细 Discrepancies", ref("处理状态"), "已核销:other"))
+	must(f.SetCellStr("差异明细 Discrepancies", ref("处理人"), "王五"))
+	must(f.SaveAs(book))
+	if r := run(t, "--config", cfg, "review", "import", book); r.code != 2 {
+		t.Errorf("import without --operator: exit %d, want 2", r.code)
+	}
+	r := run(t, "--config", cfg, "review", "import", book, "--operator", "lead")
+	if r.code != 0 || !strings.Contains(r.stdout, "1 applied, 2 unchanged") {
+		t.Fatalf("import: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "--config", cfg, "review", "import", book, "--operator", "lead"); r.code != 0 || !strings.Contains(r.stdout, "0 applied, 3 unchanged") {
+		t.Errorf("second import: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "--config", cfg, "review", "show", items[1].Key()); !strings.Contains(r.stdout, "written_off:other") || !strings.Contains(r.stdout, "workbook") {
+		t.Errorf("show after import:\n%s", r.stdout)
+	}
+	// A forged checksum: refused, named, exit 4.
+	must(f.SetCellStr("差异明细 Discrepancies", ref("校验码"), strings.Repeat("0", 64)))
+	must(f.SetCellStr("差异明细 Discrepancies", ref("处理状态"), "已解决"))
+	must(f.SaveAs(book))
+	r = run(t, "--config", cfg, "review", "import", book, "--operator", "lead")
+	if r.code != 4 || !strings.Contains(r.stdout, fmt.Sprintf("refused   差异明细 Discrepancies row %d", row)) {
+		t.Errorf("forged import: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
