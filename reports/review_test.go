@@ -54,7 +54,8 @@ func TestWorkbookReviewColumns(t *testing.T) {
 	}
 	xml := sheetXML(t, data, "处理状态")
 	if !strings.Contains(xml, `<sheetProtection`) || !strings.Contains(xml, `sheet="true"`) || strings.Contains(xml, `password=`) || strings.Contains(xml, "hashValue") {
-		i := strings.Index(xml, "<sheetProtection"); t.Errorf("sheet XML has no password-free protection: %.300s", xml[max(i, 0):])
+		i := strings.Index(xml, "<sheetProtection")
+		t.Errorf("sheet XML has no password-free protection: %.300s", xml[max(i, 0):])
 	}
 	for _, c := range []int{idCol, sumCol} {
 		if vis, err := f.GetColVisible(discSheet, colName(c)); err != nil || vis {
