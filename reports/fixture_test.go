@@ -31,6 +31,7 @@ type fixture struct {
 	actions []payrecon.Action
 	audit   map[int64][]payrecon.AuditEntry
 	reviews map[string]payrecon.Review
+	pending []payrecon.Review
 }
 
 // fixtureReviewKey is the fixture's checksum key (a real one lives in the database).
@@ -62,6 +63,8 @@ func (fx *fixture) source() reports.Source {
 		},
 		ReviewKey:   fixtureReviewKey,
 		ReasonCodes: []string{"rounding", "small_amount", "other"},
+		Pending:     fx.pending,
+		AsOf:        day,
 	}
 }
 
@@ -178,6 +181,21 @@ func newFixture() *fixture {
 	// Reviews: the amount mismatch and the fee mismatch tolerated, a
 	// duplicate being investigated by 王五 (with a note that looks like a
 	// formula), the missing-in-bill written off.
+	// Pending discrepancies of every age bucket (ages 0, 1, 3, 5, 12, 40
+	// days), one overdue, one not pending (left out).
+	for i, age := range []int{0, 1, 3, 5, 12, 40} {
+		acct := "wx_main"
+		if i%2 == 1 {
+			acct = "ali_shop"
+		}
+		rv := payrecon.Review{Key: fmt.Sprintf("p%d", i), Account: acct, State: payrecon.ReviewOpen,
+			FirstSeenDay: day.Add(-age), Amount: int64(100 * (i + 1)), DueDay: day.Add(-age + 7)}
+		if i == 2 {
+			rv.State = payrecon.ReviewInvestigating
+		}
+		fx.pending = append(fx.pending, rv)
+	}
+	fx.pending = append(fx.pending, payrecon.Review{Key: "done", Account: "wx_main", State: payrecon.ReviewResolved, FirstSeenDay: day, Amount: 99999})
 	fx.reviews = map[string]payrecon.Review{}
 	for _, rv := range []payrecon.Review{
 		{Key: a[2].Key(), State: payrecon.ReviewTolerated, Rule: "promo_cents", Version: 1, DueDay: day.Add(7)},

@@ -232,7 +232,12 @@ func runJSON(r payrecon.Run) jsonRun {
 //	{"format":"payrecon-report/1",
 //	 "runs":[{run_id, account, provider, day, state, totals as NAME_fen and NAME, classes, bills}, …],
 //	 "items":[{the CSV's columns, same names}, …],
-//	 "actions":[{action columns…, "audit":[{at, actor, step, detail}]}, …]}
+//	 "actions":[{action columns…, "audit":[{at, actor, step, detail}]}, …],
+//	 "ageing":{"as_of", "buckets":["0-1","2-3","4-7","8-30","31+"],
+//	           "accounts":[{account, buckets:[{bucket, count, amount_fen, amount}], count, amount_fen, amount, overdue}]}}
+//
+// The ageing section (open and investigating discrepancies by age) is
+// there when the source has review state (WithReviews).
 //
 // Amounts appear as NAME_fen (integer) and NAME (yuan string, two
 // decimals); times as RFC3339 with +08:00 or null. Text is kept raw: JSON
@@ -313,7 +318,16 @@ func WriteJSON(w io.Writer, src Source, opts Options) error {
 		buf = append(buf, '}')
 		bw.Write(buf)
 	}
-	bw.WriteString("]}\n")
+	bw.WriteString("]")
+	if src.AsOf != "" {
+		b, err := ageingJSON(src)
+		if err != nil {
+			return fmt.Errorf("json ageing: %w", err)
+		}
+		bw.WriteString(",\n\"ageing\":")
+		bw.Write(b)
+	}
+	bw.WriteString("}\n")
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}

@@ -3,6 +3,8 @@ package reports_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -165,6 +167,58 @@ func TestParseReviewState(t *testing.T) {
 			if st2, code2, _ := reports.ParseReviewState(reports.ReviewStateLabel(st, code, "en")); st2 != st || code2 != code {
 				t.Errorf("%q does not round-trip through its English label", c.in)
 			}
+		}
+	}
+}
+
+// Age buckets at their edges, in the JSON ageing section: only pending
+// reviews count, the amount is the amount at stake, overdue is past the due day.
+func TestAgeingBuckets(t *testing.T) {
+	asOf := payrecon.MustDay("2026-12-31")
+	var pending []payrecon.Review
+	want := map[string]int64{}
+	for _, c := range []struct {
+		age    int
+		bucket string
+	}{{0, "0-1"}, {1, "0-1"}, {2, "2-3"}, {3, "2-3"}, {4, "4-7"}, {7, "4-7"}, {8, "8-30"}, {30, "8-30"}, {31, "31+"}, {400, "31+"}} {
+		pending = append(pending, payrecon.Review{Key: fmt.Sprint(c.age), Account: "a", State: payrecon.ReviewOpen,
+			FirstSeenDay: asOf.Add(-c.age), Amount: 1 << c.age % 7, DueDay: asOf.Add(-c.age + 3)})
+		want[c.bucket] += 1 << c.age % 7
+	}
+	pending = append(pending, payrecon.Review{Key: "x", Account: "a", State: payrecon.ReviewWrittenOff, FirstSeenDay: asOf, Amount: 1000})
+	src := reports.Source{Items: func(int64, func(payrecon.Item) error) error { return nil }, Pending: pending, AsOf: asOf}
+	var buf bytes.Buffer
+	if err := reports.WriteJSON(&buf, src, reports.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Ageing struct {
+			AsOf     string `json:"as_of"`
+			Accounts []struct {
+				Account string `json:"account"`
+				Buckets []struct {
+					Bucket    string `json:"bucket"`
+					Count     int64  `json:"count"`
+					AmountFen int64  `json:"amount_fen"`
+				} `json:"buckets"`
+				Count   int64 `json:"count"`
+				Overdue int64 `json:"overdue"`
+			} `json:"accounts"`
+		} `json:"ageing"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Ageing.Accounts) != 1 || doc.Ageing.Accounts[0].Count != 10 || doc.Ageing.AsOf != string(asOf) {
+		t.Fatalf("ageing: %+v", doc.Ageing)
+	}
+	// Due day = first seen + 3: overdue when older than 3 days (ages 4, 7, 8, 30, 31, 400).
+	if doc.Ageing.Accounts[0].Overdue != 6 {
+		t.Errorf("overdue %d, want 6", doc.Ageing.Accounts[0].Overdue)
+	}
+	for _, b := range doc.Ageing.Accounts[0].Buckets {
+		if b.AmountFen != want[b.Bucket] || b.Count != 2 {
+			t.Errorf("bucket %s: %d items %d fen, want 2 items %d fen", b.Bucket, b.Count, b.AmountFen, want[b.Bucket])
 		}
 	}
 }

@@ -52,6 +52,9 @@ func WriteXLSX(w io.Writer, src Source, opts Options) error {
 	if err := b.settlement(); err != nil {
 		return fmt.Errorf("workbook sheet %s: %w", sheetSettlement, err)
 	}
+	if err := b.ageing(); err != nil {
+		return fmt.Errorf("workbook sheet %s: %w", sheetAgeing, err)
+	}
 	f.SetActiveSheet(0)
 	if err := f.Write(w); err != nil {
 		return fmt.Errorf("write workbook: %w", err)
