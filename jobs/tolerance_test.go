@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/payrecon/payrecon"
@@ -133,6 +134,54 @@ func TestToleranceKeepsBalance(t *testing.T) {
 		storetest.Must(t, err)
 		if latest[0].Totals.Tolerated != second.Totals.Tolerated {
 			t.Errorf("stored tolerated totals %+v, run had %+v", latest[0].Totals.Tolerated, second.Totals.Tolerated)
+		}
+	})
+}
+
+// Carried-over items still absent after the configured number of days
+// (review.carry_over_days → Options.CarryOverDays) escalate to discrepancies
+// with their own note, aged from the day they were first seen.
+func TestCarryOverEscalatesAfterConfiguredDays(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p := newPlan(5, 20)
+		p.load(t, db)
+		clk := &clock{}
+		r := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{CarryOverDays: 2})
+		clk.runAfter(dayD)
+		first, err := r.RunDay(ctx, testAccount, dayD)
+		storetest.Must(t, err)
+		carried := map[string]bool{}
+		for _, it := range runItems(t, db, first.ID) {
+			if it.Class == payrecon.ClassCarriedOver {
+				carried[it.Key()] = true
+			}
+		}
+		if len(carried) == 0 {
+			t.Fatal("plan has no carried-over item")
+		}
+		later := dayD.Add(2)
+		clk.runAfter(later)
+		second, err := r.RunDay(ctx, testAccount, later)
+		storetest.Must(t, err)
+		escalated := 0
+		for _, it := range runItems(t, db, second.ID) {
+			if !carried[it.ResolvesKey] {
+				continue
+			}
+			if !it.Class.IsDiscrepancy() || it.Note == "" || !strings.Contains(it.Note, "carried over 2 days") || it.OriginDay != dayD {
+				t.Errorf("carry-over %s on %s: %s %q", it.ResolvesKey, later, it.Class, it.Note)
+				continue
+			}
+			escalated++
+			rv, err := db.GetReview(ctx, it.Key())
+			storetest.Must(t, err)
+			if rv.FirstSeenDay != dayD || rv.AgeDays(later) != 2 || rv.State != payrecon.ReviewOpen {
+				t.Errorf("escalated review: %+v", rv)
+			}
+		}
+		if escalated != len(carried) {
+			t.Errorf("%d of %d carried-over items escalated after 2 days", escalated, len(carried))
 		}
 	})
 }
