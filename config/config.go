@@ -401,7 +401,7 @@ func isProvider(name string) bool {
 func isActionKind(k payrecon.ActionKind) bool {
 	switch k {
 	case payrecon.ActionBackfillLedger, payrecon.ActionReverseLedger, payrecon.ActionCorrectStatus,
-		payrecon.ActionRefundDuplicate, payrecon.ActionCorrectAgreement, payrecon.ActionUnsign,
+		payrecon.ActionRefundDuplicate, payrecon.ActionCorrectAgreement, payrecon.ActionUnsign, payrecon.ActionCloseOrder,
 		payrecon.ActionManualReview, payrecon.ActionRecheck:
 		return true
 	}

@@ -1053,7 +1053,9 @@ func (e *engine) recheckCarry(c *carry) {
 			if !e.pendingExpired(it.LedgerTime) {
 				return
 			}
-			e.addWithAction(mk(missing, "still pending at the provider past the re-query schedule"))
+			n := mk(missing, "still pending at the provider past the re-query schedule ("+q.raw+")")
+			n.ProviderStatus = q.status
+			e.addWithAction(n)
 		case q.status == payrecon.StatusFailed || q.status == payrecon.StatusClosed:
 			n := mk(payrecon.ClassStatusMismatch, fmt.Sprintf("carried over, now %s at the provider (%s)", q.status, q.raw))
 			n.ProviderStatus = q.status
@@ -1200,6 +1202,7 @@ func (e *engine) add(it payrecon.Item) {
 
 // addWithAction stores an item as is; Delta is BillAmount − LedgerAmount.
 func (e *engine) addWithAction(it payrecon.Item) {
+	decide(&it, CapsOf(e.t.Provider, e.r.opts.ProviderActions))
 	it.Account = e.run.Account
 	it.Day = e.run.Day
 	it.Delta = it.BillAmount - it.LedgerAmount
