@@ -131,6 +131,12 @@ type Jobs struct {
 	// AutoApply lists action kinds applied without approval; kinds that move
 	// money are refused.
 	AutoApply []payrecon.ActionKind `yaml:"auto_apply"`
+	// ProviderActions lists the money-moving action kinds operators may
+	// apply (refund_duplicate, close_order, unsign); absent means all.
+	// Providers check the configuration these need (Huawei: callback_url
+	// for refunds) at config check and start-up. A discrepancy whose repair
+	// is not listed is proposed for manual review.
+	ProviderActions []payrecon.ActionKind `yaml:"provider_actions"`
 	// LockTTL is the run lease length.
 	LockTTL time.Duration `yaml:"lock_ttl"`
 }
@@ -362,6 +368,11 @@ func (c *Config) Validate() error {
 			bad(f, "unknown action kind %q", k)
 		case k.MovesMoney():
 			bad(f, "%s moves money and needs approval; it cannot be applied automatically", k)
+		}
+	}
+	for i, k := range c.Jobs.ProviderActions {
+		if !k.MovesMoney() {
+			bad(fmt.Sprintf("jobs.provider_actions[%d]", i), "%q is not an action at the provider (refund_duplicate, close_order, unsign)", k)
 		}
 	}
 	if c.Jobs.LockTTL <= 0 {

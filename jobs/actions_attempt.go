@@ -118,7 +118,9 @@ func (s *Actions) attemptKey(ctx context.Context, a payrecon.Action, prov payrec
 		maxLen := RefundNoMaxLen(prov)
 		if key == "" {
 			key = RefundNo(maxLen, a.DiscrepancyKey)
-		} else if a.State == payrecon.ActionFailed {
+		} else {
+			// A retry: the recorded number is reused unless the provider
+			// reports that refund failed.
 			if q, ok := prov.(payrecon.RefundQuerier); ok {
 				r, err := q.QueryRefund(ctx, payrecon.RefundRef{MerchantRefundNo: key, MerchantOrderNo: a.Item.MerchantOrderNo, ProviderTxnNo: a.Item.ProviderTxnNo})
 				if err == nil && (r.Status == payrecon.StatusFailed || r.Status == payrecon.StatusClosed) {

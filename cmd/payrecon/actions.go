@@ -43,7 +43,7 @@ only after an operator approved them; the others may be applied directly.
 Applying is idempotent, and every step is recorded in the audit trail with
 the operator and the reason.` + actionsExitHelp,
 	}
-	cmd.AddCommand(newActionsListCmd(a), newActionsShowCmd(a), newActionsApproveCmd(a), newActionsApplyCmd(a), newActionsDismissCmd(a))
+	cmd.AddCommand(newActionsListCmd(a), newActionsShowCmd(a), newActionsApproveCmd(a), newActionsApplyCmd(a), newActionsDismissCmd(a), newActionsSyncCmd(a))
 	return cmd
 }
 
@@ -61,7 +61,7 @@ func actionsService(ctx context.Context, a *app) (*jobs.Actions, func(), error) 
 	svc, err := jobs.NewActions(jobs.ActionsDeps{
 		Store: db, Ledger: db, LedgerReader: db, Providers: provs,
 		Logger: a.logger(), Now: time.Now,
-		Config: jobs.ActionsConfig{AutoApply: a.cfg.Jobs.AutoApply},
+		Config: jobs.ActionsConfig{AutoApply: a.cfg.Jobs.AutoApply, ProviderActions: a.cfg.Jobs.ProviderActions},
 	})
 	if err != nil {
 		db.Close()
@@ -320,10 +320,23 @@ func newActionsShowCmd(a *app) *cobra.Command {
 			if x.IdempotencyKey != "" {
 				fmt.Fprintf(out, "idempotency key: %s\n", x.IdempotencyKey)
 			}
+			if x.Result != "" {
+				fmt.Fprintf(out, "result: %s\n", oneLine(x.Result, 1<<20))
+			}
+			if note := jobs.InFlight(x, audit); note != "" {
+				fmt.Fprintf(out, "IN FLIGHT: %s\n", note)
+			}
+			for _, at := range jobs.Attempts(audit) {
+				outcome := at.Outcome
+				if outcome == "" {
+					outcome = "no outcome recorded"
+				}
+				fmt.Fprintf(out, "attempt %d: started %s by %s, %s\n", at.N, at.StartedAt.In(payrecon.Shanghai).Format("2006-01-02 15:04:05"), at.Actor, outcome)
+			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "AT\tSTEP\tACTOR\tDETAIL")
 			for _, e := range audit {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.In(payrecon.Shanghai).Format("2006-01-02 15:04:05"), e.Step, e.Actor, oneLine(e.Detail, 100))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.In(payrecon.Shanghai).Format("2006-01-02 15:04:05"), e.Step, e.Actor, oneLine(e.Detail, 1<<20))
 			}
 			return tw.Flush()
 		},
@@ -424,5 +437,34 @@ refunds twice. Applying an applied action does nothing and says so.` + actionsEx
 		},
 	}
 	cmd.Flags().StringVar(&operator, "operator", "", "who applies (required)")
+	return cmd
+}
+
+func newActionsSyncCmd(a *app) *cobra.Command {
+	var account, operator string
+	cmd := &cobra.Command{
+		Use:   "sync [--account NAME] [--operator NAME]",
+		Short: "Follow applied refunds and closes to the provider's final answer",
+		Long: `Query the provider for every applied money-moving action whose answer was not
+final (refund pending or processing, close pending) and record the final
+one: succeeded, or failed with the provider's words (a failed refund
+re-opens its discrepancy). Every run does the same for its account after
+it is stored.` + actionsExitHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			svc, done, err := actionsService(ctx, a)
+			if err != nil {
+				return err
+			}
+			defer done()
+			actor := firstOf(operator, jobs.ActorSync)
+			res, err := svc.Sync(ctx, payrecon.ActionFilter{Account: account}, actor)
+			fmt.Fprintf(cmd.OutOrStdout(), "checked %d applied action(s): %d succeeded, %d failed, %d still pending\n", res.Checked, res.Succeeded, res.Failed, res.Pending)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&account, "account", "", "only this account")
+	cmd.Flags().StringVar(&operator, "operator", "", "actor recorded in the audit trail (default sync)")
 	return cmd
 }
