@@ -130,7 +130,17 @@ type Item struct {
 	// item (resolved_late, or a carry-over turned into a discrepancy), that
 	// item's Key(); "" otherwise. Not part of the identity.
 	ResolvesKey string `json:",omitempty"`
+	// BillFiles names the bill files a settlement_mismatch compares (the
+	// trade bill, then the settlement bill); empty for other items.
+	BillFiles []string `json:",omitempty"`
 }
+
+// OutsideBalance reports whether the item is kept out of the day's balance:
+// a settlement_mismatch
+// carries its difference (settlement bill total − trade bill net) in
+// Delta, but that difference is between two provider bills, not between
+// the bill and the ledger, so Totals.Explained does not include it.
+func (it Item) OutsideBalance() bool { return it.Class == ClassSettlementMismatch }
 
 // Key is the discrepancy's stable identity across re-runs: account, class,
 // kind and the business keys. Review state hangs on it.
@@ -140,6 +150,9 @@ func (it Item) Key() string {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
+	if it.Kind == KindSettlement {
+		h.Write([]byte(it.Day)) // a settlement mismatch is one per account and day
+	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
@@ -148,7 +161,7 @@ type Totals struct {
 	BillTotal   int64
 	LedgerTotal int64
 	Difference  int64 // BillTotal − LedgerTotal
-	Explained   int64 // sum of every item's Delta
+	Explained   int64 // sum of every item's Delta (settlement_mismatch aside: Item.OutsideBalance)
 	BillLines   int64
 	LedgerLines int64
 	Matched     int64

@@ -270,13 +270,7 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 	if e.hasSettle {
 		e.tot.Settlement = e.settlement
 		if e.settlement != e.tradeNet {
-			e.add(payrecon.Item{
-				Kind:            payrecon.KindOther,
-				Class:           payrecon.ClassSettlementMismatch,
-				MerchantOrderNo: "settlement " + string(e.run.Day),
-				Note: fmt.Sprintf("settlement bill total %s vs trade bill net %s (difference %s)",
-					payrecon.FormatYuan(e.settlement), payrecon.FormatYuan(e.tradeNet), payrecon.FormatYuan(e.settlement-e.tradeNet)),
-			})
+			e.addSettlementMismatch()
 		}
 	}
 	return e.finishTotals()

@@ -61,10 +61,11 @@ var actionStateLabels = map[payrecon.ActionState]label{
 }
 
 var kindLabels = map[payrecon.Kind]label{
-	payrecon.KindPayment:   {"支付", "Payment"},
-	payrecon.KindRefund:    {"退款", "Refund"},
-	payrecon.KindAgreement: {"签约协议", "Agreement"},
-	payrecon.KindOther:     {"其他", "Other"},
+	payrecon.KindPayment:    {"支付", "Payment"},
+	payrecon.KindRefund:     {"退款", "Refund"},
+	payrecon.KindAgreement:  {"签约协议", "Agreement"},
+	payrecon.KindOther:      {"其他", "Other"},
+	payrecon.KindSettlement: {"结算", "Settlement"},
 }
 
 var statusLabels = map[payrecon.Status]label{
