@@ -285,10 +285,18 @@ func (s *Actions) Apply(ctx context.Context, id int64, operator string) (ApplyRe
 	if err := requireOperator(operator); err != nil {
 		return ApplyResult{}, fmt.Errorf("apply action %d: %w", id, err)
 	}
-	return s.apply(ctx, id, operator, false)
+	return s.apply(ctx, id, operator, "", false)
 }
 
-func (s *Actions) apply(ctx context.Context, id int64, actor string, auto bool) (ApplyResult, error) {
+// ApplyFor is Apply with the operator's reason recorded on the attempt.
+func (s *Actions) ApplyFor(ctx context.Context, id int64, operator, reason string) (ApplyResult, error) {
+	if err := requireOperator(operator); err != nil {
+		return ApplyResult{}, fmt.Errorf("apply action %d: %w", id, err)
+	}
+	return s.apply(ctx, id, operator, reason, false)
+}
+
+func (s *Actions) apply(ctx context.Context, id int64, actor, reason string, auto bool) (ApplyResult, error) {
 	a, err := s.store.GetAction(ctx, id)
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("apply action %d: %w", id, err)
@@ -323,7 +331,7 @@ func (s *Actions) apply(ctx context.Context, id int64, actor string, auto bool) 
 	if !ok || prov == nil {
 		return s.fail(ctx, a, actor, 0, fmt.Errorf("no provider configured for account %q", a.Account))
 	}
-	n, err := s.beginAttempt(ctx, &a, prov, actor)
+	n, err := s.beginAttempt(ctx, &a, prov, actor, reason)
 	if err != nil {
 		return ApplyResult{Action: a}, fmt.Errorf("apply action %d: %w", id, err)
 	}
@@ -780,7 +788,7 @@ func (s *Actions) AutoApply(ctx context.Context, account string, day payrecon.Da
 		if a.Kind.MovesMoney() || !slices.Contains(s.auto, a.Kind) {
 			continue // the store's filter should have excluded it; never auto-apply money movement
 		}
-		if _, err := s.apply(ctx, a.ID, ActorAuto, true); err != nil {
+		if _, err := s.apply(ctx, a.ID, ActorAuto, "", true); err != nil {
 			res.Failed++
 			errs = append(errs, err)
 			continue

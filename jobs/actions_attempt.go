@@ -61,7 +61,7 @@ func isOutcomeStep(step string) bool {
 // interrupted. The attempt step also records, before any provider call,
 // the action's idempotency key (the refund number of a refund_duplicate),
 // so a retried attempt sends the same one.
-func (s *Actions) beginAttempt(ctx context.Context, a *payrecon.Action, prov payrecon.Provider, actor string) (int, error) {
+func (s *Actions) beginAttempt(ctx context.Context, a *payrecon.Action, prov payrecon.Provider, actor, reason string) (int, error) {
 	audit, err := s.store.ActionAudit(ctx, a.ID)
 	if err != nil {
 		return 0, err
@@ -90,6 +90,9 @@ func (s *Actions) beginAttempt(ctx context.Context, a *payrecon.Action, prov pay
 	detail := fmt.Sprintf("attempt %d by %s: %s", n, actor, a.Kind)
 	if what != "" {
 		detail += " " + what
+	}
+	if reason != "" {
+		detail += "; reason: " + reason
 	}
 	c := payrecon.ActionChange{From: []payrecon.ActionState{a.State}, To: a.State, Actor: actor, Step: StepApplying, Detail: detail}
 	if key != a.IdempotencyKey {

@@ -270,8 +270,9 @@ func writeActionsTable(w io.Writer, list []payrecon.Action) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tKIND\tACCOUNT\tDAY\tCLASS\tKEY\tDELTA\tAPPROVED BY\tRESULT")
 	for _, x := range list {
+		// RESULT is last and never cut: what the provider answered is what an operator must read.
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.State, x.Kind, x.Account, x.Day,
-			x.Item.Class, keyText(x.Item), payrecon.FormatYuan(x.Item.Delta), firstOf(x.ApprovedBy, "-"), oneLine(firstOf(x.Result, "-"), 60))
+			x.Item.Class, keyText(x.Item), payrecon.FormatYuan(x.Item.Delta), firstOf(x.ApprovedBy, "-"), oneLine(firstOf(x.Result, "-"), 1<<20))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -342,101 +343,6 @@ func newActionsShowCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
-}
-
-func newActionsApproveCmd(a *app) *cobra.Command {
-	return newActionsDecisionCmd(a, "approve", "approved", "who approves (required)",
-		"Approve a proposed action (money-moving actions need it before apply)",
-		"Approve a proposed (or failed) action; the operator and reason go to the audit trail.",
-		func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error) {
-			return svc.Approve(ctx, id, operator, reason)
-		})
-}
-
-func newActionsDismissCmd(a *app) *cobra.Command {
-	return newActionsDecisionCmd(a, "dismiss", "dismissed", "who dismisses (required)",
-		"Dismiss an action that should not be applied",
-		"Dismiss a proposed, approved or failed action; the operator and reason go to the audit trail.",
-		func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error) {
-			return svc.Dismiss(ctx, id, operator, reason)
-		})
-}
-
-// newActionsDecisionCmd builds approve and dismiss: an operator's decision
-// on one action, with a required reason, recorded in the audit trail.
-func newActionsDecisionCmd(a *app, verb, done, operatorHelp, short, long string,
-	decide func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error)) *cobra.Command {
-	var operator, reason string
-	cmd := &cobra.Command{
-		Use:   verb + " ID --operator NAME --reason TEXT",
-		Short: short,
-		Long:  long + actionsExitHelp,
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseActionID(args[0])
-			if err != nil {
-				return err
-			}
-			if err := errors.Join(requireFlag("operator", operator), requireFlag("reason", reason)); err != nil {
-				return withExit(2, err)
-			}
-			ctx := cmd.Context()
-			svc, closeSvc, err := actionsService(ctx, a)
-			if err != nil {
-				return err
-			}
-			defer closeSvc()
-			x, err := decide(ctx, svc, id, operator, reason)
-			if err != nil {
-				return actionExit(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "action %d (%s) %s by %s\n", x.ID, x.Kind, done, operator)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&operator, "operator", "", operatorHelp)
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
-	return cmd
-}
-
-func newActionsApplyCmd(a *app) *cobra.Command {
-	var operator string
-	cmd := &cobra.Command{
-		Use:   "apply ID --operator NAME",
-		Short: "Apply an action (re-checking the fact with the provider first)",
-		Long: `Apply an action. Safe actions re-query the provider first and change only
-payrecon's ledger; refund_duplicate and unsign need approval and call the
-provider with a deterministic refund number, so applying again never
-refunds twice. Applying an applied action does nothing and says so.` + actionsExitHelp,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseActionID(args[0])
-			if err != nil {
-				return err
-			}
-			if err := requireFlag("operator", operator); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			svc, done, err := actionsService(ctx, a)
-			if err != nil {
-				return err
-			}
-			defer done()
-			res, err := svc.Apply(ctx, id, operator)
-			if err != nil {
-				return actionExit(err)
-			}
-			if res.AlreadyApplied {
-				fmt.Fprintf(cmd.OutOrStdout(), "action %d was already applied; nothing done (%s)\n", id, oneLine(res.Action.Result, 200))
-				return nil
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "action %d (%s) applied: %s\n", id, res.Action.Kind, res.Message)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&operator, "operator", "", "who applies (required)")
 	return cmd
 }
 
