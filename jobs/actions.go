@@ -452,7 +452,16 @@ func (s *Actions) queryAgreement(ctx context.Context, prov payrecon.Provider, it
 	if !ok {
 		return payrecon.Agreement{}, fmt.Errorf("%s cannot query agreements: %w", prov.ProviderName(), payrecon.ErrNotSupported)
 	}
-	ag, err := q.QueryAgreement(ctx, payrecon.AgreementRef{AgreementNo: it.AgreementNo})
+	ref := payrecon.AgreementRef{AgreementNo: it.AgreementNo}
+	if it.LedgerEntryID != 0 {
+		// Some providers (WeChat papay) query by plan and merchant code:
+		// take them from the ledger's agreement entry.
+		if le, err := s.reader.LedgerEntry(ctx, it.LedgerEntryID); err == nil && le.Kind == payrecon.KindAgreement {
+			ref.MerchantAgreeNo, ref.PlanID = le.MerchantAgreeNo, le.PlanID
+			ref.AgreementNo = firstNonEmpty(ref.AgreementNo, le.AgreementNo)
+		}
+	}
+	ag, err := q.QueryAgreement(ctx, ref)
 	if err != nil {
 		return ag, fmt.Errorf("query agreement %s: %w", it.AgreementNo, err)
 	}

@@ -1030,7 +1030,9 @@ func (e *engine) recheckCarry(c *carry) {
 	}
 	age := int(e.run.Day.Start().Sub(it.OriginDay.Start()).Hours()+12) / 24
 	if age >= e.r.opts.CarryOverDays {
-		e.addWithAction(mk(missing, fmt.Sprintf("carried over %d days and still absent from the bills", age)))
+		n := mk(missing, fmt.Sprintf("carried over %d days and still absent from the bills", age))
+		n.ProviderStatus = it.ProviderStatus // as last queried; apply queries again
+		e.addWithAction(n)
 		return
 	}
 	q := &query{kind: it.Kind}
