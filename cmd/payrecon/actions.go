@@ -37,11 +37,13 @@ func newActionsCmd(a *app) *cobra.Command {
 		Use:   "actions",
 		Short: "List, approve, apply and dismiss repair actions",
 		Long: `Repair actions are proposed by runs for their discrepancies (backfill_ledger,
-reverse_ledger, correct_status, correct_agreement, refund_duplicate, unsign,
-manual_review). Money-moving actions (refund_duplicate, unsign) are applied
-only after an operator approved them; the others may be applied directly.
-Applying is idempotent, and every step is recorded in the audit trail with
-the operator and the reason.` + actionsExitHelp,
+reverse_ledger, correct_status, correct_agreement, refund_duplicate,
+close_order, unsign, manual_review). Money-moving actions (refund_duplicate,
+close_order, unsign) are applied only after an operator approved them; the
+others may be applied directly. Applying is idempotent, and every step and
+every attempt is recorded in the audit trail with the operator and the
+reason. A money-moving action the provider answered pending stays applied
+until "actions sync" (or the next run) records succeeded or failed.` + actionsExitHelp,
 	}
 	cmd.AddCommand(newActionsListCmd(a), newActionsShowCmd(a), newActionsApproveCmd(a), newActionsApplyCmd(a), newActionsDismissCmd(a), newActionsSyncCmd(a))
 	return cmd
@@ -195,6 +197,17 @@ type actionView struct {
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 	Audit          []auditView       `json:"audit,omitempty"`
+	// InFlight warns that a money-moving attempt may have reached the
+	// provider without a recorded outcome (show only).
+	InFlight string        `json:"in_flight,omitempty"`
+	Attempts []attemptView `json:"attempts,omitempty"`
+}
+
+type attemptView struct {
+	N         int       `json:"n"`
+	StartedAt time.Time `json:"started_at"`
+	Actor     string    `json:"actor"`
+	Outcome   string    `json:"outcome"`
 }
 
 type auditView struct {
@@ -306,6 +319,10 @@ func newActionsShowCmd(a *app) *cobra.Command {
 			v := viewOf(x)
 			for _, e := range audit {
 				v.Audit = append(v.Audit, auditView{At: e.At, Actor: e.Actor, Step: e.Step, Detail: e.Detail})
+			}
+			v.InFlight = jobs.InFlight(x, audit)
+			for _, at := range jobs.Attempts(audit) {
+				v.Attempts = append(v.Attempts, attemptView{N: at.N, StartedAt: at.StartedAt, Actor: at.Actor, Outcome: at.Outcome})
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
