@@ -176,6 +176,12 @@ type Jobs struct {
 	// AutoApply lists action kinds applied without approval; kinds that move
 	// money are refused.
 	AutoApply []payrecon.ActionKind `yaml:"auto_apply"`
+	// ProviderActions lists the money-moving action kinds operators may
+	// apply (refund_duplicate, close_order, unsign); absent means all.
+	// Providers check the configuration these need (Huawei: callback_url
+	// for refunds) at config check and start-up. A discrepancy whose repair
+	// is not listed is proposed for manual review.
+	ProviderActions []payrecon.ActionKind `yaml:"provider_actions"`
 	// LockTTL is the run lease: a run renews it every quarter of it while
 	// it works, so the lease of a killed run lapses within LockTTL.
 	LockTTL time.Duration `yaml:"lock_ttl"`
@@ -470,6 +476,11 @@ func (c *Config) Validate() error {
 			bad(f, "%s moves money and needs approval; it cannot be applied automatically", k)
 		}
 	}
+	for i, k := range c.Jobs.ProviderActions {
+		if !k.MovesMoney() {
+			bad(fmt.Sprintf("jobs.provider_actions[%d]", i), "%q is not an action at the provider (refund_duplicate, close_order, unsign)", k)
+		}
+	}
 	if c.Jobs.LockTTL < MinLockTTL || c.Jobs.LockTTL > MaxLockTTL {
 		bad("jobs.lock_ttl", "must be between %s and %s (renewed every quarter of it; a dead run's lease lapses after it), got %s",
 			MinLockTTL, MaxLockTTL, c.Jobs.LockTTL)
@@ -509,7 +520,7 @@ func isProvider(name string) bool {
 func isActionKind(k payrecon.ActionKind) bool {
 	switch k {
 	case payrecon.ActionBackfillLedger, payrecon.ActionReverseLedger, payrecon.ActionCorrectStatus,
-		payrecon.ActionRefundDuplicate, payrecon.ActionCorrectAgreement, payrecon.ActionUnsign,
+		payrecon.ActionRefundDuplicate, payrecon.ActionCorrectAgreement, payrecon.ActionUnsign, payrecon.ActionCloseOrder,
 		payrecon.ActionManualReview, payrecon.ActionRecheck:
 		return true
 	}

@@ -69,6 +69,10 @@ type Options struct {
 	// those that changed that day) is re-checked on days whose ordinal
 	// (days since 1970-01-01) is a multiple of it.
 	AgreementRecheckDays int
+	// ProviderActions lists the money-moving action kinds runs may propose
+	// (jobs.provider_actions); nil means all of them. A discrepancy whose
+	// repair is not listed is proposed for manual review.
+	ProviderActions []payrecon.ActionKind
 	// AfterSave runs after a run was stored (e.g. auto-applying safe repair
 	// actions); its error is logged, the run stays stored.
 	AfterSave func(ctx context.Context, run payrecon.Run) error

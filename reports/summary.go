@@ -132,7 +132,9 @@ func countsOf(t payrecon.Totals) runCounts {
 	for cl, ct := range t.ByClass {
 		if cl.IsDiscrepancy() {
 			c.discCount += ct.Count
-			c.discAmount += ct.Amount
+			if cl != payrecon.ClassSettlementMismatch { // its amount is on the settlement sheet, outside the balance
+				c.discAmount += ct.Amount
+			}
 		}
 	}
 	co := t.ByClass[payrecon.ClassCarriedOver]

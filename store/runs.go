@@ -141,18 +141,22 @@ func (db *DB) FailRun(ctx context.Context, run *payrecon.Run) error {
 var itemCols = []string{"run_id", "item_key", "account", "day", "class", "kind",
 	"merchant_order_no", "provider_txn_no", "merchant_refund_no", "provider_refund_no", "agreement_no",
 	"ledger_amount", "bill_amount", "delta", "ledger_status", "provider_status", "ledger_fee", "bill_fee",
-	"ledger_time", "bill_time", "origin_day", "note", "product", "ledger_entry_id", "action", "resolves_key"}
+	"ledger_time", "bill_time", "origin_day", "note", "product", "ledger_entry_id", "action", "resolves_key", "bill_files"}
 
 func (db *DB) itemArgs(runID int64, it payrecon.Item) []any {
-	var resolves any
+	var resolves, files any
 	if it.ResolvesKey != "" {
 		resolves = it.ResolvesKey
+	}
+	if len(it.BillFiles) > 0 {
+		b, _ := json.Marshal(it.BillFiles) // a []string always marshals
+		files = string(b)
 	}
 	return []any{runID, it.Key(), it.Account, string(it.Day), string(it.Class), string(it.Kind),
 		it.MerchantOrderNo, it.ProviderTxnNo, it.MerchantRefundNo, it.ProviderRefundNo, it.AgreementNo,
 		it.LedgerAmount, it.BillAmount, it.Delta, string(it.LedgerStatus), string(it.ProviderStatus), it.LedgerFee, it.BillFee,
 		db.timeArg(it.LedgerTime), db.timeArg(it.BillTime), string(it.OriginDay), it.Note, it.Product, it.LedgerEntryID,
-		string(it.Action), resolves}
+		string(it.Action), resolves, files}
 }
 
 // insertItems writes items in multi-row INSERTs (well under both
@@ -288,7 +292,7 @@ func (db *DB) GetRun(ctx context.Context, id int64) (payrecon.Run, error) {
 const itemSelect = `SELECT i.id, i.account, i.day, i.class, i.kind, i.merchant_order_no, i.provider_txn_no,
 	i.merchant_refund_no, i.provider_refund_no, i.agreement_no, i.ledger_amount, i.bill_amount, i.delta,
 	i.ledger_status, i.provider_status, i.ledger_fee, i.bill_fee, i.ledger_time, i.bill_time, i.origin_day,
-	i.note, i.product, i.ledger_entry_id, i.action, i.resolves_key FROM run_items i`
+	i.note, i.product, i.ledger_entry_id, i.action, i.resolves_key, i.bill_files FROM run_items i`
 
 type itemRow struct {
 	ID               int64          `db:"id"`
@@ -316,11 +320,17 @@ type itemRow struct {
 	LedgerEntryID    int64          `db:"ledger_entry_id"`
 	Action           string         `db:"action"`
 	ResolvesKey      sql.NullString `db:"resolves_key"`
+	BillFiles        sql.NullString `db:"bill_files"`
 }
 
 func (r itemRow) item() payrecon.Item {
+	var files []string
+	if r.BillFiles.Valid && r.BillFiles.String != "" {
+		_ = json.Unmarshal([]byte(r.BillFiles.String), &files) // written by itemArgs; unreadable means none
+	}
 	return payrecon.Item{
-		Account: r.Account, Day: payrecon.Day(r.Day), Class: payrecon.Class(r.Class), Kind: payrecon.Kind(r.Kind),
+		BillFiles: files,
+		Account:   r.Account, Day: payrecon.Day(r.Day), Class: payrecon.Class(r.Class), Kind: payrecon.Kind(r.Kind),
 		MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 		MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo, AgreementNo: r.AgreementNo,
 		LedgerAmount: r.LedgerAmount, BillAmount: r.BillAmount, Delta: r.Delta,
