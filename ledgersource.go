@@ -1,6 +1,12 @@
 package payrecon
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
 
 // Ledger sources: where an account's ledger comes from.
 const (
@@ -52,4 +58,105 @@ type LedgerBatchWriter interface {
 // (jobs.Target.RefundsByOrder).
 func (e LedgerEntry) AggregatedRefund() bool {
 	return e.Kind == KindRefund && e.MerchantOrderNo != "" && e.MerchantRefundNo == e.MerchantOrderNo && e.ProviderRefundNo == ""
+}
+
+// Ledger fields a merchant order table's columns map to (TableMapping).
+const (
+	FieldMerchantOrderNo  = "merchant_order_no" // required
+	FieldProviderTxnNo    = "provider_txn_no"
+	FieldKind             = "kind" // without it every row is a payment
+	FieldMerchantRefundNo = "merchant_refund_no"
+	FieldProviderRefundNo = "provider_refund_no"
+	FieldAmount           = "amount"      // required
+	FieldStatus           = "status"      // required
+	FieldOccurredAt       = "occurred_at" // required
+	FieldCurrency         = "currency"
+)
+
+// TableFields lists every mappable field; TableRequired the ones a mapping must name.
+var (
+	TableFields   = []string{FieldMerchantOrderNo, FieldProviderTxnNo, FieldKind, FieldMerchantRefundNo, FieldProviderRefundNo, FieldAmount, FieldStatus, FieldOccurredAt, FieldCurrency}
+	TableRequired = []string{FieldMerchantOrderNo, FieldAmount, FieldStatus, FieldOccurredAt}
+)
+
+// Amount units of a merchant order table.
+const (
+	UnitFen  = "fen"
+	UnitYuan = "yuan"
+)
+
+// TableMapping reads the merchant's own order table (SQL or CSV) as ledger
+// entries.
+//
+// Columns maps a ledger field (TableFields) to the table's column name.
+// AmountUnit is "fen" (integers) or "yuan" (exact decimals, never floats).
+// StatusMap maps the table's status values to payrecon statuses (success,
+// failed, pending, closed, not_paid); when empty the values must be those
+// names. KindMap likewise maps the kind column's values to payment or
+// refund. Times are read as Asia/Shanghai wall time ("2006-01-02
+// 15:04:05", optional fraction or "T"), as RFC 3339 with a zone, or as
+// unix seconds.
+type TableMapping struct {
+	Columns    map[string]string `yaml:"columns,omitempty"`
+	AmountUnit string            `yaml:"amount_unit,omitempty"`
+	StatusMap  map[string]Status `yaml:"status_map,omitempty"`
+	KindMap    map[string]Kind   `yaml:"kind_map,omitempty"`
+}
+
+// Validate reports every problem of the mapping, each naming its key
+// ("columns.amount: required").
+func (m TableMapping) Validate() error {
+	var errs []error
+	known := map[string]bool{}
+	for _, f := range TableFields {
+		known[f] = true
+	}
+	fields := make([]string, 0, len(m.Columns))
+	for f := range m.Columns {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	for _, f := range fields {
+		if !known[f] {
+			errs = append(errs, fmt.Errorf("columns.%s: unknown ledger field (want one of %s)", f, strings.Join(TableFields, ", ")))
+		} else if strings.TrimSpace(m.Columns[f]) == "" {
+			errs = append(errs, fmt.Errorf("columns.%s: empty column name", f))
+		}
+	}
+	for _, f := range TableRequired {
+		if m.Columns[f] == "" {
+			errs = append(errs, fmt.Errorf("columns.%s: required", f))
+		}
+	}
+	switch m.AmountUnit {
+	case UnitFen, UnitYuan:
+	default:
+		errs = append(errs, fmt.Errorf("amount_unit: must be fen or yuan, got %q", m.AmountUnit))
+	}
+	raws := make([]string, 0, len(m.StatusMap))
+	for raw := range m.StatusMap {
+		raws = append(raws, raw)
+	}
+	sort.Strings(raws)
+	for _, raw := range raws {
+		switch st := m.StatusMap[raw]; st {
+		case StatusSuccess, StatusFailed, StatusPending, StatusClosed, StatusNotPaid:
+		default:
+			errs = append(errs, fmt.Errorf("status_map.%s: %q is not success, failed, pending, closed or not_paid", raw, st))
+		}
+	}
+	raws = raws[:0]
+	for raw := range m.KindMap {
+		raws = append(raws, raw)
+	}
+	sort.Strings(raws)
+	for _, raw := range raws {
+		if k := m.KindMap[raw]; k != KindPayment && k != KindRefund {
+			errs = append(errs, fmt.Errorf("kind_map.%s: %q is not payment or refund", raw, k))
+		}
+	}
+	if len(m.KindMap) > 0 && m.Columns[FieldKind] == "" {
+		errs = append(errs, errors.New("kind_map: set, but columns.kind is not"))
+	}
+	return errors.Join(errs...)
 }

@@ -18,86 +18,22 @@ import (
 	"github.com/payrecon/payrecon"
 )
 
-// Ledger fields a merchant table's columns map to.
+// Mapping is the column mapping of a merchant order table (see
+// payrecon.TableMapping).
+type Mapping = payrecon.TableMapping
+
+// Ledger field names, as payrecon declares them.
 const (
-	FieldMerchantOrderNo  = "merchant_order_no" // required
-	FieldProviderTxnNo    = "provider_txn_no"
-	FieldKind             = "kind" // default: every row is a payment
-	FieldMerchantRefundNo = "merchant_refund_no"
-	FieldProviderRefundNo = "provider_refund_no"
-	FieldAmount           = "amount"      // required
-	FieldStatus           = "status"      // required
-	FieldOccurredAt       = "occurred_at" // required
-	FieldCurrency         = "currency"
+	FieldMerchantOrderNo  = payrecon.FieldMerchantOrderNo
+	FieldProviderTxnNo    = payrecon.FieldProviderTxnNo
+	FieldKind             = payrecon.FieldKind
+	FieldMerchantRefundNo = payrecon.FieldMerchantRefundNo
+	FieldProviderRefundNo = payrecon.FieldProviderRefundNo
+	FieldAmount           = payrecon.FieldAmount
+	FieldStatus           = payrecon.FieldStatus
+	FieldOccurredAt       = payrecon.FieldOccurredAt
+	FieldCurrency         = payrecon.FieldCurrency
 )
-
-// Fields lists every mappable field; Required the ones a mapping must name.
-var (
-	Fields   = []string{FieldMerchantOrderNo, FieldProviderTxnNo, FieldKind, FieldMerchantRefundNo, FieldProviderRefundNo, FieldAmount, FieldStatus, FieldOccurredAt, FieldCurrency}
-	Required = []string{FieldMerchantOrderNo, FieldAmount, FieldStatus, FieldOccurredAt}
-)
-
-// Amount units of a merchant table.
-const (
-	UnitFen  = "fen"
-	UnitYuan = "yuan"
-)
-
-// Mapping reads a merchant order table's rows as ledger entries.
-//
-// Columns maps a ledger field (Fields) to the table's column name.
-// AmountUnit is "fen" (integers) or "yuan" (exact decimals, never floats).
-// StatusMap maps the table's status values to payrecon statuses (success,
-// failed, pending, closed, not_paid); when empty the values must be those
-// names. KindMap likewise maps the kind column's values to payment or
-// refund. Times are read as Asia/Shanghai wall time ("2006-01-02
-// 15:04:05", optional fraction or "T"), as RFC 3339 with a zone, or as
-// unix seconds.
-type Mapping struct {
-	Columns    map[string]string
-	AmountUnit string
-	StatusMap  map[string]payrecon.Status
-	KindMap    map[string]payrecon.Kind
-}
-
-// Validate reports the mapping's problems, each naming its key.
-func (m Mapping) Validate() error {
-	var errs []error
-	known := map[string]bool{}
-	for _, f := range Fields {
-		known[f] = true
-	}
-	for f, col := range m.Columns {
-		if !known[f] {
-			errs = append(errs, fmt.Errorf("columns.%s: unknown ledger field (want one of %s)", f, strings.Join(Fields, ", ")))
-		} else if strings.TrimSpace(col) == "" {
-			errs = append(errs, fmt.Errorf("columns.%s: empty column name", f))
-		}
-	}
-	for _, f := range Required {
-		if m.Columns[f] == "" {
-			errs = append(errs, fmt.Errorf("columns.%s: required", f))
-		}
-	}
-	switch m.AmountUnit {
-	case UnitFen, UnitYuan:
-	default:
-		errs = append(errs, fmt.Errorf("amount_unit: must be fen or yuan, got %q", m.AmountUnit))
-	}
-	for raw, st := range m.StatusMap {
-		switch st {
-		case payrecon.StatusSuccess, payrecon.StatusFailed, payrecon.StatusPending, payrecon.StatusClosed, payrecon.StatusNotPaid:
-		default:
-			errs = append(errs, fmt.Errorf("status_map.%s: %q is not success, failed, pending, closed or not_paid", raw, st))
-		}
-	}
-	for raw, k := range m.KindMap {
-		if k != payrecon.KindPayment && k != payrecon.KindRefund {
-			errs = append(errs, fmt.Errorf("kind_map.%s: %q is not payment or refund", raw, k))
-		}
-	}
-	return errors.Join(errs...)
-}
 
 // fieldError names the row and column of a bad value.
 type fieldError struct {
@@ -111,7 +47,7 @@ func (e *fieldError) Error() string {
 func (e *fieldError) Unwrap() error { return e.err }
 
 // entry converts one row; get returns a field's raw text.
-func (m Mapping) entry(account, provider, source string, get func(field string) string) (payrecon.LedgerEntry, error) {
+func mapEntry(m Mapping, account, provider, source string, get func(field string) string) (payrecon.LedgerEntry, error) {
 	bad := func(field string, format string, args ...any) error {
 		return &fieldError{field: field, column: m.Columns[field], err: fmt.Errorf(format, args...)}
 	}
@@ -148,7 +84,7 @@ func (m Mapping) entry(account, provider, source string, get func(field string) 
 	e.Status = st
 	amt := strings.TrimSpace(get(FieldAmount))
 	var err error
-	if m.AmountUnit == UnitYuan {
+	if m.AmountUnit == payrecon.UnitYuan {
 		e.Amount, err = payrecon.ParseYuanPadded(amt)
 	} else {
 		e.Amount, err = strconv.ParseInt(amt, 10, 64)
@@ -223,7 +159,7 @@ type table struct {
 }
 
 func (t table) row(day payrecon.Day, where string, get func(string) string, out *[]payrecon.LedgerEntry) error {
-	e, err := t.mapping.entry(t.account, t.provider, t.source, get)
+	e, err := mapEntry(t.mapping, t.account, t.provider, t.source, get)
 	if err != nil {
 		return fmt.Errorf("%s %w", where, err)
 	}
@@ -361,7 +297,7 @@ func columnIndex(m Mapping, names []string, what string) (map[string]int, error)
 	}
 	idx := map[string]int{}
 	var errs []error
-	for _, f := range Fields {
+	for _, f := range payrecon.TableFields {
 		col := m.Columns[f]
 		if col == "" {
 			continue
