@@ -249,11 +249,12 @@ func (s *SQL) Pull(ctx context.Context, day payrecon.Day, fn func(payrecon.Ledge
 			return v
 		}
 		where := fmt.Sprintf("merchant order query row %d", n)
-		if err := t.row(day, where, get, &out); err != nil {
-			return err
-		}
-		if cellErr != nil {
+		err := t.row(day, where, get, &out)
+		if cellErr != nil { // a value that cannot be read names itself first
 			return fmt.Errorf("%s %w", where, cellErr)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -155,6 +155,18 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 		}
 		targets[acc.Name] = jobs.Target{Account: acc.Domain(), Provider: p}
 	}
+	// Accounts whose ledger is pulled (MinCloud orders, the merchant's
+	// order table): the run pulls first.
+	srcs, byOrder, closeSources, err := ledgerSources(cfg, provs, db, a, entryCheck(cfg))
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	for name, src := range srcs {
+		t := targets[name]
+		t.Ledger, t.RefundsByOrder, t.CheckEntry = src, byOrder[name], entryCheck(cfg)(name)
+		targets[name] = t
+	}
 	opts := jobs.Options{
 		RequerySchedule: cfg.Jobs.RequerySchedule,
 		LockTTL:         cfg.Jobs.LockTTL,
@@ -168,13 +180,14 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 			Config: jobs.ActionsConfig{AutoApply: cfg.Jobs.AutoApply},
 		})
 		if err != nil {
+			closeSources()
 			db.Close()
 			return nil, nil, err
 		}
 		opts.AfterSave = svc.AfterSave
 	}
 	r := jobs.NewRunner(db, targets, a.logger(), time.Now, opts)
-	return r, func() { db.Close() }, nil
+	return r, func() { closeSources(); db.Close() }, nil
 }
 
 // runProgress shows a progress bar on a terminal and logs phase changes
