@@ -13,6 +13,8 @@ type Account struct {
 	Name       string // unique name, used in URLs, the store and reports
 	Provider   string // "huawei", "wechat", …
 	FeeRatePPM int64  // configured fee rate, parts per million; 0 = no fee check
+	Currency   string // the account's currency; "" means DefaultCurrency (CNY)
+	MaxAmount  int64  // largest single amount accepted, fen; 0 means DefaultMaxAmount
 }
 
 // Class is the result class of a bill line or ledger entry. The names are a

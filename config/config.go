@@ -111,6 +111,14 @@ type Account struct {
 	FeeRatePPM int64 `yaml:"-"`
 	// Timezone of the bill day; only Asia/Shanghai is supported.
 	Timezone string `yaml:"timezone"`
+	// Currency is the account's currency (default CNY): a callback or bill
+	// line in any other currency is refused.
+	Currency string `yaml:"currency"`
+	// MaxAmount is the largest single amount accepted, yuan (default
+	// "10000000.00"); a larger callback is refused, a larger bill line fails the run.
+	MaxAmount string `yaml:"max_amount"`
+	// MaxAmountFen is MaxAmount in fen (set by Validate).
+	MaxAmountFen int64 `yaml:"-"`
 	// Section is the provider's own section (the key named after Provider),
 	// kept raw; nil when absent.
 	Section *yaml.Node `yaml:"-"`
@@ -263,6 +271,7 @@ func checkRefs(n *yaml.Node, path string) []error {
 }
 
 var accountName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // Validate checks every field and returns all problems joined, each naming
 // its field. It also sets Account.FeeRatePPM.
@@ -340,6 +349,21 @@ func (c *Config) Validate() error {
 		}
 		if a.Timezone != "" && a.Timezone != "Asia/Shanghai" {
 			bad(p+".timezone", "only Asia/Shanghai is supported, got %q", a.Timezone)
+		}
+		if a.Currency != "" && !currencyCode.MatchString(a.Currency) {
+			bad(p+".currency", "%q is not an ISO 4217 code like CNY", a.Currency)
+		}
+		a.MaxAmountFen = 0
+		if a.MaxAmount != "" {
+			fen, err := payrecon.ParseYuan(a.MaxAmount)
+			switch {
+			case err != nil:
+				bad(p+".max_amount", "%v", err)
+			case fen <= 0:
+				bad(p+".max_amount", "%q must be more than 0", a.MaxAmount)
+			default:
+				a.MaxAmountFen = fen
+			}
 		}
 	}
 
@@ -425,7 +449,7 @@ func (c *Config) Account(name string) (Account, bool) {
 
 // Domain is the account as the reconciliation sees it.
 func (a Account) Domain() payrecon.Account {
-	return payrecon.Account{Name: a.Name, Provider: a.Provider, FeeRatePPM: a.FeeRatePPM}
+	return payrecon.Account{Name: a.Name, Provider: a.Provider, FeeRatePPM: a.FeeRatePPM, Currency: a.Currency, MaxAmount: a.MaxAmountFen}
 }
 
 // UnmarshalYAML reads the account's own keys and keeps the section named
@@ -448,6 +472,10 @@ func (a *Account) UnmarshalYAML(n *yaml.Node) error {
 			dst = &a.FeeRate
 		case "timezone":
 			dst = &a.Timezone
+		case "currency":
+			dst = &a.Currency
+		case "max_amount":
+			dst = &a.MaxAmount
 		case "ledger":
 			if v.Kind != yaml.MappingNode {
 				return fmt.Errorf("line %d: ledger must be a mapping", v.Line)
@@ -489,6 +517,12 @@ func (a Account) MarshalYAML() (any, error) {
 	}
 	if a.Timezone != "" {
 		add("timezone", str(a.Timezone))
+	}
+	if a.Currency != "" {
+		add("currency", str(a.Currency))
+	}
+	if a.MaxAmount != "" {
+		add("max_amount", str(a.MaxAmount))
 	}
 	if a.Section != nil {
 		add(a.Provider, a.Section)

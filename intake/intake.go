@@ -27,6 +27,10 @@ import (
 type Account struct {
 	Provider string // provider name in the URL, e.g. "wechat"
 	Verifier payrecon.CallbackVerifier
+	// Policy is the domain validation every entry of a verified callback
+	// passes (payrecon.PolicyFor the account). When its Limits are unset,
+	// the verifier's declared limits (payrecon.LimitsDeclarer) apply.
+	Policy payrecon.Policy
 }
 
 // Config wires a Handler.
@@ -185,7 +189,7 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 		Account: in.account, Header: in.header, Body: in.body, RemoteAddr: in.remoteAddr, ReceivedAt: in.receivedAt,
 	})
 	if verr == nil {
-		verr = h.checkEntries(in, vc.Entries)
+		verr = h.checkEntries(in, acct, vc.Entries)
 	}
 	if verr != nil {
 		return h.reject(ctx, in, verr.Error(), acct.Verifier.Reply(verr))
@@ -209,9 +213,15 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 	return result{outcome: Accepted, reply: acct.Verifier.Reply(nil), id: raw.ID}
 }
 
-// checkEntries fills each entry's account and provider and refuses entries
-// the verifier attributed to another account.
-func (h *Handler) checkEntries(in incoming, entries []payrecon.LedgerEntry) error {
+// checkEntries fills each entry's account and provider, refuses entries
+// the verifier attributed to another account, and runs the domain
+// validation (payrecon.Policy.CheckEntry) on every entry: whatever the
+// provider, nothing it failed to check enters the ledger.
+func (h *Handler) checkEntries(in incoming, acct Account, entries []payrecon.LedgerEntry) error {
+	pol := acct.Policy
+	if pol.Limits == (payrecon.Limits{}) {
+		pol.Limits = payrecon.LimitsOf(acct.Verifier)
+	}
 	for i := range entries {
 		e := &entries[i]
 		if e.Account == "" {
@@ -225,6 +235,15 @@ func (h *Handler) checkEntries(in incoming, entries []payrecon.LedgerEntry) erro
 		}
 		if e.EventKey == "" {
 			return fmt.Errorf("entry %d has no event key", i)
+		}
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = in.receivedAt
+		}
+		if err := pol.CheckEntry(*e); err != nil {
+			if len(entries) == 1 {
+				return err
+			}
+			return fmt.Errorf("entry %d: %w", i, err)
 		}
 	}
 	return nil

@@ -14,7 +14,8 @@ type PullResult struct {
 }
 
 // PullLedger pulls the entries of day from src for account, checks every
-// one with check (the account's validation; nil checks nothing), and
+// one with check (the account's payrecon.Policy.CheckEntry, the same as a
+// verified callback's; nil checks nothing), and
 // stores them with w in ONE transaction deduplicated by event key, so a
 // second pull of the same facts adds nothing. Any bad entry fails the pull
 // with its position and nothing is written.
@@ -57,7 +58,7 @@ func (r *Runner) pullLedger(ctx context.Context, t Target, run *payrecon.Run) er
 		return fmt.Errorf("pull ledger: the store cannot write a ledger batch")
 	}
 	r.progress(Progress{Account: run.Account, Day: run.Day, Phase: "pull"})
-	res, err := PullLedger(ctx, t.Ledger, w, run.Account, run.Day, t.CheckEntry)
+	res, err := PullLedger(ctx, t.Ledger, w, run.Account, run.Day, payrecon.PolicyFor(t.Account, t.Provider).CheckEntry)
 	if err != nil {
 		return err
 	}

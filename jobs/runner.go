@@ -30,11 +30,9 @@ type Target struct {
 
 	// Ledger, when set, is the account's pull source (MinCloud orders, the
 	// merchant's order table): the run pulls it into the ledger first
-	// (PullLedger, under the run lock), then reconciles. Nil: callbacks.
+	// (PullLedger, under the run lock, every entry checked with the
+	// account's payrecon.PolicyFor), then reconciles. Nil: callbacks.
 	Ledger payrecon.LedgerSource
-	// CheckEntry validates every pulled entry (the account's policy); nil
-	// checks nothing.
-	CheckEntry func(payrecon.LedgerEntry) error
 	// RefundsByOrder matches the ledger's aggregated refunds (MinCloud:
 	// one cumulative amount per order, no refund number) against the
 	// bill's refund lines of the order summed.

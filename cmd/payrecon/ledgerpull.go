@@ -61,7 +61,7 @@ pulls by itself before reconciling such an account.` + exitStatusHelp,
 			if err != nil {
 				return err
 			}
-			check := entryCheck(cfg)
+			check := entryCheck(cfg, provs)
 			srcs, _, closeSources, err := ledgerSources(cfg, provs, db, a, check)
 			if err != nil {
 				return err

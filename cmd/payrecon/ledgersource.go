@@ -60,7 +60,10 @@ func ledgerSources(cfg *config.Config, provs map[string]payrecon.Provider, db *s
 }
 
 // entryCheck returns, per account, the validation every pulled entry
-// passes (the same as a verified callback's).
-func entryCheck(cfg *config.Config) func(account string) func(payrecon.LedgerEntry) error {
-	return func(string) func(payrecon.LedgerEntry) error { return nil }
+// passes: the account's policy, the same as a verified callback's.
+func entryCheck(cfg *config.Config, provs map[string]payrecon.Provider) func(account string) func(payrecon.LedgerEntry) error {
+	return func(name string) func(payrecon.LedgerEntry) error {
+		acct, _ := cfg.Account(name)
+		return payrecon.PolicyFor(acct.Domain(), provs[name]).CheckEntry
+	}
 }

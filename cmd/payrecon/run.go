@@ -157,14 +157,14 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 	}
 	// Accounts whose ledger is pulled (MinCloud orders, the merchant's
 	// order table): the run pulls first.
-	srcs, byOrder, closeSources, err := ledgerSources(cfg, provs, db, a, entryCheck(cfg))
+	srcs, byOrder, closeSources, err := ledgerSources(cfg, provs, db, a, entryCheck(cfg, provs))
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
 	for name, src := range srcs {
 		t := targets[name]
-		t.Ledger, t.RefundsByOrder, t.CheckEntry = src, byOrder[name], entryCheck(cfg)(name)
+		t.Ledger, t.RefundsByOrder = src, byOrder[name]
 		targets[name] = t
 	}
 	opts := jobs.Options{

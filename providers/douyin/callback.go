@@ -209,9 +209,11 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 			at = t
 		}
 	}
-	st := payrecon.StatusFailed
-	if strings.EqualFold(m.Status, "SUCCESS") {
-		st = payrecon.StatusSuccess
+	// The payment msg documents status SUCCESS; the other words are read
+	// as query_order spells them, anything undocumented is refused.
+	st, err := OrderStatuses.Map("msg.status", statusWord(m.Status))
+	if err != nil {
+		return vc, err
 	}
 	raw := strings.ToUpper(m.Status)
 	vc.EventID = TypePayment + ":" + m.OrderID + ":" + raw
@@ -260,7 +262,10 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 		}
 		at = t
 	}
-	st := RefundStatus(m.Status)
+	st, err := RefundStatuses.Map("msg.status", statusWord(m.Status))
+	if err != nil {
+		return vc, err
+	}
 	vc.EventID = TypeRefund + ":" + no + ":" + strings.ToUpper(m.Status)
 	vc.Entries = []payrecon.LedgerEntry{{
 		Account:          req.Account,

@@ -141,8 +141,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		if cb.SysRefundNo == "" || cb.MercRefundNo == "" {
 			return out, reject("refund callback %s: sysRefundNo and mercRefundNo required", cb.CallbackID)
 		}
-		raw := deref(cb.RefundOrderStatus)
-		st := RefundStatus(raw)
+		st, err := RefundStatuses.Map("refundOrderStatus", deref(cb.RefundOrderStatus))
+		if err != nil {
+			return out, err
+		}
 		at, err := occurred("finishTime", cb.FinishTime)
 		if err != nil {
 			return out, err
@@ -180,7 +182,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			if err != nil {
 				return out, err
 			}
-			st := OrderStatus(so.OrderStatus)
+			st, err := OrderStatuses.Map(fmt.Sprintf("subOrders[%d].orderStatus", i), so.OrderStatus)
+			if err != nil {
+				return out, err
+			}
 			e := base
 			e.EventKey = "payment:" + so.SysTransOrderNo + ":" + string(st)
 			e.Kind, e.Status = payrecon.KindPayment, st
@@ -194,8 +199,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		if cb.SysTransOrderNo == "" || cb.MercOrderNo == "" {
 			return out, reject("payment callback %s: sysTransOrderNo and mercOrderNo required", cb.CallbackID)
 		}
-		raw := deref(cb.OrderStatus)
-		st := OrderStatus(raw)
+		st, err := OrderStatuses.Map("orderStatus", deref(cb.OrderStatus))
+		if err != nil {
+			return out, err
+		}
 		at, err := occurred("finishTime", cb.FinishTime)
 		if err != nil {
 			return out, err

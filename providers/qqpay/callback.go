@@ -84,7 +84,10 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 		return payrecon.VerifiedCallback{}, errors.New("payment notification lacks trade_state")
 	}
 	vc := payrecon.VerifiedCallback{EventID: "payment:" + txn + ":" + state, Type: "payment"}
-	st := TradeStatus(state)
+	st, err := TradeStatuses.Map("trade_state", statusWord(state))
+	if err != nil {
+		return vc, err
+	}
 	if st != payrecon.StatusSuccess {
 		return vc, nil // nothing moved (PAYERROR, CLOSED …): acknowledged, no ledger entry
 	}
@@ -93,7 +96,6 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 	e.EventKey = "payment:" + txn + ":" + string(st)
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], txn
 	e.Currency = currency(m["fee_type"])
-	var err error
 	if e.Amount, err = fen(m, "total_fee"); err != nil {
 		return vc, err
 	}
@@ -128,7 +130,10 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	if state == "" {
 		return payrecon.VerifiedCallback{}, errors.New("refund notification lacks refund_status")
 	}
-	st := RefundStatus(state)
+	st, err := RefundStatuses.Map("refund_status", statusWord(state))
+	if err != nil {
+		return payrecon.VerifiedCallback{}, err
+	}
 	vc := payrecon.VerifiedCallback{EventID: "refund:" + no + ":" + state, Type: "refund"}
 	e := c.entry(req)
 	e.Kind, e.Status = payrecon.KindRefund, st
@@ -136,7 +141,6 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	e.MerchantRefundNo, e.ProviderRefundNo = m["out_refund_no"], m["refund_id"]
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], m["transaction_id"]
 	e.Currency = currency(m["fee_type"])
-	var err error
 	if e.Amount, err = fen(m, "refund_fee"); err != nil {
 		return vc, err
 	}
