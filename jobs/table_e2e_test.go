@@ -255,3 +255,30 @@ func TestGroundTruthMerchantTableSQL(t *testing.T) {
 		}
 	})
 }
+
+// TestPulledEntriesPassTheDomainValidation: a pulled entry is checked like
+// a verified callback's (payrecon.Policy.CheckEntry); the run fails naming
+// the line and the rule, and nothing of the pull is written.
+func TestPulledEntriesPassTheDomainValidation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		dir := t.TempDir()
+		name := filepath.Join(dir, "o.csv")
+		storetest.Must(t, os.WriteFile(name, []byte("order_no,total,state,updated\nA1,100,PAID,2026-11-20 10:00:00\nA2,-5,PAID,2026-11-20 11:00:00\n"), 0o600))
+		m := payrecon.TableMapping{AmountUnit: payrecon.UnitFen, Columns: map[string]string{
+			payrecon.FieldMerchantOrderNo: "order_no", payrecon.FieldAmount: "total", payrecon.FieldStatus: "state", payrecon.FieldOccurredAt: "updated"},
+			StatusMap: map[string]payrecon.Status{"PAID": payrecon.StatusSuccess}}
+		acct := payrecon.Account{Name: testAccount, Provider: "fake"}
+		src := &ledgersrc.CSV{Account: testAccount, Provider: "fake", Path: name, Mapping: m, Check: payrecon.PolicyFor(acct, nil).CheckEntry}
+		clk := &clock{}
+		clk.runAfter(dayD)
+		r := jobs.NewRunner(db, map[string]jobs.Target{testAccount: {Account: acct, Provider: &scProvider{sc: &scenario.Scenario{}}, Ledger: src}},
+			storetest.Logger(t), clk.Now, jobs.Options{Version: "test"})
+		_, err := r.RunDay(context.Background(), testAccount, dayD)
+		if err == nil || !strings.Contains(err.Error(), name+" line 3: "+payrecon.RuleAmountPositive) {
+			t.Fatalf("run: %v", err)
+		}
+		if n := ledgerCount(t, db); n != 0 {
+			t.Errorf("%d entries written by a failed pull", n)
+		}
+	})
+}
