@@ -67,3 +67,17 @@ func entryCheck(cfg *config.Config, provs map[string]payrecon.Provider) func(acc
 		return payrecon.PolicyFor(acct.Domain(), provs[name]).CheckEntry
 	}
 }
+
+// mincloudLinked names the baas accounts whose orders feed a channel
+// account (ledger source mincloud): they receive webhooks but are not run
+// themselves, since the channel account reconciles their orders against
+// the channel's bill.
+func mincloudLinked(cfg *config.Config) map[string]bool {
+	out := map[string]bool{}
+	for _, a := range cfg.Accounts {
+		if a.Ledger.Source == payrecon.SourceMinCloud {
+			out[a.Ledger.Account] = true
+		}
+	}
+	return out
+}

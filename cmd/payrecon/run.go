@@ -84,6 +84,9 @@ The Go heap works under an 800 MiB soft limit unless $GOMEMLIMIT is set.` + runE
 				if _, ok := cfg.Account(account); !ok {
 					return runStatus(2, fmt.Errorf("--account: no account %q in the configuration", account))
 				}
+				if mincloudLinked(cfg)[account] {
+					return runStatus(2, fmt.Errorf("--account: the orders of %q are reconciled by the channel account whose ledger.account names it; run that one", account))
+				}
 				accounts = []string{account}
 			}
 			ctx := cmd.Context()
@@ -147,7 +150,11 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 		return nil, nil, err
 	}
 	targets := map[string]jobs.Target{}
+	linked := mincloudLinked(cfg)
 	for _, acc := range cfg.Accounts {
+		if linked[acc.Name] {
+			continue // its orders are reconciled by the channel account it feeds
+		}
 		p, ok := provs[acc.Name]
 		if !ok {
 			db.Close()
