@@ -129,6 +129,13 @@ func (c *Config) validateLedgers() []error {
 			bad(p+".source", "must be callbacks, mincloud, sql or csv, got %q", l.Source)
 		}
 	}
+	for i, name := range c.Jobs.Accounts {
+		for j, a := range c.Accounts {
+			if a.Ledger.Source == payrecon.SourceMinCloud && a.Ledger.Account == name {
+				bad(fmt.Sprintf("jobs.accounts[%d]", i), "%q feeds accounts[%d] (%s) through MinCloud and is not run itself; list %q", name, j, a.Name, a.Name)
+			}
+		}
+	}
 	return errs
 }
 

@@ -81,6 +81,7 @@ func TestLedgerValidationNamesTheField(t *testing.T) {
 		{"    ledger: {source: csv, path: x.csv, amount_unit: fen, status_map: {OK: paid}, columns: {merchant_order_no: o, amount: a, status: s, occurred_at: t}}", `accounts[1].ledger.status_map.OK: "paid" is not success`},
 		{"    ledger: {source: csv, path: x.csv, dsn: y, amount_unit: fen, columns: {merchant_order_no: o, amount: a, status: s, occurred_at: t}}", "accounts[1].ledger.dsn: only for source sql"},
 		{"    ledger: {source: csv, pth: x.csv}", "accounts[1].ledger: line 8: field pth not found"},
+		{"    ledger: {source: mincloud, account: mc}\njobs: {accounts: [mc]}", `jobs.accounts[0]: "mc" feeds accounts[1] (wx) through MinCloud`},
 	} {
 		src := "accounts:\n  - name: mc\n    provider: baas\n    baas: {client_id: c}\n  - name: wx\n    provider: wechat\n    wechat: {mch_id: \"1\"}\n" + c.yaml + "\n"
 		_, err := config.Parse(strings.NewReader(src))

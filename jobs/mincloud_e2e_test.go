@@ -291,6 +291,16 @@ func TestGroundTruthMinCloudWeChat(t *testing.T) {
 			}
 			checkMCDay(t, db, p, day, run)
 		}
+		// The same app's Alipay order is routed to an Alipay account, alone.
+		ali := &ledgersrc.MinCloud{Account: "ali", Channel: "alipay", MinCloudAccount: mcAccount, Client: mc, Callbacks: db}
+		var routed []string
+		storetest.Must(t, ali.Pull(ctx, dayD, func(e payrecon.LedgerEntry) error {
+			routed = append(routed, e.Account+" "+e.EventKey)
+			return nil
+		}))
+		if len(routed) != 1 || !strings.HasPrefix(routed[0], "ali mincloud:payment:") {
+			t.Errorf("alipay account pulled %v, want the one alipay_wap order", routed)
+		}
 		// A second pull of the same day changes nothing; a re-run finds the same.
 		res, err := jobs.PullLedger(ctx, src, db, wxAccount, dayD, nil)
 		storetest.Must(t, err)
