@@ -7,7 +7,12 @@ import (
 	"strings"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
+
+// CallbackContentTypes are the media types QQ Wallet's XML notifications
+// are accepted with.
+var CallbackContentTypes = []string{"text/xml", "application/xml"}
 
 // Acknowledgements. QQ Wallet retries until it reads return_code SUCCESS.
 var (
@@ -38,6 +43,13 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 func (c *Client) verifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
 	if len(req.Body) == 0 {
 		return payrecon.VerifiedCallback{}, errors.New("empty body")
+	}
+	charset, err := strict.ContentType(req.Header, CallbackContentTypes...)
+	if err == nil {
+		err = strict.UTF8Charset(charset)
+	}
+	if err != nil {
+		return payrecon.VerifiedCallback{}, err
 	}
 	m, err := DecodeXML(req.Body)
 	if err != nil {
@@ -92,7 +104,7 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 		return vc, nil // nothing moved (PAYERROR, CLOSED …): acknowledged, no ledger entry
 	}
 	e := c.entry(req)
-	e.Kind, e.Status = payrecon.KindPayment, payrecon.StatusSuccess
+	e.Kind, e.Status = payrecon.KindPayment, st
 	e.EventKey = "payment:" + txn + ":" + string(st)
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], txn
 	e.Currency = currency(m["fee_type"])

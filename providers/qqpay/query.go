@@ -19,7 +19,7 @@ var TradeStatuses = payrecon.StatusMap{
 	"NOTPAY": payrecon.StatusNotPaid, "未支付": payrecon.StatusNotPaid,
 	"CLOSED": payrecon.StatusClosed, "REVOKED": payrecon.StatusClosed, "已关闭": payrecon.StatusClosed, "已撤销": payrecon.StatusClosed,
 	"USERPAYING": payrecon.StatusPending, "用户支付中": payrecon.StatusPending,
-	"PAYERROR": payrecon.StatusFailed, "支付失败": payrecon.StatusFailed,
+	"PAYERROR": payrecon.StatusFailed, "FAIL": payrecon.StatusFailed, "支付失败": payrecon.StatusFailed,
 }
 
 // RefundStatuses: the fact file knows two spellings [?]: strings (SUCCESS /
