@@ -648,6 +648,9 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 			return nil
 		}
 	}
+	if e.matchByMerchant(&l, k) {
+		return nil
+	}
 	e.pending = append(e.pending, l)
 	return nil
 }
