@@ -16,6 +16,9 @@ import "github.com/payrecon/payrecon"
 func (e *engine) matchByMerchant(l *payrecon.BillLine, k uint8) bool {
 	sec, prim, pk, sk := l.MerchantOrderNo, l.ProviderTxnNo, "p:", "o:"
 	if k == kindRefund {
+		if e.t.RefundsByOrder {
+			return false // aggregated refunds are matched per order (matchRefundsByOrder)
+		}
 		sec, prim, pk, sk = l.MerchantRefundNo, l.ProviderRefundNo, "r:", "m:"
 	}
 	if sec == "" {
