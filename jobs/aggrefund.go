@@ -83,6 +83,11 @@ func (e *engine) matchRefundsByOrder(ctx context.Context) error {
 			it.Class = payrecon.ClassRefundMissingInBill
 			it.Note = fmt.Sprintf("refunds of the order booked %s (cumulative, no refund number); the bill has no refund of the order",
 				payrecon.FormatYuan(g.ledgerSum))
+			if len(g.ents) > 1 {
+				// reverse_ledger reverses one entry; this is several increments.
+				it.Action = payrecon.ActionManualReview
+				it.Note += fmt.Sprintf(" (%d ledger increments)", len(g.ents))
+			}
 		} else {
 			l := g.lines[len(g.lines)-1]
 			it.Class = payrecon.ClassRefundAmountMismatch
