@@ -984,10 +984,10 @@ func (e *engine) queryLeftover(le payrecon.LedgerEntry) {
 				it.OriginDay = e.run.Day
 				it.Note = NotePending
 			}
-		case q.status == payrecon.StatusFailed || q.status == payrecon.StatusClosed:
-			it.Class = payrecon.ClassStatusMismatch
-			it.Note = fmt.Sprintf("ledger says success, provider says %s (%s)", q.status, q.raw)
 		default:
+			// Failed, closed, timed out, never paid, unknown: the provider
+			// says no money moved and the bill agrees. status_mismatch is
+			// for a transaction both the ledger and the bill hold.
 			it.Class = missing
 			it.Note = fmt.Sprintf("not in the bill and the provider's query says %s (%s)", q.status, q.raw)
 		}
@@ -1054,11 +1054,7 @@ func (e *engine) recheckCarry(c *carry) {
 				return
 			}
 			e.addWithAction(mk(missing, "still pending at the provider past the re-query schedule"))
-		case q.status == payrecon.StatusFailed || q.status == payrecon.StatusClosed:
-			n := mk(payrecon.ClassStatusMismatch, fmt.Sprintf("carried over, now %s at the provider (%s)", q.status, q.raw))
-			n.ProviderStatus = q.status
-			e.addWithAction(n)
-		default:
+		default: // failed, closed, not paid, unknown: absent from the bills for good
 			n := mk(missing, fmt.Sprintf("carried over, now %s at the provider (%s)", q.status, q.raw))
 			n.ProviderStatus = q.status
 			e.addWithAction(n)
