@@ -482,6 +482,7 @@ func (tc tradeCols) line(vals []string) (l payrecon.BillLine, received, discount
 	if err != nil {
 		return l, 0, 0, err
 	}
+	l.FeeStated = get(vals, tc.fee) != ""
 	if l.CreatedAt, err = billTime(get(vals, tc.created)); err != nil {
 		return l, 0, 0, fmt.Errorf("column %d (创建时间): %w", tc.created+1, err)
 	}

@@ -405,6 +405,7 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 		if l.Fee, err = p.optAmount(rec, colServiceFee, line); err != nil {
 			return l, err
 		}
+		l.FeeStated = p.cell(rec, colServiceFee) != ""
 		com, err := p.optAmount(rec, colCommission, line)
 		if err != nil {
 			return l, err

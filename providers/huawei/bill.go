@@ -528,7 +528,7 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (payrecon.Bi
 	if err != nil {
 		return l, err
 	}
-	if l.Fee, _, err = amount(cFee); err != nil {
+	if l.Fee, l.FeeStated, err = amount(cFee); err != nil {
 		return l, err
 	}
 	settle, hasSettle, err := amount(cSettleAmount)
