@@ -35,13 +35,14 @@ type BillLine struct {
 	PayerAmount     int64 // actually paid / refunded to the payer
 	PromotionAmount int64
 	Fee             int64 // provider fee in fen (may be negative on refunds); 0 unless FeeStated
+	FeeRatePPM      int64 // fee rate the bill prints, parts per million; 0 if absent
+	Settlement      int64 // settlement amount (settlement bills), signed
+	Currency        string
+
 	// FeeStated is true when the bill states this line's fee: it has a fee
 	// column and the cell holds an amount (0.00 included). Only such lines
 	// are fee-checked, and only on the bill the provider's FeeFacts name.
 	FeeStated bool
-	FeeRatePPM      int64 // fee rate the bill prints, parts per million; 0 if absent
-	Settlement      int64 // settlement amount (settlement bills), signed
-	Currency        string
 
 	CreatedAt  time.Time
 	FinishedAt time.Time

@@ -25,6 +25,9 @@ type scProvider struct {
 	// block, when set, is called before every bill line (the kill test
 	// slows the bill down with it).
 	block func(n int)
+	// noFees makes the bills state no fee: trade lines without a fee
+	// column, settlement lines gross.
+	noFees bool
 
 	mu      sync.Mutex
 	seen    map[string]bool
@@ -57,6 +60,12 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 		l.Account, l.Day, l.Bill, l.File, l.LineNo = "acc", day, kind, bf.Name, n
 		if l.Status == "" {
 			l.Status = payrecon.StatusSuccess
+		}
+		if f.noFees {
+			if l.Settlement != 0 {
+				l.Settlement += l.Fee
+			}
+			l.Fee, l.FeeStated = 0, false
 		}
 		return fn(l)
 	}
