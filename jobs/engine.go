@@ -27,19 +27,22 @@ type carry struct {
 	used bool
 }
 
-// query is one provider query and what to do with its answer.
+// query is one provider query, what it asks about and the answer.
 type query struct {
 	kind      payrecon.Kind
 	order     payrecon.OrderRef
 	refund    payrecon.RefundRef
 	agreement payrecon.AgreementRef
 
-	supported bool
-	status    payrecon.Status
-	raw       string
-	err       error
+	ans Answer
 
-	finish func(q *query)
+	// What is asked about: a bill line no ledger entry met (line), an
+	// earlier day's carry-over (carried), or a ledger success no bill line
+	// met or an agreement (entry; ofToday: changed today).
+	line    *payrecon.BillLine
+	carried *payrecon.Item
+	entry   *payrecon.LedgerEntry
+	ofToday bool
 }
 
 type engine struct {
@@ -70,6 +73,7 @@ type engine struct {
 	queriesDone int64
 	dupPairs    [][2]int32
 	lines       payrecon.LineChecker // the domain check every bill line passes
+	caps        Caps                 // what the provider can do, for the repair actions
 }
 
 func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine {
@@ -80,6 +84,7 @@ func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine
 		carryByKey: map[string]*carry{},
 		tot:        payrecon.Totals{ByClass: map[payrecon.Class]payrecon.ClassTotal{}},
 		lines:      payrecon.PolicyFor(t.Account, t.Provider).Lines(run.Day),
+		caps:       CapsOf(t.Provider, r.opts.ProviderActions),
 	}
 }
 
@@ -145,12 +150,10 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 	if err := e.runQueries(ctx); err != nil {
 		return nil, err
 	}
-	for _, q := range e.queries {
-		q.finish(q)
-	}
+	e.answered()
 	for _, f := range e.sfees.list {
 		if !f.taken {
-			e.add(f.leftover(e.t.Account.FeeRatePPM))
+			e.record(f.leftover(), settleFeeLeftover(f, e.t.Account.FeeRatePPM, e.caps))
 		}
 	}
 	if e.hasSettle {
@@ -471,11 +474,9 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 	default:
 		e.tradeNet += l.Amount // settles as listed (splits, top-ups …), fees aside
 		it := lineItem(l)
-		it.Class = payrecon.ClassOtherBillLine
 		it.BillAmount = 0
-		it.Note = "bill line of type " + l.Type + " (" + payrecon.FormatYuan(l.Amount) + ") is not reconciled"
 		e.billDone++
-		e.add(it)
+		e.record(it, otherLine(&l))
 		return nil
 	}
 	if key != "" {
@@ -512,32 +513,10 @@ func paid(l *payrecon.BillLine) int64 {
 	return l.Amount
 }
 
-// compare classifies a bill line against the ledger entry it met.
+// compare classifies a bill line against the ledger entry it met
+// (pairClass); the fee is checked where the provider states it.
 func (e *engine) compare(ent *lent, l *payrecon.BillLine) payrecon.Class {
-	lok := ent.status == codeSuccess
-	bok := l.Status == payrecon.StatusSuccess
-	if lok != bok {
-		return payrecon.ClassStatusMismatch
-	}
-	if !lok {
-		return payrecon.ClassMatched // both sides say no money moved
-	}
-	if ent.kind == kindRefund {
-		if ent.amount != l.Amount {
-			return payrecon.ClassRefundAmountMismatch
-		}
-		return payrecon.ClassMatched
-	}
-	if ent.flags&flagDup != 0 {
-		return payrecon.ClassDuplicatePayment
-	}
-	if ent.amount != l.Amount || (ent.split != 0 && (l.PayerAmount != 0 || l.PromotionAmount != 0) && ent.split != splitHash(l.PayerAmount, l.PromotionAmount)) {
-		return payrecon.ClassAmountMismatch
-	}
-	if tradeFeeMismatch(e.fees, l, e.t.Account.FeeRatePPM) || e.sfees.find(l) != nil {
-		return payrecon.ClassFeeMismatch
-	}
-	return payrecon.ClassMatched
+	return pairClass(ent.facts(), l, tradeFeeMismatch(e.fees, l, e.t.Account.FeeRatePPM) || e.sfees.find(l) != nil)
 }
 
 // onSettlement adds up every line of the settlement (fund) bill: payments,
@@ -555,17 +534,17 @@ func (e *engine) onSettlement(l payrecon.BillLine) error {
 	return nil
 }
 
-// fillFee puts both fees and the explanation on a fee_mismatch item.
-func (e *engine) fillFee(it *payrecon.Item, l *payrecon.BillLine) {
+// fillFee puts both fees on a fee_mismatch item and returns the note
+// explaining them.
+func (e *engine) fillFee(it *payrecon.Item, l *payrecon.BillLine) string {
 	rate := e.t.Account.FeeRatePPM
 	if f := e.sfees.find(l); f != nil {
 		f.taken = true
 		it.BillFee, it.LedgerFee = f.fee, f.want
-		it.Note = f.note(rate)
-		return
+		return f.note(rate)
 	}
 	it.LedgerFee = payrecon.FeeFor(l.Amount, rate)
-	it.Note = fmt.Sprintf("bill fee %s, configured rate gives %s", payrecon.FormatYuan(l.Fee), payrecon.FormatYuan(it.LedgerFee))
+	return tradeFeeNote(l.Fee, it.LedgerFee)
 }
 
 // ---- resolution of the rare cases ----
@@ -582,23 +561,9 @@ func (e *engine) resolve(ctx context.Context) error {
 			e.pending = append(e.pending, c.line)
 			continue
 		}
-		it := lineItem(c.line)
-		fillLedger(&it, le)
-		it.Class = c.class
-		switch c.class {
-		case payrecon.ClassFeeMismatch:
-			e.fillFee(&it, &c.line)
-		case payrecon.ClassDuplicatePayment:
-			it.Note = "merchant order paid by more than one provider transaction (both in the ledger)"
-		case payrecon.ClassStatusMismatch:
-			it.Note = fmt.Sprintf("ledger says %s, bill says %s", le.Status, c.line.Status)
-		case payrecon.ClassAmountMismatch, payrecon.ClassRefundAmountMismatch:
-			it.Note = fmt.Sprintf("bill %s (payer %s) vs ledger %s (payer %s)", payrecon.FormatYuan(c.line.Amount), payrecon.FormatYuan(c.line.PayerAmount),
-				payrecon.FormatYuan(le.Amount), payrecon.FormatYuan(le.PayerAmount))
-		}
 		e.billDone++
 		e.ledgerDone++
-		e.add(it)
+		e.recordPair(c.class, &le, &c.line, false)
 	}
 	// 2. Bill lines no ledger entry met by the provider's number (refunds
 	// of aggregated-refund ledgers first, summed per order).
@@ -709,17 +674,9 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 				e.matched(1, 1)
 				return nil
 			}
-			it := lineItem(*l)
-			fillLedger(&it, le)
-			it.Class = class
-			it.Note = fmt.Sprintf("matched by merchant number; ledger %s %s, bill %s %s", le.Status, payrecon.FormatYuan(le.Amount), l.Status, payrecon.FormatYuan(l.Amount))
-			if class == payrecon.ClassFeeMismatch {
-				e.fillFee(&it, l)
-				it.Note = "matched by merchant number; " + it.Note
-			}
 			e.billDone++
 			e.ledgerDone++
-			e.add(it)
+			e.recordPair(class, &le, l, true)
 			return nil
 		}
 		// Every ledger payment of that merchant order is taken by another
@@ -742,12 +699,10 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 					continue
 				}
 				it := lineItem(*l)
-				it.Class = payrecon.ClassDuplicatePayment
 				it.LedgerEntryID = le.ID
 				it.LedgerStatus = le.Status
-				it.Note = "merchant order already paid by provider transaction " + le.ProviderTxnNo
 				e.billDone++
-				e.add(it)
+				e.record(it, secondPayment(l, le.ProviderTxnNo, le.Status, e.caps))
 				return nil
 			}
 		}
@@ -761,31 +716,11 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 		return nil
 	}
 	line := *l
-	q := &query{kind: l.Kind}
+	q := &query{kind: l.Kind, line: &line}
 	if refund {
 		q.refund = payrecon.RefundRef{MerchantRefundNo: l.MerchantRefundNo, ProviderRefundNo: l.ProviderRefundNo, MerchantOrderNo: l.MerchantOrderNo, ProviderTxnNo: l.ProviderTxnNo}
 	} else {
 		q.order = payrecon.OrderRef{MerchantOrderNo: l.MerchantOrderNo, ProviderTxnNo: l.ProviderTxnNo}
-	}
-	q.finish = func(q *query) {
-		it := lineItem(line)
-		it.Class = payrecon.ClassMissingInLedger
-		if refund {
-			it.Class = payrecon.ClassRefundMissingInLedger
-		}
-		it.Action = payrecon.ProposedAction(it.Class)
-		switch {
-		case !q.supported:
-			it.Action = payrecon.ActionManualReview
-			it.Note = "not confirmed: the provider offers no query for it"
-		case q.status == payrecon.StatusSuccess:
-			it.Note = "confirmed by the provider's query (" + q.raw + ")"
-		default:
-			it.Action = payrecon.ActionManualReview
-			it.Note = fmt.Sprintf("bill lists it but the provider's query says %s (%s)", q.status, q.raw)
-		}
-		e.billDone++
-		e.addWithAction(it)
 	}
 	e.queries = append(e.queries, q)
 	return nil
@@ -795,138 +730,55 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 func (e *engine) resolvedLate(c *carry, l *payrecon.BillLine) {
 	c.used = true
 	it := lineItem(*l)
-	it.Class = payrecon.ClassResolvedLate
 	it.LedgerStatus = c.item.LedgerStatus
 	it.LedgerTime = c.item.LedgerTime
 	it.LedgerEntryID = c.item.LedgerEntryID
 	it.OriginDay = c.item.OriginDay
 	it.ResolvesKey = c.item.Key()
 	fillKeys(&it, c.item.MerchantOrderNo, c.item.ProviderTxnNo, c.item.MerchantRefundNo, c.item.ProviderRefundNo)
-	it.Note = "carried over from " + string(c.item.OriginDay)
-	if c.item.LedgerAmount != it.BillAmount {
-		it.Note += fmt.Sprintf("; ledger amount was %s", payrecon.FormatYuan(abs(c.item.LedgerAmount)))
-	}
 	e.billDone++
-	e.add(it)
+	e.record(it, resolvedLate(&c.item, l, it.BillAmount, e.caps))
 }
 
 // queryLeftover asks the provider about a ledger success no bill line met.
 func (e *engine) queryLeftover(le payrecon.LedgerEntry) {
-	refund := le.Kind == payrecon.KindRefund
-	q := &query{kind: le.Kind}
-	if refund {
+	q := &query{kind: le.Kind, entry: &le}
+	if le.Kind == payrecon.KindRefund {
 		q.refund = payrecon.RefundRef{MerchantRefundNo: le.MerchantRefundNo, ProviderRefundNo: le.ProviderRefundNo, MerchantOrderNo: le.MerchantOrderNo, ProviderTxnNo: le.ProviderTxnNo}
 	} else {
 		q.order = payrecon.OrderRef{MerchantOrderNo: le.MerchantOrderNo, ProviderTxnNo: le.ProviderTxnNo}
 	}
-	q.finish = func(q *query) {
-		it := payrecon.Item{Account: e.run.Account, Day: e.run.Day, Kind: le.Kind}
-		fillLedger(&it, le)
-		it.Delta = -it.LedgerAmount
-		it.ProviderStatus = q.status
-		missing := payrecon.ClassMissingInBill
-		if refund {
-			missing = payrecon.ClassRefundMissingInBill
-		}
-		switch {
-		case !q.supported:
-			it.Class = missing
-			it.Action = payrecon.ActionManualReview
-			it.Note = "not in the bill; not confirmed: the provider offers no query for it"
-		case q.status == payrecon.StatusSuccess:
-			it.Class = payrecon.ClassCarriedOver
-			it.OriginDay = e.run.Day
-			it.Note = "paid per the provider's query, not in this day's bill: expected in a later bill"
-		case q.status == payrecon.StatusPending:
-			if e.pendingExpired(le.OccurredAt) {
-				it.Class = missing
-				it.Note = "still pending at the provider past the re-query schedule (" + q.raw + ")"
-			} else {
-				it.Class = payrecon.ClassCarriedOver
-				it.OriginDay = e.run.Day
-				it.Note = NotePending
-			}
-		default:
-			// Failed, closed, timed out, never paid, unknown: the provider
-			// says no money moved and the bill agrees. status_mismatch is
-			// for a transaction both the ledger and the bill hold.
-			it.Class = missing
-			it.Note = fmt.Sprintf("not in the bill and the provider's query says %s (%s)", q.status, q.raw)
-		}
-		if it.Action == payrecon.ActionNone {
-			it.Action = payrecon.ProposedAction(it.Class)
-		}
-		e.ledgerDone++
-		e.addWithAction(it)
-	}
 	e.queries = append(e.queries, q)
 }
 
-// NotePending is the Note of a carried_over item the provider still
-// reports as pending; the scheduler re-runs its day on the re-query
-// schedule (Options.RequerySchedule, counted from the item's LedgerTime).
-const NotePending = "pending"
-
-func (e *engine) pendingExpired(since time.Time) bool {
-	last := e.r.opts.RequerySchedule[len(e.r.opts.RequerySchedule)-1]
-	return !since.IsZero() && e.r.now().Sub(since) >= last
-}
-
 // recheckCarry re-checks an earlier day's carried-over item that today's
-// bill did not list. It stays open (no item) while the provider still says
-// paid (or pending, within the schedule) and the carry-over window lasts;
-// otherwise it becomes a discrepancy of today's run with delta 0 (its money
-// belongs to its origin day).
+// bill did not list: one carried over too long is missing in the bill
+// now; any other is asked about again (recheckCarry in classify.go).
 func (e *engine) recheckCarry(c *carry) {
-	it := c.item
-	refund := it.Kind == payrecon.KindRefund
-	missing := payrecon.ClassMissingInBill
-	if refund {
-		missing = payrecon.ClassRefundMissingInBill
-	}
-	mk := func(class payrecon.Class, note string) payrecon.Item {
-		n := payrecon.Item{
-			Account: e.run.Account, Day: e.run.Day, Kind: it.Kind, Class: class,
-			MerchantOrderNo: it.MerchantOrderNo, ProviderTxnNo: it.ProviderTxnNo,
-			MerchantRefundNo: it.MerchantRefundNo, ProviderRefundNo: it.ProviderRefundNo,
-			LedgerStatus: it.LedgerStatus, LedgerTime: it.LedgerTime, LedgerEntryID: it.LedgerEntryID,
-			OriginDay: it.OriginDay, ResolvesKey: it.Key(), Product: it.Product,
-			Note: note + fmt.Sprintf(" (ledger %s on %s)", payrecon.FormatYuan(abs(it.LedgerAmount)), it.OriginDay),
-		}
-		n.Action = payrecon.ProposedAction(class)
-		return n
-	}
-	age := int(e.run.Day.Start().Sub(it.OriginDay.Start()).Hours()+12) / 24
-	if age >= e.r.opts.CarryOverDays {
-		n := mk(missing, fmt.Sprintf("carried over %d days and still absent from the bills", age))
-		n.ProviderStatus = it.ProviderStatus // as last queried; apply queries again
-		e.addWithAction(n)
+	it := &c.item
+	if d, ok := carryTooOld(it, e.run.Day, e.r.opts.CarryOverDays, e.caps); ok {
+		e.record(e.carryItem(it, it.ProviderStatus), d) // as last queried; apply queries again
 		return
 	}
-	q := &query{kind: it.Kind}
-	if refund {
+	q := &query{kind: it.Kind, carried: it}
+	if it.Kind == payrecon.KindRefund {
 		q.refund = payrecon.RefundRef{MerchantRefundNo: it.MerchantRefundNo, ProviderRefundNo: it.ProviderRefundNo, MerchantOrderNo: it.MerchantOrderNo, ProviderTxnNo: it.ProviderTxnNo}
 	} else {
 		q.order = payrecon.OrderRef{MerchantOrderNo: it.MerchantOrderNo, ProviderTxnNo: it.ProviderTxnNo}
 	}
-	q.finish = func(q *query) {
-		switch {
-		case !q.supported, q.status == payrecon.StatusSuccess:
-			return // still expected in a later bill
-		case q.status == payrecon.StatusPending:
-			if !e.pendingExpired(it.LedgerTime) {
-				return
-			}
-			n := mk(missing, "still pending at the provider past the re-query schedule ("+q.raw+")")
-			n.ProviderStatus = q.status
-			e.addWithAction(n)
-		default: // failed, closed, not paid, unknown: absent from the bills for good
-			n := mk(missing, fmt.Sprintf("carried over, now %s at the provider (%s)", q.status, q.raw))
-			n.ProviderStatus = q.status
-			e.addWithAction(n)
-		}
-	}
 	e.queries = append(e.queries, q)
+}
+
+// carryItem is today's item for an earlier day's carry-over: delta 0 (its
+// money belongs to its origin day), resolving the earlier item.
+func (e *engine) carryItem(it *payrecon.Item, provider payrecon.Status) payrecon.Item {
+	return payrecon.Item{
+		Kind:            it.Kind,
+		MerchantOrderNo: it.MerchantOrderNo, ProviderTxnNo: it.ProviderTxnNo,
+		MerchantRefundNo: it.MerchantRefundNo, ProviderRefundNo: it.ProviderRefundNo,
+		LedgerStatus: it.LedgerStatus, LedgerTime: it.LedgerTime, LedgerEntryID: it.LedgerEntryID,
+		OriginDay: it.OriginDay, ResolvesKey: it.Key(), Product: it.Product, ProviderStatus: provider,
+	}
 }
 
 // checkAgreements compares the ledger's state of every agreement that
@@ -959,39 +811,54 @@ func (e *engine) checkAgreements(ctx context.Context) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		le := e.agreements[k]
-		ofToday := today[k]
-		q := &query{kind: payrecon.KindAgreement, agreement: payrecon.AgreementRef{AgreementNo: le.AgreementNo, MerchantAgreeNo: le.MerchantAgreeNo, PlanID: le.PlanID}}
-		q.finish = func(q *query) {
-			ledgerDone := int64(0)
-			if ofToday {
-				ledgerDone = 1
-			}
-			prov := q.status
-			if prov == payrecon.StatusNotFound {
-				prov = payrecon.StatusUnsigned
-			}
-			if !q.supported || prov == le.Status {
-				if ofToday {
-					e.matched(0, ledgerDone)
-				}
-				return
-			}
-			it := payrecon.Item{
-				Account: e.run.Account, Day: e.run.Day, Kind: payrecon.KindAgreement, Class: payrecon.ClassAgreementMismatch,
-				AgreementNo: le.AgreementNo, MerchantOrderNo: le.MerchantAgreeNo,
-				LedgerStatus: le.Status, ProviderStatus: q.status, LedgerTime: le.OccurredAt, LedgerEntryID: le.ID,
-				Action: payrecon.ActionCorrectAgreement,
-				Note:   fmt.Sprintf("ledger says %s, provider says %s (%s)", le.Status, q.status, q.raw),
-			}
-			if !ofToday {
-				it.Note += "; periodic re-check"
-			}
-			e.ledgerDone += ledgerDone
-			e.addWithAction(it)
-		}
+		q := &query{kind: payrecon.KindAgreement, agreement: payrecon.AgreementRef{AgreementNo: le.AgreementNo, MerchantAgreeNo: le.MerchantAgreeNo, PlanID: le.PlanID},
+			entry: &le, ofToday: today[k]}
 		e.queries = append(e.queries, q)
 	}
 	return nil
+}
+
+// answered classifies every queried item with the provider's answer, in
+// the order they were asked.
+func (e *engine) answered() {
+	rq := requery{now: e.r.now(), last: e.r.opts.RequerySchedule[len(e.r.opts.RequerySchedule)-1]}
+	for _, q := range e.queries {
+		switch {
+		case q.line != nil:
+			e.billDone++
+			e.record(lineItem(*q.line), unmatchedLine(q.line, q.ans, e.caps))
+		case q.carried != nil:
+			if d, ok := recheckCarry(q.carried, q.ans, rq, e.caps); ok {
+				e.record(e.carryItem(q.carried, q.ans.Status), d)
+			}
+		case q.kind == payrecon.KindAgreement:
+			le := q.entry
+			d, ok := agreementCheck(le, q.ans, q.ofToday, e.caps)
+			switch {
+			case ok:
+				if q.ofToday {
+					e.ledgerDone++
+				}
+				e.record(payrecon.Item{
+					Kind: payrecon.KindAgreement, AgreementNo: le.AgreementNo, MerchantOrderNo: le.MerchantAgreeNo,
+					LedgerStatus: le.Status, ProviderStatus: q.ans.Status, LedgerTime: le.OccurredAt, LedgerEntryID: le.ID,
+				}, d)
+			case q.ofToday:
+				e.matched(0, 1)
+			}
+		default:
+			le := q.entry
+			it := payrecon.Item{Kind: le.Kind}
+			fillLedger(&it, *le)
+			it.ProviderStatus = q.ans.Status
+			d := leftover(le, q.ans, rq, e.caps)
+			if d.Class == payrecon.ClassCarriedOver {
+				it.OriginDay = e.run.Day
+			}
+			e.ledgerDone++
+			e.record(it, d)
+		}
+	}
 }
 
 // ---- items and totals ----
@@ -1052,17 +919,22 @@ func (e *engine) matched(billLines, ledgerEntries int64) {
 	e.tot.Matched++ // ByClass[matched] is filled in finishTotals
 }
 
-// add stores an item with the action its class proposes.
-func (e *engine) add(it payrecon.Item) {
-	if it.Action == payrecon.ActionNone {
-		it.Action = payrecon.ProposedAction(it.Class)
+// recordPair records a bill line and the ledger entry it met that
+// disagree (class): both sides, the fees of a fee_mismatch, and why.
+func (e *engine) recordPair(class payrecon.Class, le *payrecon.LedgerEntry, l *payrecon.BillLine, byMerchant bool) {
+	it := lineItem(*l)
+	fillLedger(&it, *le)
+	var feeNote string
+	if class == payrecon.ClassFeeMismatch {
+		feeNote = e.fillFee(&it, l)
 	}
-	e.addWithAction(it)
+	e.record(it, pairDecision(class, le, l, byMerchant, feeNote, e.caps))
 }
 
-// addWithAction stores an item as is; Delta is BillAmount − LedgerAmount.
-func (e *engine) addWithAction(it payrecon.Item) {
-	decide(&it, CapsOf(e.t.Provider, e.r.opts.ProviderActions))
+// record stores an item with its decision (class, action, note); Delta is
+// BillAmount − LedgerAmount.
+func (e *engine) record(it payrecon.Item, d Decision) {
+	it.Class, it.Action, it.Note = d.Class, d.Action, d.Note
 	it.Account = e.run.Account
 	it.Day = e.run.Day
 	it.Delta = it.BillAmount - it.LedgerAmount

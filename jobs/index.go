@@ -56,6 +56,12 @@ type lent struct {
 	flags  uint8
 }
 
+// facts is what classification (pairClass) reads of a compact entry.
+func (ent *lent) facts() ledgerFacts {
+	return ledgerFacts{success: ent.status == codeSuccess, refund: ent.kind == kindRefund,
+		duplicate: ent.flags&flagDup != 0, amount: ent.amount, split: ent.split}
+}
+
 // splitHash folds a payer/promotion split into 32 bits (never 0). Two
 // different splits of the same total collide with probability 2^-32; the
 // totals still balance then, only the split check misses it.
