@@ -132,6 +132,13 @@ type Item struct {
 	// item (resolved_late, or a carry-over turned into a discrepancy), that
 	// item's Key(); "" otherwise. Not part of the identity.
 	ResolvesKey string `json:",omitempty"`
+	// Tolerance names the configured tolerance rule the item falls under
+	// ("" for none), set by jobs after classification; the item keeps its
+	// class and Delta. Not part of the identity.
+	Tolerance string `json:",omitempty"`
+	// DueDay is when a review is due by the SLA, set by jobs for
+	// discrepancies; the store keeps the first one. Not part of the identity.
+	DueDay Day `json:",omitempty"`
 	// BillFiles names the bill files a settlement_mismatch compares (the
 	// trade bill, then the settlement bill); empty for other items.
 	BillFiles []string `json:",omitempty"`
@@ -170,6 +177,9 @@ type Totals struct {
 	Fees        int64 // bill fees
 	Settlement  int64 // settlement bill total (0 when none)
 	ByClass     map[Class]ClassTotal
+	// Tolerated counts the discrepancies (already in ByClass) that a
+	// tolerance rule covers; open ones are the rest.
+	Tolerated ClassTotal `json:",omitzero"`
 }
 
 // ClassTotal counts a class.

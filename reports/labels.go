@@ -125,6 +125,7 @@ const (
 	sheetOtherLines  = "其他账单行 Other lines"
 	sheetActions     = "修复动作 Actions"
 	sheetSettlement  = "结算 Settlement"
+	sheetAgeing      = "账龄 Ageing"
 	summaryTitleZh   = "对账汇总"
 	summaryTitleEn   = "Reconciliation summary"
 )

@@ -160,6 +160,8 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 		LockTTL:         cfg.Jobs.LockTTL,
 		Version:         version,
 		Progress:        progress,
+		CarryOverDays:   cfg.Review.CarryOverDays,
+		Review:          reviewPolicy(cfg.Review),
 	}
 	// After every stored run: auto-apply the configured safe kinds and
 	// follow applied refunds and closes to the provider's final answer.
