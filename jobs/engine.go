@@ -642,6 +642,9 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 			return nil
 		}
 	}
+	if e.matchByMerchant(&l, k) {
+		return nil
+	}
 	e.pending = append(e.pending, l)
 	return nil
 }
@@ -755,7 +758,13 @@ func (e *engine) resolve(ctx context.Context) error {
 		e.ledgerDone++
 		e.add(it)
 	}
-	// 2. Bill lines no ledger entry met by the provider's number.
+	// 2. Bill lines no ledger entry met by the provider's number (refunds
+	// of aggregated-refund ledgers first, summed per order).
+	if e.t.RefundsByOrder {
+		if err := e.matchRefundsByOrder(ctx); err != nil {
+			return err
+		}
+	}
 	for i := range e.pending {
 		if err := e.resolveLine(ctx, &e.pending[i]); err != nil {
 			return err
