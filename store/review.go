@@ -591,3 +591,49 @@ func (db *DB) ReviewKey(ctx context.Context) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// RunItemsReviewed streams a run's items like RunItems, each with its
+// discrepancy's review (the zero Review for items that are not
+// discrepancies), joined in SQL so that a million-row run is never held in
+// memory.
+func (db *DB) RunItemsReviewed(ctx context.Context, runID int64, fn func(payrecon.Item, payrecon.Review) error) error {
+	q := strings.Replace(itemSelect, " FROM run_items i", `, d.item_key AS rv_key, d.review_state AS rv_state, d.reason_code AS rv_reason,
+		d.tolerance_rule AS rv_rule, d.assignee AS rv_assignee, d.review_note AS rv_note, d.due_day AS rv_due,
+		d.review_version AS rv_version, d.first_seen_day AS rv_first FROM run_items i
+		LEFT JOIN discrepancies d ON d.item_key = i.item_key`, 1) + ` WHERE i.run_id = ? ORDER BY i.id`
+	rows, err := db.x.QueryxContext(ctx, db.x.Rebind(q), runID)
+	if err != nil {
+		return fmt.Errorf("run %d reviewed items: %w", runID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r struct {
+			itemRow
+			Key      sql.NullString `db:"rv_key"`
+			State    sql.NullString `db:"rv_state"`
+			Reason   sql.NullString `db:"rv_reason"`
+			Rule     sql.NullString `db:"rv_rule"`
+			Assignee sql.NullString `db:"rv_assignee"`
+			Note     sql.NullString `db:"rv_note"`
+			Due      sql.NullString `db:"rv_due"`
+			Version  sql.NullInt64  `db:"rv_version"`
+			First    sql.NullString `db:"rv_first"`
+		}
+		if err := rows.StructScan(&r); err != nil {
+			return fmt.Errorf("run %d reviewed items: %w", runID, err)
+		}
+		var rv payrecon.Review
+		if r.Key.Valid {
+			rv = payrecon.Review{Key: r.Key.String, State: payrecon.ReviewState(r.State.String), ReasonCode: r.Reason.String,
+				Rule: r.Rule.String, Assignee: r.Assignee.String, Note: r.Note.String, DueDay: payrecon.Day(r.Due.String),
+				Version: r.Version.Int64, FirstSeenDay: payrecon.Day(r.First.String)}
+		}
+		if err := fn(r.item(), rv); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("run %d reviewed items: %w", runID, err)
+	}
+	return nil
+}
