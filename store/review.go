@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -122,43 +123,57 @@ func (db *DB) saveReviews(ctx context.Context, tx *sqlx.Tx, runID int64, day pay
 	if err := flush(); err != nil {
 		return err
 	}
-	// Tolerance verdicts: only rows whose state a run may change (open, or
-	// tolerated by a run) are read back.
-	keys := make([]string, 0, len(tolerance))
-	for k := range tolerance {
-		keys = append(keys, k)
+	// Tolerance verdicts: read back the rows a rule covers now (when still
+	// open or tolerated) and the rows of this run tolerated before.
+	var keys []string
+	for k, rule := range tolerance {
+		if rule != "" {
+			keys = append(keys, k)
+		}
 	}
+	sort.Strings(keys)
+	var rows []reviewRow
 	for start := 0; start < len(keys); start += 500 {
 		part := keys[start:min(start+500, len(keys))]
 		q, qargs, err := sqlx.In(reviewSelect+` WHERE item_key IN (?) AND review_state IN ('open', 'tolerated')`, part)
 		if err != nil {
 			return fmt.Errorf("tolerated discrepancies: %w", err)
 		}
-		var rows []reviewRow
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), qargs...); err != nil {
+		var got []reviewRow
+		if err := tx.SelectContext(ctx, &got, tx.Rebind(q), qargs...); err != nil {
 			return fmt.Errorf("tolerated discrepancies: %w", err)
 		}
-		for _, r := range rows {
-			rule := tolerance[r.Key]
-			if r.UpdatedBy != "" && r.UpdatedBy != "run" {
-				continue // a person decided on it: runs leave it alone
-			}
-			c := payrecon.ReviewChange{Actor: "run", Source: payrecon.SourceRun, IfVersion: -1}
-			switch {
-			case rule != "" && (r.State == string(payrecon.ReviewOpen) || r.Rule != rule):
-				st := payrecon.ReviewTolerated
-				c.State, c.Rule = &st, &rule
-				c.Comment = fmt.Sprintf("run %d: tolerance rule %s", runID, rule)
-			case rule == "" && r.State == string(payrecon.ReviewTolerated):
-				st := payrecon.ReviewOpen
-				c.State = &st
-				c.Comment = fmt.Sprintf("run %d: no tolerance rule covers it any more", runID)
-			default:
-				continue
-			}
-			if _, _, err := db.changeReview(ctx, tx, r.review(), c); err != nil {
-				return err
-			}
+		rows = append(rows, got...)
+	}
+	var was []reviewRow
+	if err := tx.SelectContext(ctx, &was, tx.Rebind(reviewSelect+` WHERE last_run_id = ? AND review_state = 'tolerated'`), runID); err != nil {
+		return fmt.Errorf("tolerated discrepancies: %w", err)
+	}
+	for _, r := range was {
+		if tolerance[r.Key] == "" {
+			rows = append(rows, r)
+		}
+	}
+	for _, r := range rows {
+		rule := tolerance[r.Key]
+		if r.UpdatedBy != "" && r.UpdatedBy != "run" {
+			continue // a person decided on it: runs leave it alone
+		}
+		c := payrecon.ReviewChange{Actor: "run", Source: payrecon.SourceRun, IfVersion: -1}
+		switch {
+		case rule != "" && (r.State == string(payrecon.ReviewOpen) || r.Rule != rule):
+			st := payrecon.ReviewTolerated
+			c.State, c.Rule = &st, &rule
+			c.Comment = fmt.Sprintf("run %d: tolerance rule %s", runID, rule)
+		case rule == "" && r.State == string(payrecon.ReviewTolerated):
+			st := payrecon.ReviewOpen
+			c.State = &st
+			c.Comment = fmt.Sprintf("run %d: no tolerance rule covers it any more", runID)
+		default:
+			continue
+		}
+		if _, _, err := db.changeReview(ctx, tx, r.review(), c); err != nil {
+			return err
 		}
 	}
 	return nil
