@@ -27,13 +27,23 @@ type Store interface {
 type Target struct {
 	Account  payrecon.Account
 	Provider payrecon.Provider // must be a payrecon.BillSource; queriers are optional
+
+	// Ledger, when set, is the account's pull source (MinCloud orders, the
+	// merchant's order table): the run pulls it into the ledger first
+	// (PullLedger, under the run lock, every entry checked with the
+	// account's payrecon.PolicyFor), then reconciles. Nil: callbacks.
+	Ledger payrecon.LedgerSource
+	// RefundsByOrder matches the ledger's aggregated refunds (MinCloud:
+	// one cumulative amount per order, no refund number) against the
+	// bill's refund lines of the order summed.
+	RefundsByOrder bool
 }
 
 // Progress is reported while a run advances.
 type Progress struct {
 	Account     string
 	Day         payrecon.Day
-	Phase       string // "lock", "ledger", "bill", "settlement", "query", "save", "done", "failed"
+	Phase       string // "lock", "pull", "ledger", "bill", "settlement", "query", "save", "done", "failed"
 	LedgerLines int64  // ledger entries loaded so far
 	BillLines   int64  // trade bill lines read so far
 	Queries     int64  // provider queries done so far
@@ -49,8 +59,8 @@ type Options struct {
 	// bills this many days after its origin day becomes missing_in_bill.
 	// Default 3.
 	CarryOverDays int
-	// LockTTL is the run lease; it is renewed every third of it while the run
-	// lasts. Default 10 minutes.
+	// LockTTL is the run lease; it is renewed every quarter of it while the
+	// run lasts, so a killed run's lease lapses within LockTTL. Default 60s.
 	LockTTL time.Duration
 	// Version is stored with every run.
 	Version string
@@ -69,6 +79,10 @@ type Options struct {
 	// those that changed that day) is re-checked on days whose ordinal
 	// (days since 1970-01-01) is a multiple of it.
 	AgreementRecheckDays int
+	// ProviderActions lists the money-moving action kinds runs may propose
+	// (jobs.provider_actions); nil means all of them. A discrepancy whose
+	// repair is not listed is proposed for manual review.
+	ProviderActions []payrecon.ActionKind
 	// AfterSave runs after a run was stored (e.g. auto-applying safe repair
 	// actions); its error is logged, the run stays stored.
 	AfterSave func(ctx context.Context, run payrecon.Run) error
@@ -85,7 +99,7 @@ func (o Options) withDefaults() Options {
 		o.CarryOverDays = 3
 	}
 	if o.LockTTL <= 0 {
-		o.LockTTL = 10 * time.Minute
+		o.LockTTL = DefaultLockTTL
 	}
 	if o.Owner == "" {
 		host, _ := os.Hostname()
@@ -102,6 +116,9 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// DefaultLockTTL is the run lease when Options.LockTTL is zero.
+const DefaultLockTTL = 60 * time.Second
 
 // Runner reconciles accounts day by day. It is safe for concurrent use;
 // runs of one (account, day) are serialised across processes by the store's
@@ -156,7 +173,8 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 	}
 	log := r.log.With("account", account, "day", string(day))
 	log.Info("run started")
-	err := r.runLocked(ctx, t, &run, log)
+	owner := r.opts.Owner + ":" + nonce()
+	err := r.runLocked(ctx, t, &run, owner, log)
 	if err != nil {
 		err = fmt.Errorf("run %s %s: %w", account, day, err)
 		run.State = payrecon.RunFailed
@@ -167,6 +185,9 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 			if ferr := r.RecordFailure(ctx, &run); ferr != nil {
 				err = errors.Join(err, ferr)
 			}
+		}
+		if aerr := r.recordAttempt(ctx, &run, owner, err); aerr != nil {
+			log.Warn("run attempt not recorded", "err", aerr)
 		}
 		return run, err
 	}
@@ -195,6 +216,33 @@ func (r *Runner) RecordFailure(ctx context.Context, run *payrecon.Run) error {
 	if err := r.store.FailRun(fctx, run); err != nil {
 		return fmt.Errorf("record failed run %s %s: %w", run.Account, run.Day, err)
 	}
+	return nil
+}
+
+// recordAttempt keeps the attempt that err ended (refused, failed, bill
+// not ready) when the store records attempts; run.LastAttempt is set.
+func (r *Runner) recordAttempt(ctx context.Context, run *payrecon.Run, owner string, err error) error {
+	rec, ok := r.store.(payrecon.AttemptRecorder)
+	if !ok {
+		return nil
+	}
+	a := payrecon.RunAttempt{Account: run.Account, Day: run.Day, At: r.now(), Outcome: payrecon.AttemptFailed,
+		Owner: owner, Reason: err.Error()}
+	var held *payrecon.LockHeldError
+	switch {
+	case errors.As(err, &held):
+		a.Outcome, a.Holder, a.HolderExpires = payrecon.AttemptRefused, held.Owner, held.Expires
+	case errors.Is(err, payrecon.ErrLocked):
+		a.Outcome = payrecon.AttemptRefused
+	case errors.Is(err, payrecon.ErrBillNotReady):
+		a.Outcome = payrecon.AttemptNotReady
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := rec.RecordAttempt(actx, &a); err != nil {
+		return err
+	}
+	run.LastAttempt = a
 	return nil
 }
 
@@ -246,9 +294,8 @@ func (r *Runner) progress(p Progress) {
 }
 
 // runLocked takes the lease, keeps it renewed, reconciles and saves.
-func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log *slog.Logger) error {
+func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, owner string, log *slog.Logger) error {
 	r.progress(Progress{Account: run.Account, Day: run.Day, Phase: "lock"})
-	owner := r.opts.Owner + ":" + nonce()
 	release, err := r.store.LockRun(ctx, run.Account, run.Day, owner, r.opts.LockTTL)
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
@@ -258,7 +305,7 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		tick := time.NewTicker(r.opts.LockTTL / 3)
+		tick := time.NewTicker(r.opts.LockTTL / 4)
 		defer tick.Stop()
 		for {
 			select {
@@ -283,6 +330,11 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log
 		}
 	}()
 
+	if t.Ledger != nil {
+		if err := r.pullLedger(ctx, t, run); err != nil {
+			return err
+		}
+	}
 	e := newEngine(r, t, run, log)
 	items, err := e.reconcile(ctx)
 	if err != nil {

@@ -112,7 +112,9 @@ func totals(items []payrecon.Item, matched, matchedAmount, skew int64) payrecon.
 		if it.LedgerAmount != 0 {
 			t.LedgerLines++
 		}
-		t.Explained += it.Delta
+		if !it.OutsideBalance() {
+			t.Explained += it.Delta
+		}
 		ct := t.ByClass[it.Class]
 		ct.Count++
 		ct.Amount += it.Delta
@@ -155,6 +157,9 @@ func newFixture() *fixture {
 	b[0].LedgerFee, b[0].BillFee = 60, 66
 	b[0].LedgerAmount, b[0].BillAmount = 10000, 10000
 	b[1].Note = "结算总额与交易净额不符"
+	b[1].Kind, b[1].MerchantOrderNo, b[1].ProviderTxnNo, b[1].Action = payrecon.KindSettlement, "", "", payrecon.ActionManualReview
+	b[1].Delta = 69579 - (70000 - 420) // settlement total − trade net less fees
+	b[1].BillFiles = []string{"20881234_20261120_业务明细.csv", "20881234_20261120_账务明细.csv"}
 	b[2].AgreementNo, b[2].LedgerStatus, b[2].ProviderStatus = "AGR202611200001", payrecon.StatusSigned, payrecon.StatusUnsigned
 	b[2].MerchantOrderNo, b[2].ProviderTxnNo = "", ""
 	started := time.Date(2026, 11, 20, 18, 5, 0, 0, time.UTC) // 02:05 next day in Shanghai

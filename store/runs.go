@@ -17,60 +17,9 @@ import (
 
 var _ payrecon.RunStore = (*DB)(nil)
 
-// Runs, run items, discrepancies (identity and review state across
-// re-runs) and run locks; tables from migration 0002_runs.sql.
-
-// ---- locks ----
-
-// LockRun implements payrecon.RunStore with a lease row in run_locks: it
-// updates the row when the lease has expired or owner already holds it
-// (a renewal), and inserts it when absent. It returns an error wrapping
-// payrecon.ErrLocked while another owner's lease is live. The release
-// function deletes the row if owner still holds it.
-func (db *DB) LockRun(ctx context.Context, account string, day payrecon.Day, owner string, ttl time.Duration) (func() error, error) {
-	if ttl <= 0 {
-		return nil, fmt.Errorf("lock run %s %s: ttl must be positive", account, day)
-	}
-	now := db.Now()
-	exp := now.Add(ttl)
-	var holder string
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		holder = ""
-		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE run_locks SET owner = ?, expires_at = ?
-			WHERE account = ? AND day = ? AND (owner = ? OR expires_at <= ?)`),
-			owner, db.timeArg(exp), account, string(day), owner, db.timeArg(now))
-		if err != nil {
-			return err
-		}
-		ins := `INSERT INTO run_locks (account, day, owner, expires_at) VALUES (?, ?, ?, ?)`
-		if db.dialect == MySQL {
-			ins += ` ON DUPLICATE KEY UPDATE owner = owner`
-		} else {
-			ins += ` ON CONFLICT DO NOTHING`
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(ins), account, string(day), owner, db.timeArg(exp)); err != nil {
-			return err
-		}
-		// Whoever holds it now (our update or insert, or another owner).
-		return tx.GetContext(ctx, &holder, tx.Rebind(`SELECT owner FROM run_locks WHERE account = ? AND day = ?`), account, string(day))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("lock run %s %s: %w", account, day, err)
-	}
-	if holder != owner {
-		return nil, fmt.Errorf("lock run %s %s: held by %s: %w", account, day, holder, payrecon.ErrLocked)
-	}
-	release := func() error {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_, err := db.x.ExecContext(rctx, db.x.Rebind(`DELETE FROM run_locks WHERE account = ? AND day = ? AND owner = ?`), account, string(day), owner)
-		if err != nil {
-			return fmt.Errorf("release run lock %s %s: %w", account, day, err)
-		}
-		return nil
-	}
-	return release, nil
-}
+// Runs, run items and discrepancies (identity and review state across
+// re-runs); tables from migration 0002_runs.sql. Run locks and attempts are
+// in locks.go.
 
 // ---- runs ----
 
@@ -192,18 +141,22 @@ func (db *DB) FailRun(ctx context.Context, run *payrecon.Run) error {
 var itemCols = []string{"run_id", "item_key", "account", "day", "class", "kind",
 	"merchant_order_no", "provider_txn_no", "merchant_refund_no", "provider_refund_no", "agreement_no",
 	"ledger_amount", "bill_amount", "delta", "ledger_status", "provider_status", "ledger_fee", "bill_fee",
-	"ledger_time", "bill_time", "origin_day", "note", "product", "ledger_entry_id", "action", "resolves_key"}
+	"ledger_time", "bill_time", "origin_day", "note", "product", "ledger_entry_id", "action", "resolves_key", "bill_files"}
 
 func (db *DB) itemArgs(runID int64, it payrecon.Item) []any {
-	var resolves any
+	var resolves, files any
 	if it.ResolvesKey != "" {
 		resolves = it.ResolvesKey
+	}
+	if len(it.BillFiles) > 0 {
+		b, _ := json.Marshal(it.BillFiles) // a []string always marshals
+		files = string(b)
 	}
 	return []any{runID, it.Key(), it.Account, string(it.Day), string(it.Class), string(it.Kind),
 		it.MerchantOrderNo, it.ProviderTxnNo, it.MerchantRefundNo, it.ProviderRefundNo, it.AgreementNo,
 		it.LedgerAmount, it.BillAmount, it.Delta, string(it.LedgerStatus), string(it.ProviderStatus), it.LedgerFee, it.BillFee,
 		db.timeArg(it.LedgerTime), db.timeArg(it.BillTime), string(it.OriginDay), it.Note, it.Product, it.LedgerEntryID,
-		string(it.Action), resolves}
+		string(it.Action), resolves, files}
 }
 
 // insertItems writes items in multi-row INSERTs (well under both
@@ -258,7 +211,9 @@ func (db *DB) insertProposed(ctx context.Context, tx *sqlx.Tx, runID int64, acti
 
 // LatestRuns implements payrecon.RunStore: per (account, day) in [from, to],
 // the newest finished run that no later run superseded, or, when the day
-// has none, its newest failed run; ordered by day, then account.
+// has none, its newest failed run; ordered by day, then account. Each run
+// carries its LastAttempt, and a day with attempts but no run appears as a
+// run without ID in the state of its newest attempt (see withAttempts).
 func (db *DB) LatestRuns(ctx context.Context, accounts []string, from, to payrecon.Day) ([]payrecon.Run, error) {
 	q := runSelect + ` WHERE day >= ? AND day <= ? AND superseded_by IS NULL`
 	args := []any{string(from), string(to)}
@@ -298,7 +253,7 @@ func (db *DB) LatestRuns(ctx context.Context, accounts []string, from, to payrec
 		}
 		out = append(out, run)
 	}
-	return out, nil
+	return db.withAttempts(ctx, out, accounts, from, to)
 }
 
 // RunHistory lists every run of (account, day), oldest first, superseded
@@ -337,7 +292,7 @@ func (db *DB) GetRun(ctx context.Context, id int64) (payrecon.Run, error) {
 const itemSelect = `SELECT i.id, i.account, i.day, i.class, i.kind, i.merchant_order_no, i.provider_txn_no,
 	i.merchant_refund_no, i.provider_refund_no, i.agreement_no, i.ledger_amount, i.bill_amount, i.delta,
 	i.ledger_status, i.provider_status, i.ledger_fee, i.bill_fee, i.ledger_time, i.bill_time, i.origin_day,
-	i.note, i.product, i.ledger_entry_id, i.action, i.resolves_key FROM run_items i`
+	i.note, i.product, i.ledger_entry_id, i.action, i.resolves_key, i.bill_files FROM run_items i`
 
 type itemRow struct {
 	ID               int64          `db:"id"`
@@ -365,11 +320,17 @@ type itemRow struct {
 	LedgerEntryID    int64          `db:"ledger_entry_id"`
 	Action           string         `db:"action"`
 	ResolvesKey      sql.NullString `db:"resolves_key"`
+	BillFiles        sql.NullString `db:"bill_files"`
 }
 
 func (r itemRow) item() payrecon.Item {
+	var files []string
+	if r.BillFiles.Valid && r.BillFiles.String != "" {
+		_ = json.Unmarshal([]byte(r.BillFiles.String), &files) // written by itemArgs; unreadable means none
+	}
 	return payrecon.Item{
-		Account: r.Account, Day: payrecon.Day(r.Day), Class: payrecon.Class(r.Class), Kind: payrecon.Kind(r.Kind),
+		BillFiles: files,
+		Account:   r.Account, Day: payrecon.Day(r.Day), Class: payrecon.Class(r.Class), Kind: payrecon.Kind(r.Kind),
 		MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 		MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo, AgreementNo: r.AgreementNo,
 		LedgerAmount: r.LedgerAmount, BillAmount: r.BillAmount, Delta: r.Delta,

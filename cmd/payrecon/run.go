@@ -84,6 +84,9 @@ The Go heap works under an 800 MiB soft limit unless $GOMEMLIMIT is set.` + runE
 				if _, ok := cfg.Account(account); !ok {
 					return runStatus(2, fmt.Errorf("--account: no account %q in the configuration", account))
 				}
+				if mincloudLinked(cfg)[account] {
+					return runStatus(2, fmt.Errorf("--account: the orders of %q are reconciled by the channel account whose ledger.account names it; run that one", account))
+				}
 				accounts = []string{account}
 			}
 			ctx := cmd.Context()
@@ -129,8 +132,8 @@ func applyMemoryLimit() {
 }
 
 // buildRunner wires a jobs.Runner from the configuration: the store, every
-// account's provider, the jobs settings, and auto-applied repair actions
-// when jobs.auto_apply lists any.
+// account's provider, the jobs settings, and the repair actions' after-run
+// work (auto-apply of jobs.auto_apply, sync of provider outcomes).
 func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jobs.Runner, func(), error) {
 	applyMemoryLimit()
 	cfg, err := a.config()
@@ -147,13 +150,29 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 		return nil, nil, err
 	}
 	targets := map[string]jobs.Target{}
+	linked := mincloudLinked(cfg)
 	for _, acc := range cfg.Accounts {
+		if linked[acc.Name] {
+			continue // its orders are reconciled by the channel account it feeds
+		}
 		p, ok := provs[acc.Name]
 		if !ok {
 			db.Close()
 			return nil, nil, fmt.Errorf("account %s: no provider built", acc.Name)
 		}
 		targets[acc.Name] = jobs.Target{Account: acc.Domain(), Provider: p}
+	}
+	// Accounts whose ledger is pulled (MinCloud orders, the merchant's
+	// order table): the run pulls first.
+	srcs, byOrder, closeSources, err := ledgerSources(cfg, provs, db, a, entryCheck(cfg, provs))
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	for name, src := range srcs {
+		t := targets[name]
+		t.Ledger, t.RefundsByOrder = src, byOrder[name]
+		targets[name] = t
 	}
 	opts := jobs.Options{
 		RequerySchedule: cfg.Jobs.RequerySchedule,
@@ -163,20 +182,22 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 		CarryOverDays:   cfg.Review.CarryOverDays,
 		Review:          reviewPolicy(cfg.Review),
 	}
-	if len(cfg.Jobs.AutoApply) > 0 {
-		svc, err := jobs.NewActions(jobs.ActionsDeps{
-			Store: db, Ledger: db, LedgerReader: db, Providers: provs,
-			Logger: a.logger(), Now: time.Now,
-			Config: jobs.ActionsConfig{AutoApply: cfg.Jobs.AutoApply},
-		})
-		if err != nil {
-			db.Close()
-			return nil, nil, err
-		}
-		opts.AfterSave = svc.AfterSave
+	// After every stored run: auto-apply the configured safe kinds and
+	// follow applied refunds and closes to the provider's final answer.
+	svc, err := jobs.NewActions(jobs.ActionsDeps{
+		Store: db, Ledger: db, LedgerReader: db, Providers: provs,
+		Logger: a.logger(), Now: time.Now,
+		Config: jobs.ActionsConfig{AutoApply: cfg.Jobs.AutoApply, ProviderActions: cfg.Jobs.ProviderActions},
+	})
+	if err != nil {
+		closeSources()
+		db.Close()
+		return nil, nil, err
 	}
+	opts.AfterSave = svc.AfterSave
+	opts.ProviderActions = cfg.Jobs.ProviderActions
 	r := jobs.NewRunner(db, targets, a.logger(), time.Now, opts)
-	return r, func() { db.Close() }, nil
+	return r, func() { closeSources(); db.Close() }, nil
 }
 
 // runProgress shows a progress bar on a terminal and logs phase changes

@@ -12,7 +12,30 @@ import (
 	"strings"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
+
+// CallbackContentType is the media type the payment trigger's webhook
+// posts with.
+const CallbackContentType = "application/json"
+
+// Documented JSON types of the order record as the payment trigger sends
+// it (baas.md: v2.2 / trigger serialise total_cost as a number in yuan,
+// times as unix seconds, paid_at null until paid); refund_amount's type in
+// the trigger is not documented, so a number or a string is read. The
+// record may come bare or under "data" or "event.data".
+var callbackSchema = func() strict.Schema {
+	rec := strict.Schema{
+		"id": strict.Integer | strict.String, "gateway_type": strict.String, "currency_type": strict.String,
+		"trade_no": strict.String, "transaction_no": strict.String | strict.Null, "status": strict.String,
+		"refund_status": strict.String | strict.Null, "refund_amount": strict.Number | strict.String | strict.Null,
+		"total_cost": strict.Number, "merchandise_description": strict.String | strict.Null,
+		"merchandise_record_id": strict.String | strict.Integer | strict.Null,
+		"paid_at":               strict.Number | strict.Null, "created_at": strict.Number, "updated_at": strict.Number,
+		"gateway_extra_info": strict.Object | strict.Null,
+	}
+	return strict.Merge(rec, rec.Under("data"), rec.Under("event.data"))
+}()
 
 // SignCallback returns the hex HMAC-SHA256 of body under secret: the value
 // the payment trigger's webhook must send in Config.CallbackSignatureHeader.
@@ -25,25 +48,37 @@ func SignCallback(secret, body []byte) string {
 
 // ParseCallbackOrder extracts the order record from a payment-trigger
 // webhook body. The trigger's HTTP action forwards event.data (the order
-// record); the body may be the record itself, {"data": record} or
-// {"event": {"data": record}} depending on how the trigger's body template
-// was written, and all three are accepted.
+// record); depending on how the trigger's body template was written the
+// body is the record itself, {"data": record}, {"event": {"data": record}}
+// or {"event": "payment", "data": record}; all four are accepted.
 func ParseCallbackOrder(body []byte) (*Order, error) {
 	var env struct {
-		Event *struct {
-			Data json.RawMessage `json:"data"`
-		} `json:"event"`
-		Data json.RawMessage `json:"data"`
+		Event json.RawMessage `json:"event"`
+		Data  json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, fmt.Errorf("decode callback: %w", err)
 	}
+	isObject := func(b json.RawMessage) bool { return bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) }
 	raw := json.RawMessage(body)
 	switch {
-	case env.Event != nil && len(env.Event.Data) > 0:
-		raw = env.Event.Data
-	case len(env.Data) > 0 && bytes.HasPrefix(bytes.TrimSpace(env.Data), []byte("{")):
+	case isObject(env.Event):
+		var ev struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(env.Event, &ev); err != nil {
+			return nil, fmt.Errorf("decode callback field event: %w", err)
+		}
+		if !isObject(ev.Data) {
+			return nil, errors.New("decode callback: field event has no data object")
+		}
+		raw = ev.Data
+	case isObject(env.Data):
 		raw = env.Data
+	case len(env.Event) > 0 || len(env.Data) > 0:
+		if !looksLikeRecord(body) {
+			return nil, errors.New("decode callback: field data is not an order object")
+		}
 	}
 	var o Order
 	if err := json.Unmarshal(raw, &o); err != nil {
@@ -52,8 +87,20 @@ func ParseCallbackOrder(body []byte) (*Order, error) {
 	return &o, nil
 }
 
+// looksLikeRecord reports whether body itself is an order record (it has
+// a trade_no or transaction_no key).
+func looksLikeRecord(body []byte) bool {
+	var p struct {
+		TradeNo       *json.RawMessage `json:"trade_no"`
+		TransactionNo *json.RawMessage `json:"transaction_no"`
+	}
+	return json.Unmarshal(body, &p) == nil && (p.TradeNo != nil || p.TransactionNo != nil)
+}
+
 // VerifyCallback implements payrecon.CallbackVerifier: it checks the
-// shared-secret HMAC over the raw body, then reads the order record. A paid
+// Content-Type and decodes the body strictly (package strict: no duplicate
+// key at any depth, UTF-8, documented types, whatever the envelope), checks
+// the shared-secret HMAC over the raw body, then reads the order record. A paid
 // order yields a payment entry (payment:<provider txn no>:success), a
 // failed one a failed payment entry, a pending one nothing; a refunded
 // order adds a refund entry for its cumulative refund
@@ -62,6 +109,16 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	var vc payrecon.VerifiedCallback
 	if len(bytes.TrimSpace(req.Body)) == 0 {
 		return vc, errors.New("baas callback: empty body")
+	}
+	charset, err := strict.ContentType(req.Header, CallbackContentType)
+	if err == nil {
+		err = strict.UTF8Charset(charset)
+	}
+	if err == nil {
+		err = strict.CheckJSON(req.Body, callbackSchema)
+	}
+	if err != nil {
+		return vc, fmt.Errorf("baas callback: %w", err)
 	}
 	if len(c.secret) == 0 {
 		return vc, fmt.Errorf("baas callback: no callback_secret configured for this account, so no webhook can be verified: %w", payrecon.ErrSignatureInvalid)

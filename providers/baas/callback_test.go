@@ -30,7 +30,7 @@ func mustNew(t testing.TB, cfg baas.Config, opts ...baas.Option) *baas.Client {
 }
 
 func signed(body string) payrecon.CallbackRequest {
-	h := http.Header{}
+	h := http.Header{"Content-Type": {"application/json"}}
 	h.Set(baas.DefaultSignatureHeader, baas.SignCallback([]byte(testSecret), []byte(body)))
 	return payrecon.CallbackRequest{Account: "mc", Header: h, Body: []byte(body), ReceivedAt: time.Unix(1584690000, 0)}
 }
@@ -43,6 +43,7 @@ func TestVerifyCallbackForms(t *testing.T) {
 		"bare":       paidRecord,
 		"data":       `{"data":` + paidRecord + `}`,
 		"event.data": `{"event":{"type":"payment","data":` + paidRecord + `}}`,
+		"event+data": `{"event":"payment","data":` + paidRecord + `}`,
 	} {
 		vc, err := c.VerifyCallback(signed(body))
 		if err != nil {
@@ -85,18 +86,30 @@ func TestVerifyCallbackRefundAndFailed(t *testing.T) {
 	}
 }
 
+func TestParseCallbackOrderRefusesNonRecords(t *testing.T) {
+	for name, body := range map[string]string{
+		"event string, data string": `{"event":"payment","data":"x"}`,
+		"event object without data": `{"event":{"type":"payment"}}`,
+		"event string, no data":     `{"event":"payment"}`,
+	} {
+		if o, err := baas.ParseCallbackOrder([]byte(body)); err == nil {
+			t.Errorf("%s: accepted as %+v", name, o)
+		}
+	}
+}
+
 func TestVerifyCallbackRejects(t *testing.T) {
 	c := mustNew(t, testConfig())
 	good := signed(paidRecord)
 	tampered := good
 	tampered.Body = []byte(strings.Replace(paidRecord, "100.00", "900.00", 1))
 	noHeader := good
-	noHeader.Header = http.Header{}
+	noHeader.Header = http.Header{"Content-Type": {"application/json"}}
 	wrongKey := good
-	wrongKey.Header = http.Header{}
+	wrongKey.Header = http.Header{"Content-Type": {"application/json"}}
 	wrongKey.Header.Set(baas.DefaultSignatureHeader, baas.SignCallback([]byte("another-secret-0000"), good.Body))
 	notHex := good
-	notHex.Header = http.Header{}
+	notHex.Header = http.Header{"Content-Type": {"application/json"}}
 	notHex.Header.Set(baas.DefaultSignatureHeader, "zz")
 	for name, req := range map[string]payrecon.CallbackRequest{"tampered": tampered, "no header": noHeader, "wrong key": wrongKey, "not hex": notHex} {
 		if _, err := c.VerifyCallback(req); !errors.Is(err, payrecon.ErrSignatureInvalid) {
