@@ -44,26 +44,15 @@ type settleFee struct {
 // trade line of the same order is classed fee_mismatch instead of matched;
 // orders no trade line of the day takes are reported on their own.
 type settleFees struct {
-	byKey map[string]*settleFee
-	list  []*settleFee
-}
-
-func settleFeeKeys(l *payrecon.BillLine) []string {
-	var ks []string
-	if l.ProviderTxnNo != "" {
-		ks = append(ks, "p:"+l.ProviderTxnNo)
-	}
-	if l.MerchantOrderNo != "" {
-		ks = append(ks, "o:"+l.MerchantOrderNo)
-	}
-	return ks
+	byTxn, byOrder map[string]*settleFee
+	list           []*settleFee
 }
 
 // check records a settlement line whose stated fee the rate does not give.
 // Each line is checked on its own amount, so an order settled in several
 // lines is not flagged for rounding.
 func (s *settleFees) check(l *payrecon.BillLine, rate int64) {
-	if rate <= 0 || !l.FeeStated {
+	if rate <= 0 || !l.FeeStated || (l.ProviderTxnNo == "" && l.MerchantOrderNo == "") {
 		return
 	}
 	want := payrecon.FeeFor(abs(l.Amount), rate)
@@ -73,24 +62,18 @@ func (s *settleFees) check(l *payrecon.BillLine, rate int64) {
 	if l.Fee == want {
 		return
 	}
-	ks := settleFeeKeys(l)
-	if len(ks) == 0 {
-		return
-	}
-	var f *settleFee
-	for _, k := range ks {
-		if f = s.byKey[k]; f != nil {
-			break
-		}
-	}
+	f := s.lookup(l)
 	if f == nil {
-		if s.byKey == nil {
-			s.byKey = map[string]*settleFee{}
+		if s.byTxn == nil {
+			s.byTxn, s.byOrder = map[string]*settleFee{}, map[string]*settleFee{}
 		}
 		f = &settleFee{line: *l}
 		s.list = append(s.list, f)
-		for _, k := range ks {
-			s.byKey[k] = f
+		if l.ProviderTxnNo != "" {
+			s.byTxn[l.ProviderTxnNo] = f
+		}
+		if l.MerchantOrderNo != "" {
+			s.byOrder[l.MerchantOrderNo] = f
 		}
 	}
 	f.amount += l.Amount
@@ -99,15 +82,25 @@ func (s *settleFees) check(l *payrecon.BillLine, rate int64) {
 	f.lines++
 }
 
-// find returns the unreported disagreeing order of a trade payment line.
-func (s *settleFees) find(l *payrecon.BillLine) *settleFee {
-	if len(s.byKey) == 0 || l.Kind != payrecon.KindPayment {
-		return nil
-	}
-	for _, k := range settleFeeKeys(l) {
-		if f := s.byKey[k]; f != nil && !f.taken {
+func (s *settleFees) lookup(l *payrecon.BillLine) *settleFee {
+	if l.ProviderTxnNo != "" {
+		if f := s.byTxn[l.ProviderTxnNo]; f != nil {
 			return f
 		}
+	}
+	if l.MerchantOrderNo != "" {
+		return s.byOrder[l.MerchantOrderNo]
+	}
+	return nil
+}
+
+// find returns the unreported disagreeing order of a trade payment line.
+func (s *settleFees) find(l *payrecon.BillLine) *settleFee {
+	if len(s.list) == 0 || l.Kind != payrecon.KindPayment {
+		return nil
+	}
+	if f := s.lookup(l); f != nil && !f.taken {
+		return f
 	}
 	return nil
 }
