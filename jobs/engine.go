@@ -6,25 +6,34 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"runtime"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/payrecon/payrecon"
 )
+
+// The engine reconciles one account and day, in the steps of design.md:
+//
+//  1. load the day's ledger into the compact index (ledger.go, index.go)
+//     and the open carry-overs of earlier days (carry.go);
+//  2. stream the bills: each trade line meets its ledger entry by the
+//     provider's number (onTrade; compare → pairClass), the settlement
+//     bill is added up and its fees checked (onSettlement, fees.go);
+//  3. resolve what is left (resolve): disagreeing pairs re-read, bill lines
+//     no entry met, ledger entries no line met, carry-overs, agreements,
+//     collecting one provider query for each that needs one;
+//  4. ask the provider (runQueries, query.go) and classify with its
+//     answers (answered);
+//  5. finish the totals and check the balance (items.go).
+//
+// Every class, action and note is decided in classify.go; the engine only
+// gathers the facts and records the decisions.
 
 // cand is a bill line that met a ledger entry but disagrees with it.
 type cand struct {
 	idx   int32
 	class payrecon.Class
 	line  payrecon.BillLine
-}
-
-type carry struct {
-	item payrecon.Item
-	used bool
 }
 
 // query is one provider query, what it asks about and the answer.
@@ -181,266 +190,6 @@ func (e *engine) settlementBill(ctx context.Context, bs payrecon.BillSource) (pa
 		return sf, fmt.Errorf("settlement bill: %w", err)
 	}
 	return sf, nil
-}
-
-// ---- ledger ----
-
-func (e *engine) loadLedger(ctx context.Context) error {
-	e.progress("ledger")
-	day := e.run.Day
-	var err error
-	if sc, ok := e.r.store.(payrecon.LedgerScanner); ok {
-		err = e.scanLedgerParallel(ctx, sc)
-	} else {
-		err = e.r.store.LedgerEntries(ctx, e.run.Account, day.Start(), day.End(), func(le payrecon.LedgerEntry) error {
-			e.countLedger()
-			switch le.Kind {
-			case payrecon.KindPayment:
-				e.addEntry(kindPayment, statusCode(le.Status), le.ID, le.Amount, le.PayerAmount, le.PromotionAmount,
-					maybeHashString(e, le.ProviderTxnNo), maybeHashString(e, le.MerchantOrderNo))
-			case payrecon.KindRefund:
-				e.addEntry(kindRefund, statusCode(le.Status), le.ID, le.Amount, le.PayerAmount, le.PromotionAmount,
-					maybeHashString(e, le.ProviderRefundNo), maybeHashString(e, le.MerchantRefundNo))
-			case payrecon.KindAgreement:
-				e.addAgreement(le)
-			default:
-				e.matched(0, 1)
-			}
-			return nil
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("load ledger: %w", err)
-	}
-	if e.ents.n > 1<<31-2 {
-		return fmt.Errorf("load ledger: %d entries is more than one run can index", e.ents.n)
-	}
-	e.t1 = newTable(e.ents.n)
-	e.t2 = newTable(e.ents.n)
-	for i := 0; i < e.ents.n; i++ {
-		ent := e.ents.at(int32(i))
-		if ent.flags&flagK1 != 0 {
-			e.t1.add(ent.k1, int32(i))
-		}
-		if ent.flags&flagK2 != 0 {
-			// A second successful payment for one merchant order under
-			// another transaction is a duplicate payment.
-			if ent.kind == kindPayment && ent.status == codeSuccess {
-				for pr := e.t2.probe(ent.k2); ; {
-					j := pr.next()
-					if j < 0 {
-						break
-					}
-					o := e.ents.at(j)
-					if o.k2 == ent.k2 && o.kind == kindPayment && o.status == codeSuccess && o.flags&flagDup == 0 && o.k1 != ent.k1 {
-						ent.flags |= flagDup
-						e.dupPairs = append(e.dupPairs, [2]int32{j, int32(i)})
-						break
-					}
-				}
-			}
-			e.t2.add(ent.k2, int32(i))
-		}
-	}
-	// Verify duplicate candidates on the real strings (hash collisions).
-	for _, pr := range e.dupPairs {
-		a, err := e.r.store.LedgerEntry(ctx, e.ents.at(pr[0]).id)
-		if err != nil {
-			return fmt.Errorf("load ledger entry %d: %w", e.ents.at(pr[0]).id, err)
-		}
-		b, err := e.r.store.LedgerEntry(ctx, e.ents.at(pr[1]).id)
-		if err != nil {
-			return fmt.Errorf("load ledger entry %d: %w", e.ents.at(pr[1]).id, err)
-		}
-		if a.MerchantOrderNo != b.MerchantOrderNo || a.ProviderTxnNo == b.ProviderTxnNo {
-			e.ents.at(pr[1]).flags &^= flagDup
-		}
-	}
-	e.progress("ledger")
-	return nil
-}
-
-// scanLedgerParallel reads the day in time slices, one goroutine each
-// (up to GOMAXPROCS, at most 4), every slice into its own compact set, then
-// appends the sets in time order: entries are ordered by time, then id,
-// the same on every run (the earlier of two payments of one order is the
-// original, the later the duplicate). Agreements (few) are re-read in full
-// afterwards, in the same order.
-func (e *engine) scanLedgerParallel(ctx context.Context, sc payrecon.LedgerScanner) error {
-	parts := min(runtime.GOMAXPROCS(0), 4)
-	day := e.run.Day
-	span := day.End().Sub(day.Start()) / time.Duration(parts)
-	type part struct {
-		ents       entries
-		lines      int64
-		total      int64
-		others     int64
-		agreements []int64
-		err        error
-	}
-	ps := make([]part, parts)
-	var wg sync.WaitGroup
-	var seen atomic.Int64
-	for i := range ps {
-		from := day.Start().Add(time.Duration(i) * span)
-		to := from.Add(span)
-		if i == parts-1 {
-			to = day.End()
-		}
-		wg.Add(1)
-		go func(p *part) {
-			defer wg.Done()
-			p.err = sc.ScanLedger(ctx, e.run.Account, from, to, func(r *payrecon.LedgerRow) error {
-				p.lines++
-				if n := seen.Add(1); n&0xffff == 0 {
-					e.r.progress(Progress{Account: e.run.Account, Day: e.run.Day, Phase: "ledger", LedgerLines: n})
-				}
-				var k uint8
-				var prim, sec []byte
-				switch string(r.Kind) {
-				case string(payrecon.KindPayment):
-					k, prim, sec = kindPayment, r.ProviderTxnNo, r.MerchantOrderNo
-				case string(payrecon.KindRefund):
-					k, prim, sec = kindRefund, r.ProviderRefundNo, r.MerchantRefundNo
-				case string(payrecon.KindAgreement):
-					p.agreements = append(p.agreements, r.ID)
-					return nil
-				default:
-					p.others++
-					return nil
-				}
-				ent := compactEntry(k, statusCodeBytes(r.Status), r.ID, r.Amount, r.PayerAmount, r.PromotionAmount,
-					maybeHash(e, prim), maybeHash(e, sec))
-				if ent.status == codeSuccess {
-					if k == kindRefund {
-						p.total -= r.Amount
-					} else {
-						p.total += r.Amount
-					}
-				}
-				p.ents.add(ent)
-				return nil
-			})
-		}(&ps[i])
-	}
-	wg.Wait()
-	for i := range ps {
-		if ps[i].err != nil {
-			return ps[i].err
-		}
-	}
-	for i := range ps {
-		p := &ps[i]
-		e.tot.LedgerLines += p.lines
-		e.tot.LedgerTotal += p.total
-		for j := int64(0); j < p.others; j++ {
-			e.matched(0, 1)
-		}
-		if i == 0 {
-			e.ents = p.ents
-		} else {
-			for c := range p.ents.chunks {
-				for _, ent := range p.ents.chunks[c] {
-					e.ents.add(ent)
-				}
-				p.ents.chunks[c] = nil // free as we go
-			}
-		}
-		for _, id := range p.agreements {
-			le, err := e.r.store.LedgerEntry(ctx, id)
-			if err != nil {
-				return fmt.Errorf("load ledger entry %d: %w", id, err)
-			}
-			e.addAgreement(le)
-		}
-	}
-	return nil
-}
-
-func (e *engine) countLedger() {
-	e.tot.LedgerLines++
-	if e.tot.LedgerLines&0xffff == 0 {
-		e.progress("ledger")
-	}
-}
-
-// addEntry adds a payment or refund to the compact set and the totals.
-func (e *engine) addEntry(k, status uint8, id, amount, payer, promo int64, prim, sec keyHash) {
-	if status == codeSuccess {
-		if k == kindRefund {
-			e.tot.LedgerTotal -= amount
-		} else {
-			e.tot.LedgerTotal += amount
-		}
-	}
-	e.ents.add(compactEntry(k, status, id, amount, payer, promo, prim, sec))
-}
-
-// changes of the same agreement count as matched.
-func (e *engine) addAgreement(le payrecon.LedgerEntry) {
-	key := agreementKey(le)
-	if _, seen := e.agreements[key]; seen {
-		e.matched(0, 1)
-	}
-	e.agreements[key] = le
-}
-
-func agreementKey(le payrecon.LedgerEntry) string {
-	if le.AgreementNo != "" {
-		return "a:" + le.AgreementNo
-	}
-	return "m:" + le.MerchantAgreeNo
-}
-
-func (e *engine) loadCarryOvers(ctx context.Context) error {
-	items, err := e.r.store.OpenCarryOvers(ctx, e.run.Account, e.run.Day)
-	if err != nil {
-		return fmt.Errorf("load carry-overs: %w", err)
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if items[i].OriginDay != items[j].OriginDay {
-			return items[i].OriginDay < items[j].OriginDay
-		}
-		return items[i].Key() < items[j].Key()
-	})
-	for _, it := range items {
-		c := &carry{item: it}
-		e.carries = append(e.carries, c)
-		for _, k := range carryKeys(it.Kind, it.ProviderTxnNo, it.MerchantOrderNo, it.ProviderRefundNo, it.MerchantRefundNo) {
-			if _, dup := e.carryByKey[k]; !dup {
-				e.carryByKey[k] = c
-			}
-		}
-	}
-	return nil
-}
-
-func carryKeys(kind payrecon.Kind, txn, order, provRefund, merchRefund string) []string {
-	var out []string
-	if kind == payrecon.KindRefund {
-		if provRefund != "" {
-			out = append(out, "r:"+provRefund)
-		}
-		if merchRefund != "" {
-			out = append(out, "m:"+merchRefund)
-		}
-		return out
-	}
-	if txn != "" {
-		out = append(out, "p:"+txn)
-	}
-	if order != "" {
-		out = append(out, "o:"+order)
-	}
-	return out
-}
-
-func (e *engine) findCarry(key string) *carry {
-	c := e.carryByKey[key]
-	if c == nil || c.used {
-		return nil
-	}
-	return c
 }
 
 // ---- bill ----
@@ -726,20 +475,6 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 	return nil
 }
 
-// resolvedLate settles an earlier day's carry-over with today's bill line.
-func (e *engine) resolvedLate(c *carry, l *payrecon.BillLine) {
-	c.used = true
-	it := lineItem(*l)
-	it.LedgerStatus = c.item.LedgerStatus
-	it.LedgerTime = c.item.LedgerTime
-	it.LedgerEntryID = c.item.LedgerEntryID
-	it.OriginDay = c.item.OriginDay
-	it.ResolvesKey = c.item.Key()
-	fillKeys(&it, c.item.MerchantOrderNo, c.item.ProviderTxnNo, c.item.MerchantRefundNo, c.item.ProviderRefundNo)
-	e.billDone++
-	e.record(it, resolvedLate(&c.item, l, it.BillAmount, e.caps))
-}
-
 // queryLeftover asks the provider about a ledger success no bill line met.
 func (e *engine) queryLeftover(le payrecon.LedgerEntry) {
 	q := &query{kind: le.Kind, entry: &le}
@@ -749,36 +484,6 @@ func (e *engine) queryLeftover(le payrecon.LedgerEntry) {
 		q.order = payrecon.OrderRef{MerchantOrderNo: le.MerchantOrderNo, ProviderTxnNo: le.ProviderTxnNo}
 	}
 	e.queries = append(e.queries, q)
-}
-
-// recheckCarry re-checks an earlier day's carried-over item that today's
-// bill did not list: one carried over too long is missing in the bill
-// now; any other is asked about again (recheckCarry in classify.go).
-func (e *engine) recheckCarry(c *carry) {
-	it := &c.item
-	if d, ok := carryTooOld(it, e.run.Day, e.r.opts.CarryOverDays, e.caps); ok {
-		e.record(e.carryItem(it, it.ProviderStatus), d) // as last queried; apply queries again
-		return
-	}
-	q := &query{kind: it.Kind, carried: it}
-	if it.Kind == payrecon.KindRefund {
-		q.refund = payrecon.RefundRef{MerchantRefundNo: it.MerchantRefundNo, ProviderRefundNo: it.ProviderRefundNo, MerchantOrderNo: it.MerchantOrderNo, ProviderTxnNo: it.ProviderTxnNo}
-	} else {
-		q.order = payrecon.OrderRef{MerchantOrderNo: it.MerchantOrderNo, ProviderTxnNo: it.ProviderTxnNo}
-	}
-	e.queries = append(e.queries, q)
-}
-
-// carryItem is today's item for an earlier day's carry-over: delta 0 (its
-// money belongs to its origin day), resolving the earlier item.
-func (e *engine) carryItem(it *payrecon.Item, provider payrecon.Status) payrecon.Item {
-	return payrecon.Item{
-		Kind:            it.Kind,
-		MerchantOrderNo: it.MerchantOrderNo, ProviderTxnNo: it.ProviderTxnNo,
-		MerchantRefundNo: it.MerchantRefundNo, ProviderRefundNo: it.ProviderRefundNo,
-		LedgerStatus: it.LedgerStatus, LedgerTime: it.LedgerTime, LedgerEntryID: it.LedgerEntryID,
-		OriginDay: it.OriginDay, ResolvesKey: it.Key(), Product: it.Product, ProviderStatus: provider,
-	}
 }
 
 // checkAgreements compares the ledger's state of every agreement that
@@ -859,133 +564,4 @@ func (e *engine) answered() {
 			e.record(it, d)
 		}
 	}
-}
-
-// ---- items and totals ----
-
-func lineItem(l payrecon.BillLine) payrecon.Item {
-	it := payrecon.Item{
-		Account: l.Account, Day: l.Day, Kind: l.Kind,
-		MerchantOrderNo: l.MerchantOrderNo, ProviderTxnNo: l.ProviderTxnNo,
-		MerchantRefundNo: l.MerchantRefundNo, ProviderRefundNo: l.ProviderRefundNo,
-		ProviderStatus: l.Status, BillFee: l.Fee, BillTime: l.FinishedAt, Product: l.Product,
-	}
-	if it.BillTime.IsZero() {
-		it.BillTime = l.CreatedAt
-	}
-	if l.Status == payrecon.StatusSuccess {
-		it.BillAmount = l.Amount
-		if l.Kind == payrecon.KindRefund {
-			it.BillAmount = -l.Amount
-		}
-	}
-	return it
-}
-
-// fillLedger puts the ledger side of an entry on an item: the amount is its
-// contribution to the ledger total (0 unless it is a success).
-func fillLedger(it *payrecon.Item, le payrecon.LedgerEntry) {
-	fillKeys(it, le.MerchantOrderNo, le.ProviderTxnNo, le.MerchantRefundNo, le.ProviderRefundNo)
-	it.LedgerStatus = le.Status
-	it.LedgerTime = le.OccurredAt
-	it.LedgerEntryID = le.ID
-	it.LedgerAmount = 0
-	if le.Status == payrecon.StatusSuccess {
-		it.LedgerAmount = le.Amount
-		if le.Kind == payrecon.KindRefund {
-			it.LedgerAmount = -le.Amount
-		}
-	}
-}
-
-func fillKeys(it *payrecon.Item, order, txn, mrefund, prefund string) {
-	if it.MerchantOrderNo == "" {
-		it.MerchantOrderNo = order
-	}
-	if it.ProviderTxnNo == "" {
-		it.ProviderTxnNo = txn
-	}
-	if it.MerchantRefundNo == "" {
-		it.MerchantRefundNo = mrefund
-	}
-	if it.ProviderRefundNo == "" {
-		it.ProviderRefundNo = prefund
-	}
-}
-
-func (e *engine) matched(billLines, ledgerEntries int64) {
-	e.billDone += billLines
-	e.ledgerDone += ledgerEntries
-	e.tot.Matched++ // ByClass[matched] is filled in finishTotals
-}
-
-// recordPair records a bill line and the ledger entry it met that
-// disagree (class): both sides, the fees of a fee_mismatch, and why.
-func (e *engine) recordPair(class payrecon.Class, le *payrecon.LedgerEntry, l *payrecon.BillLine, byMerchant bool) {
-	it := lineItem(*l)
-	fillLedger(&it, *le)
-	var feeNote string
-	if class == payrecon.ClassFeeMismatch {
-		feeNote = e.fillFee(&it, l)
-	}
-	e.record(it, pairDecision(class, le, l, byMerchant, feeNote, e.caps))
-}
-
-// record stores an item with its decision (class, action, note); Delta is
-// BillAmount − LedgerAmount.
-func (e *engine) record(it payrecon.Item, d Decision) {
-	it.Class, it.Action, it.Note = d.Class, d.Action, d.Note
-	it.Account = e.run.Account
-	it.Day = e.run.Day
-	it.Delta = it.BillAmount - it.LedgerAmount
-	e.items = append(e.items, it)
-	e.tot.Explained += it.Delta
-	ct := e.tot.ByClass[it.Class]
-	ct.Count++
-	ct.Amount += it.Delta
-	e.tot.ByClass[it.Class] = ct
-}
-
-func (e *engine) finishTotals() ([]payrecon.Item, error) {
-	t := &e.tot
-	t.Difference = t.BillTotal - t.LedgerTotal
-	if t.Matched > 0 {
-		t.ByClass[payrecon.ClassMatched] = payrecon.ClassTotal{Count: t.Matched}
-	}
-	e.run.Totals = *t
-	if e.billDone != t.BillLines || e.ledgerDone != t.LedgerLines {
-		return nil, fmt.Errorf("internal accounting error: classified %d of %d bill lines and %d of %d ledger entries",
-			e.billDone, t.BillLines, e.ledgerDone, t.LedgerLines)
-	}
-	if !t.Balanced() {
-		return nil, fmt.Errorf("%w: bill %s − ledger %s = %s, discrepancies explain %s",
-			payrecon.ErrUnbalanced, payrecon.FormatYuan(t.BillTotal), payrecon.FormatYuan(t.LedgerTotal),
-			payrecon.FormatYuan(t.Difference), payrecon.FormatYuan(t.Explained))
-	}
-	items := e.items
-	sort.SliceStable(items, func(i, j int) bool { return itemLess(&items[i], &items[j]) })
-	return items, nil
-}
-
-func itemLess(a, b *payrecon.Item) bool {
-	if a.Class != b.Class {
-		return a.Class < b.Class
-	}
-	if a.Kind != b.Kind {
-		return a.Kind < b.Kind
-	}
-	for _, p := range [][2]string{{a.ProviderTxnNo, b.ProviderTxnNo}, {a.MerchantOrderNo, b.MerchantOrderNo},
-		{a.ProviderRefundNo, b.ProviderRefundNo}, {a.MerchantRefundNo, b.MerchantRefundNo}, {a.AgreementNo, b.AgreementNo}} {
-		if p[0] != p[1] {
-			return p[0] < p[1]
-		}
-	}
-	return a.LedgerEntryID < b.LedgerEntryID
-}
-
-func abs(v int64) int64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
