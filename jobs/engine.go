@@ -298,6 +298,8 @@ func (e *engine) fillFee(it *payrecon.Item, l *payrecon.BillLine) string {
 
 // ---- resolution of the rare cases ----
 
+// resolve classifies what streaming the bill left open, in five passes
+// (below), and collects the provider queries they need.
 func (e *engine) resolve(ctx context.Context) error {
 	// 1. Disagreeing pairs: re-read the entry, check the keys really match.
 	for _, c := range e.cands {
