@@ -49,8 +49,8 @@ type Options struct {
 	// bills this many days after its origin day becomes missing_in_bill.
 	// Default 3.
 	CarryOverDays int
-	// LockTTL is the run lease; it is renewed every third of it while the run
-	// lasts. Default 10 minutes.
+	// LockTTL is the run lease; it is renewed every quarter of it while the
+	// run lasts, so a killed run's lease lapses within LockTTL. Default 60s.
 	LockTTL time.Duration
 	// Version is stored with every run.
 	Version string
@@ -82,7 +82,7 @@ func (o Options) withDefaults() Options {
 		o.CarryOverDays = 3
 	}
 	if o.LockTTL <= 0 {
-		o.LockTTL = 10 * time.Minute
+		o.LockTTL = DefaultLockTTL
 	}
 	if o.Owner == "" {
 		host, _ := os.Hostname()
@@ -99,6 +99,9 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// DefaultLockTTL is the run lease when Options.LockTTL is zero.
+const DefaultLockTTL = 60 * time.Second
 
 // Runner reconciles accounts day by day. It is safe for concurrent use;
 // runs of one (account, day) are serialised across processes by the store's
@@ -153,7 +156,8 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 	}
 	log := r.log.With("account", account, "day", string(day))
 	log.Info("run started")
-	err := r.runLocked(ctx, t, &run, log)
+	owner := r.opts.Owner + ":" + nonce()
+	err := r.runLocked(ctx, t, &run, owner, log)
 	if err != nil {
 		err = fmt.Errorf("run %s %s: %w", account, day, err)
 		run.State = payrecon.RunFailed
@@ -164,6 +168,9 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 			if ferr := r.RecordFailure(ctx, &run); ferr != nil {
 				err = errors.Join(err, ferr)
 			}
+		}
+		if aerr := r.recordAttempt(ctx, &run, owner, err); aerr != nil {
+			log.Warn("run attempt not recorded", "err", aerr)
 		}
 		return run, err
 	}
@@ -192,6 +199,33 @@ func (r *Runner) RecordFailure(ctx context.Context, run *payrecon.Run) error {
 	if err := r.store.FailRun(fctx, run); err != nil {
 		return fmt.Errorf("record failed run %s %s: %w", run.Account, run.Day, err)
 	}
+	return nil
+}
+
+// recordAttempt keeps the attempt that err ended (refused, failed, bill
+// not ready) when the store records attempts; run.LastAttempt is set.
+func (r *Runner) recordAttempt(ctx context.Context, run *payrecon.Run, owner string, err error) error {
+	rec, ok := r.store.(payrecon.AttemptRecorder)
+	if !ok {
+		return nil
+	}
+	a := payrecon.RunAttempt{Account: run.Account, Day: run.Day, At: r.now(), Outcome: payrecon.AttemptFailed,
+		Owner: owner, Reason: err.Error()}
+	var held *payrecon.LockHeldError
+	switch {
+	case errors.As(err, &held):
+		a.Outcome, a.Holder, a.HolderExpires = payrecon.AttemptRefused, held.Owner, held.Expires
+	case errors.Is(err, payrecon.ErrLocked):
+		a.Outcome = payrecon.AttemptRefused
+	case errors.Is(err, payrecon.ErrBillNotReady):
+		a.Outcome = payrecon.AttemptNotReady
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := rec.RecordAttempt(actx, &a); err != nil {
+		return err
+	}
+	run.LastAttempt = a
 	return nil
 }
 
@@ -243,9 +277,8 @@ func (r *Runner) progress(p Progress) {
 }
 
 // runLocked takes the lease, keeps it renewed, reconciles and saves.
-func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log *slog.Logger) error {
+func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, owner string, log *slog.Logger) error {
 	r.progress(Progress{Account: run.Account, Day: run.Day, Phase: "lock"})
-	owner := r.opts.Owner + ":" + nonce()
 	release, err := r.store.LockRun(ctx, run.Account, run.Day, owner, r.opts.LockTTL)
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
@@ -255,7 +288,7 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		tick := time.NewTicker(r.opts.LockTTL / 3)
+		tick := time.NewTicker(r.opts.LockTTL / 4)
 		defer tick.Stop()
 		for {
 			select {

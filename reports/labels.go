@@ -82,6 +82,14 @@ var runStateLabels = map[payrecon.RunState]label{
 	payrecon.RunFindings:   {"有差异", "Discrepancies"},
 	payrecon.RunFailed:     {"失败", "Failed"},
 	payrecon.RunSuperseded: {"已被替代", "Superseded"},
+	payrecon.RunRefused:    {"被拒绝(租约被占用)", "Refused (lease held)"},
+	payrecon.RunNotReady:   {"账单未出", "Bill not ready"},
+}
+
+var attemptLabels = map[payrecon.AttemptOutcome]label{
+	payrecon.AttemptRefused:  {"被拒绝(租约被占用)", "Refused (lease held)"},
+	payrecon.AttemptFailed:   {"失败", "Failed"},
+	payrecon.AttemptNotReady: {"账单未出", "Bill not ready"},
 }
 
 var billKindLabels = map[payrecon.BillKind]label{

@@ -164,6 +164,17 @@ type (
 		Settlement    string         `json:"settlement"`
 		Classes       []jsonClass    `json:"classes"`
 		Bills         []jsonBillFile `json:"bills"`
+		LastAttempt   *jsonAttempt   `json:"last_attempt,omitempty"`
+	}
+	// jsonAttempt is the newest attempt after the run that produced no run.
+	// Its free-text reason stays out (like Run.Error); the outcome and the
+	// lease holder say what happened.
+	jsonAttempt struct {
+		At            string                  `json:"at"`
+		Outcome       payrecon.AttemptOutcome `json:"outcome"`
+		Owner         string                  `json:"owner"`
+		Holder        string                  `json:"holder,omitempty"`
+		HolderExpires *string                 `json:"holder_expires_at,omitempty"`
 	}
 	jsonClass struct {
 		Class     payrecon.Class `json:"class"`
@@ -213,6 +224,10 @@ func runJSON(r payrecon.Run) jsonRun {
 	}
 	for _, bf := range r.Bills {
 		out.Bills = append(out.Bills, jsonBillFile{Kind: bf.Kind, Name: bf.Name, SHA256: bf.SHA256, Lines: bf.Lines})
+	}
+	if a := r.LastAttempt; !a.At.IsZero() {
+		out.LastAttempt = &jsonAttempt{At: machineTime(a.At), Outcome: a.Outcome, Owner: a.Owner, Holder: a.Holder,
+			HolderExpires: optTime(a.HolderExpires, machineTime(a.HolderExpires))}
 	}
 	return out
 }

@@ -329,6 +329,37 @@ func (b *book) summary() error {
 			row++
 		}
 	}
+
+	// Block 5, only when there are any: attempts that produced no run
+	// after the run shown (refused while another process held the lease,
+	// failed, bill not ready), so a day whose re-run did not happen says so.
+	firstAttempt := true
+	for _, r := range runs {
+		a := r.LastAttempt
+		if a.At.IsZero() {
+			continue
+		}
+		if firstAttempt {
+			row++
+			g.loose(1, row, b.tr("未完成的运行尝试", "Attempts without a run"), b.sBold)
+			row++
+			g.header(row, b.tr("账户", "Account"), b.tr("账单日", "Bill day"), b.tr("尝试时间", "Attempted at"),
+				b.tr("结果", "Outcome"), b.tr("尝试进程", "Attempted by"), b.tr("租约持有者", "Lease holder"),
+				b.tr("租约到期", "Lease expires"))
+			row++
+			firstAttempt = false
+		}
+		g.set(1, row, text(r.Account), 0)
+		g.set(2, row, text(string(r.Day)), 0)
+		g.set(3, row, a.At, 0)
+		g.set(4, row, enumLabel(attemptLabels, a.Outcome, b.lang), 0)
+		g.set(5, row, text(a.Owner), 0)
+		g.set(6, row, text(a.Holder), 0)
+		if !a.HolderExpires.IsZero() {
+			g.set(7, row, a.HolderExpires, 0)
+		}
+		row++
+	}
 	return g.finish()
 }
 

@@ -17,60 +17,9 @@ import (
 
 var _ payrecon.RunStore = (*DB)(nil)
 
-// Runs, run items, discrepancies (identity and review state across
-// re-runs) and run locks; tables from migration 0002_runs.sql.
-
-// ---- locks ----
-
-// LockRun implements payrecon.RunStore with a lease row in run_locks: it
-// updates the row when the lease has expired or owner already holds it
-// (a renewal), and inserts it when absent. It returns an error wrapping
-// payrecon.ErrLocked while another owner's lease is live. The release
-// function deletes the row if owner still holds it.
-func (db *DB) LockRun(ctx context.Context, account string, day payrecon.Day, owner string, ttl time.Duration) (func() error, error) {
-	if ttl <= 0 {
-		return nil, fmt.Errorf("lock run %s %s: ttl must be positive", account, day)
-	}
-	now := db.Now()
-	exp := now.Add(ttl)
-	var holder string
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		holder = ""
-		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE run_locks SET owner = ?, expires_at = ?
-			WHERE account = ? AND day = ? AND (owner = ? OR expires_at <= ?)`),
-			owner, db.timeArg(exp), account, string(day), owner, db.timeArg(now))
-		if err != nil {
-			return err
-		}
-		ins := `INSERT INTO run_locks (account, day, owner, expires_at) VALUES (?, ?, ?, ?)`
-		if db.dialect == MySQL {
-			ins += ` ON DUPLICATE KEY UPDATE owner = owner`
-		} else {
-			ins += ` ON CONFLICT DO NOTHING`
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(ins), account, string(day), owner, db.timeArg(exp)); err != nil {
-			return err
-		}
-		// Whoever holds it now (our update or insert, or another owner).
-		return tx.GetContext(ctx, &holder, tx.Rebind(`SELECT owner FROM run_locks WHERE account = ? AND day = ?`), account, string(day))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("lock run %s %s: %w", account, day, err)
-	}
-	if holder != owner {
-		return nil, fmt.Errorf("lock run %s %s: held by %s: %w", account, day, holder, payrecon.ErrLocked)
-	}
-	release := func() error {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_, err := db.x.ExecContext(rctx, db.x.Rebind(`DELETE FROM run_locks WHERE account = ? AND day = ? AND owner = ?`), account, string(day), owner)
-		if err != nil {
-			return fmt.Errorf("release run lock %s %s: %w", account, day, err)
-		}
-		return nil
-	}
-	return release, nil
-}
+// Runs, run items and discrepancies (identity and review state across
+// re-runs); tables from migration 0002_runs.sql. Run locks and attempts are
+// in locks.go.
 
 // ---- runs ----
 
@@ -305,7 +254,9 @@ func (db *DB) insertProposed(ctx context.Context, tx *sqlx.Tx, runID int64, acti
 
 // LatestRuns implements payrecon.RunStore: per (account, day) in [from, to],
 // the newest finished run that no later run superseded, or, when the day
-// has none, its newest failed run; ordered by day, then account.
+// has none, its newest failed run; ordered by day, then account. Each run
+// carries its LastAttempt, and a day with attempts but no run appears as a
+// run without ID in the state of its newest attempt (see withAttempts).
 func (db *DB) LatestRuns(ctx context.Context, accounts []string, from, to payrecon.Day) ([]payrecon.Run, error) {
 	q := runSelect + ` WHERE day >= ? AND day <= ? AND superseded_by IS NULL`
 	args := []any{string(from), string(to)}
@@ -345,7 +296,7 @@ func (db *DB) LatestRuns(ctx context.Context, accounts []string, from, to payrec
 		}
 		out = append(out, run)
 	}
-	return out, nil
+	return db.withAttempts(ctx, out, accounts, from, to)
 }
 
 // RunHistory lists every run of (account, day), oldest first, superseded

@@ -28,6 +28,7 @@ var commands = []func(a *app) *cobra.Command{
 	newScheduleCmd,
 	newReportCmd,
 	newActionsCmd,
+	newLocksCmd,
 	newDemoCmd,
 }
 

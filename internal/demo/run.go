@@ -99,7 +99,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// The callback receiver, on loopback, as `payrecon serve` runs it.
 	ia := map[string]intake.Account{}
 	for _, a := range accts {
-		ia[a.name] = intake.Account{Provider: a.acct.Provider, Verifier: a.verifier}
+		ia[a.name] = intake.Account{Provider: a.acct.Provider, Verifier: a.verifier, Policy: payrecon.PolicyFor(a.acct, a.verifier)}
 	}
 	h := intake.New(intake.Config{Accounts: ia, Store: db, Logger: log})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

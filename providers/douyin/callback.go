@@ -253,7 +253,12 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 			at = t
 		}
 	}
-	st := callbackStatus(m.Status, OrderStatus, "SUCCESS", "PROCESSING", "FAIL", "TIMEOUT")
+	// The payment msg documents status SUCCESS; the other words are read
+	// as query_order spells them, anything undocumented is refused.
+	st, err := OrderStatuses.Map("msg.status", statusWord(m.Status))
+	if err != nil {
+		return vc, err
+	}
 	raw := strings.ToUpper(m.Status)
 	vc.EventID = TypePayment + ":" + m.OrderID + ":" + raw
 	vc.Entries = []payrecon.LedgerEntry{{
@@ -301,7 +306,10 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 		}
 		at = t
 	}
-	st := callbackStatus(m.Status, RefundStatus, "SUCCESS", "PROCESSING", "FAIL")
+	st, err := RefundStatuses.Map("msg.status", statusWord(m.Status))
+	if err != nil {
+		return vc, err
+	}
 	vc.EventID = TypeRefund + ":" + no + ":" + strings.ToUpper(m.Status)
 	vc.Entries = []payrecon.LedgerEntry{{
 		Account:          req.Account,
@@ -318,18 +326,6 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 		OccurredAt:       at,
 	}}
 	return vc, nil
-}
-
-// callbackStatus maps a msg status with mapping when it is one of the
-// known values; anything else is kept unknown, naming the value, for the
-// domain validation to refuse.
-func callbackStatus(raw string, mapping func(string) payrecon.Status, known ...string) payrecon.Status {
-	for _, k := range known {
-		if strings.EqualFold(raw, k) {
-			return mapping(raw)
-		}
-	}
-	return payrecon.Status("unknown:" + raw)
 }
 
 // Reply implements payrecon.CallbackVerifier: 200 with ReplySuccess, or

@@ -118,27 +118,6 @@ var callbackSchema = func() strict.Schema {
 	return s
 }()
 
-// callbackOrderStatus maps the orderStatus of a callback (documented:
-// TRX_SUCCESS, TRX_FAILED); anything else is kept as an unknown status
-// naming the raw value, which the domain validation refuses.
-func callbackOrderStatus(raw string) payrecon.Status {
-	switch raw {
-	case "TRX_SUCCESS", "TRX_FAILED":
-		return OrderStatus(raw)
-	}
-	return payrecon.Status("unknown:" + raw)
-}
-
-// callbackRefundStatus maps refundOrderStatus (documented: REFUND_CHL_PROC,
-// REFUND_SUCCESS, REFUND_FAILED) like callbackOrderStatus.
-func callbackRefundStatus(raw string) payrecon.Status {
-	switch raw {
-	case "REFUND_CHL_PROC", "REFUND_SUCCESS", "REFUND_FAILED":
-		return RefundStatus(raw)
-	}
-	return payrecon.Status("unknown:" + raw)
-}
-
 // VerifyCallback checks a Huawei callback: the Content-Type and the body's
 // strict decoding (package strict: no duplicate key, UTF-8, documented
 // types), then SM2 (SM3, default uid) over the sort-join of the raw JSON,
@@ -200,8 +179,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		if cb.SysRefundNo == "" || cb.MercRefundNo == "" {
 			return out, reject("refund callback %s: sysRefundNo and mercRefundNo required", cb.CallbackID)
 		}
-		raw := deref(cb.RefundOrderStatus)
-		st := callbackRefundStatus(raw)
+		st, err := RefundStatuses.Map("refundOrderStatus", deref(cb.RefundOrderStatus))
+		if err != nil {
+			return out, err
+		}
 		at, err := occurred("finishTime", cb.FinishTime)
 		if err != nil {
 			return out, err
@@ -239,7 +220,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			if err != nil {
 				return out, err
 			}
-			st := callbackOrderStatus(so.OrderStatus)
+			st, err := OrderStatuses.Map(fmt.Sprintf("subOrders[%d].orderStatus", i), so.OrderStatus)
+			if err != nil {
+				return out, err
+			}
 			e := base
 			e.EventKey = "payment:" + so.SysTransOrderNo + ":" + string(st)
 			e.Kind, e.Status = payrecon.KindPayment, st
@@ -253,8 +237,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		if cb.SysTransOrderNo == "" || cb.MercOrderNo == "" {
 			return out, reject("payment callback %s: sysTransOrderNo and mercOrderNo required", cb.CallbackID)
 		}
-		raw := deref(cb.OrderStatus)
-		st := callbackOrderStatus(raw)
+		st, err := OrderStatuses.Map("orderStatus", deref(cb.OrderStatus))
+		if err != nil {
+			return out, err
+		}
 		at, err := occurred("finishTime", cb.FinishTime)
 		if err != nil {
 			return out, err

@@ -96,14 +96,11 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 		return payrecon.VerifiedCallback{}, errors.New("payment notification lacks trade_state")
 	}
 	vc := payrecon.VerifiedCallback{EventID: "payment:" + txn + ":" + state, Type: "payment"}
-	st := TradeStatus(state)
-	switch state {
-	case "SUCCESS", "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "PAYERROR", "FAIL":
-	default:
-		// undocumented: kept unknown, naming the value, for the domain validation to refuse
-		st = payrecon.Status("unknown:" + state)
+	st, err := TradeStatuses.Map("trade_state", statusWord(state))
+	if err != nil {
+		return vc, err
 	}
-	if st != payrecon.StatusSuccess && !strings.HasPrefix(string(st), "unknown:") {
+	if st != payrecon.StatusSuccess {
 		return vc, nil // nothing moved (PAYERROR, CLOSED …): acknowledged, no ledger entry
 	}
 	e := c.entry(req)
@@ -111,7 +108,6 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 	e.EventKey = "payment:" + txn + ":" + string(st)
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], txn
 	e.Currency = currency(m["fee_type"])
-	var err error
 	if e.Amount, err = fen(m, "total_fee"); err != nil {
 		return vc, err
 	}
@@ -146,7 +142,10 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	if state == "" {
 		return payrecon.VerifiedCallback{}, errors.New("refund notification lacks refund_status")
 	}
-	st := RefundStatus(state)
+	st, err := RefundStatuses.Map("refund_status", statusWord(state))
+	if err != nil {
+		return payrecon.VerifiedCallback{}, err
+	}
 	vc := payrecon.VerifiedCallback{EventID: "refund:" + no + ":" + state, Type: "refund"}
 	e := c.entry(req)
 	e.Kind, e.Status = payrecon.KindRefund, st
@@ -154,7 +153,6 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	e.MerchantRefundNo, e.ProviderRefundNo = m["out_refund_no"], m["refund_id"]
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], m["transaction_id"]
 	e.Currency = currency(m["fee_type"])
-	var err error
 	if e.Amount, err = fen(m, "refund_fee"); err != nil {
 		return vc, err
 	}

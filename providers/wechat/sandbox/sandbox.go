@@ -79,6 +79,8 @@ type Sandbox struct {
 	keyText  []byte // what MerchantConfig lists as the platform key
 	apiv3    []byte
 
+	scenario.TamperHook
+
 	mu      sync.Mutex
 	calls   []string
 	tokens  map[string][]byte // download token → gzipped bill
@@ -642,6 +644,7 @@ func (s *Sandbox) applyBill(w http.ResponseWriter, r *http.Request, _ []byte) {
 	if fault == FaultSummaryMismatch {
 		text = bumpSummary(text)
 	}
+	text, archive := s.tamper(day, strings.HasSuffix(r.URL.Path, "tradebill"), text)
 	sum := sha1.Sum(text)
 	hash := hex.EncodeToString(sum[:])
 	var gz bytes.Buffer
@@ -655,6 +658,9 @@ func (s *Sandbox) applyBill(w http.ResponseWriter, r *http.Request, _ []byte) {
 		hash = hex.EncodeToString(other[:])
 	case FaultTruncatedGzip:
 		data = data[:len(data)/2]
+	}
+	if archive != nil {
+		data = archive(data)
 	}
 	token := randomHex(16)
 	s.mu.Lock()
