@@ -3,8 +3,8 @@ package strict
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
