@@ -175,9 +175,6 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if amt <= 0 {
-			return nil, fmt.Errorf("%w: refund_fee %s", ErrCallbackFormat, v.Get("refund_fee"))
-		}
 		at, err := notifyTime("gmt_refund", v.Get("gmt_refund"))
 		if err != nil {
 			return nil, err
@@ -200,9 +197,6 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 	total, err := yuanField(v, "total_amount", true)
 	if err != nil {
 		return nil, err
-	}
-	if total <= 0 {
-		return nil, fmt.Errorf("%w: total_amount %s", ErrCallbackFormat, v.Get("total_amount"))
 	}
 	payer := total
 	if v.Get("buyer_pay_amount") != "" {
@@ -252,14 +246,14 @@ func agreementEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 
 // Reply implements payrecon.CallbackVerifier: an accepted notification is
 // answered 200 with exactly "success" (Alipay retries anything else); a
-// rejected one 400 and any other failure (e.g. the store) 500, both with
+// rejected one (bad signature, unreadable, failing the domain validation) 400 and any other failure (e.g. the store) 500, both with
 // "failure", so that Alipay retries.
 func (c *Client) Reply(err error) payrecon.CallbackReply {
 	if err == nil {
 		return payrecon.CallbackReply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte(ReplySuccess)}
 	}
 	status := http.StatusInternalServerError
-	if errors.Is(err, payrecon.ErrSignatureInvalid) || errors.Is(err, ErrCallbackFormat) {
+	if errors.Is(err, payrecon.ErrSignatureInvalid) || errors.Is(err, ErrCallbackFormat) || errors.As(err, new(*payrecon.ValidationError)) {
 		status = http.StatusBadRequest
 	}
 	return payrecon.CallbackReply{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte("failure")}
