@@ -181,14 +181,12 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		if t.TransactionID == "" || t.OutTradeNo == "" {
 			return nil, fmt.Errorf("%w: transaction without transaction_id or out_trade_no", ErrCallbackFormat)
 		}
-		st := payrecon.StatusSuccess
-		switch t.TradeState {
-		case "SUCCESS":
-		case "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "ACCEPT", "PAYERROR":
+		st, err := TradeStates.Map("trade_state", t.TradeState)
+		if err != nil {
+			return nil, err // undocumented: the domain's status rule, naming the value
+		}
+		if t.TradeState != "SUCCESS" {
 			return nil, fmt.Errorf("%w: TRANSACTION.SUCCESS with trade_state %q", ErrCallbackFormat, t.TradeState)
-		default:
-			// undocumented: kept unknown, naming the value, for the domain validation to refuse
-			st = payrecon.Status("unknown:" + t.TradeState)
 		}
 		o := t.order()
 		at := o.PaidAt
