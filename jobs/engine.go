@@ -283,13 +283,7 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 	if e.hasSettle {
 		e.tot.Settlement = e.settlement
 		if e.settlement != e.tradeNet {
-			e.add(payrecon.Item{
-				Kind:            payrecon.KindOther,
-				Class:           payrecon.ClassSettlementMismatch,
-				MerchantOrderNo: "settlement " + string(e.run.Day),
-				Note: fmt.Sprintf("settlement bill total %s vs trade bill net %s (difference %s)",
-					payrecon.FormatYuan(e.settlement), payrecon.FormatYuan(e.tradeNet), payrecon.FormatYuan(e.settlement-e.tradeNet)),
-			})
+			e.addSettlementMismatch()
 		}
 	}
 	return e.finishTotals()
@@ -1049,7 +1043,9 @@ func (e *engine) recheckCarry(c *carry) {
 	}
 	age := int(e.run.Day.Start().Sub(it.OriginDay.Start()).Hours()+12) / 24
 	if age >= e.r.opts.CarryOverDays {
-		e.addWithAction(mk(missing, fmt.Sprintf("carried over %d days and still absent from the bills", age)))
+		n := mk(missing, fmt.Sprintf("carried over %d days and still absent from the bills", age))
+		n.ProviderStatus = it.ProviderStatus // as last queried; apply queries again
+		e.addWithAction(n)
 		return
 	}
 	q := &query{kind: it.Kind}
@@ -1066,7 +1062,9 @@ func (e *engine) recheckCarry(c *carry) {
 			if !e.pendingExpired(it.LedgerTime) {
 				return
 			}
-			e.addWithAction(mk(missing, "still pending at the provider past the re-query schedule"))
+			n := mk(missing, "still pending at the provider past the re-query schedule ("+q.raw+")")
+			n.ProviderStatus = q.status
+			e.addWithAction(n)
 		case q.status == payrecon.StatusFailed || q.status == payrecon.StatusClosed:
 			n := mk(payrecon.ClassStatusMismatch, fmt.Sprintf("carried over, now %s at the provider (%s)", q.status, q.raw))
 			n.ProviderStatus = q.status
@@ -1213,6 +1211,7 @@ func (e *engine) add(it payrecon.Item) {
 
 // addWithAction stores an item as is; Delta is BillAmount − LedgerAmount.
 func (e *engine) addWithAction(it payrecon.Item) {
+	decide(&it, CapsOf(e.t.Provider, e.r.opts.ProviderActions))
 	it.Account = e.run.Account
 	it.Day = e.run.Day
 	it.Delta = it.BillAmount - it.LedgerAmount

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/intake"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/providers/huawei"
@@ -150,6 +151,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	src, err := reports.StoreSource(ctx, db, db, names, cfg.Day.Add(-1), cfg.Day)
 	if err != nil {
+		return nil, err
+	}
+	if src, err = reports.WithReviews(ctx, src, db, names, config.DefaultReview().ReasonCodes); err != nil {
 		return nil, err
 	}
 	res.Workbook = filepath.Join(cfg.Dir, "payrecon-"+string(cfg.Day)+".xlsx")

@@ -194,9 +194,13 @@ func newTradeCols(c columns, n int) (tradeCols, error) {
 		remark:     c.index("备注"),
 	}
 	var missing []string
-	for name, i := range map[string]int{"支付宝交易号": tc.txn, "商户订单号": tc.order, "业务类型": tc.typ, "订单金额（元）": tc.total, "商家实收（元）": tc.received} {
-		if i < 0 {
-			missing = append(missing, name)
+	// In the bill's header order, the same on every run.
+	for _, col := range []struct {
+		name string
+		i    int
+	}{{"支付宝交易号", tc.txn}, {"商户订单号", tc.order}, {"业务类型", tc.typ}, {"订单金额（元）", tc.total}, {"商家实收（元）", tc.received}} {
+		if col.i < 0 {
+			missing = append(missing, col.name)
 		}
 	}
 	if len(missing) > 0 {

@@ -247,9 +247,13 @@ func newTradeCols(c columns, n int) (tradeCols, error) {
 		rate:          c.index("费率"),
 		ncols:         n,
 	}
-	for name, i := range map[string]int{"交易时间": tc.time, "微信订单号": tc.txn, "商户订单号": tc.order, "交易状态": tc.state} {
-		if i < 0 {
-			return tc, fmt.Errorf("header lacks column %s", name)
+	// In the bill's header order, so the first missing one is named, the same on every run.
+	for _, col := range []struct {
+		name string
+		i    int
+	}{{"交易时间", tc.time}, {"微信订单号", tc.txn}, {"商户订单号", tc.order}, {"交易状态", tc.state}} {
+		if col.i < 0 {
+			return tc, fmt.Errorf("header lacks column %s", col.name)
 		}
 	}
 	if tc.settle < 0 && tc.total < 0 && tc.orderAmt < 0 {
@@ -614,9 +618,13 @@ func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) erro
 		amount: c.index("收支金额(元)"), balance: c.index("账户结余(元)"), applicant: c.index("资金变更提交申请人"),
 		note: c.index("备注"), voucher: c.index("业务凭证号"), ncols: strings.Count(header, ",") + 1,
 	}
-	for name, i := range map[string]int{"记账时间": fc.time, "微信支付业务单号": fc.bizNo, "收支类型": fc.dir, "收支金额(元)": fc.amount} {
-		if i < 0 {
-			return sum, fmt.Errorf("parse fund-flow bill %s line 1: %w: header lacks column %s", name, ErrBillFormat, name)
+	// In the bill's header order, so the first missing one is named, the same on every run.
+	for _, col := range []struct {
+		name string
+		i    int
+	}{{"记账时间", fc.time}, {"微信支付业务单号", fc.bizNo}, {"收支类型", fc.dir}, {"收支金额(元)", fc.amount}} {
+		if col.i < 0 {
+			return sum, fmt.Errorf("parse fund-flow bill %s line 1: %w: header lacks column %s", name, ErrBillFormat, col.name)
 		}
 	}
 	var nIn, nOut, in, out int64

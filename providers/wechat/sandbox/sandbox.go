@@ -86,6 +86,8 @@ type Sandbox struct {
 	tokens  map[string][]byte // download token → gzipped bill
 	fault   BillFault
 	refunds int
+	// holdRefunds: new refunds start pending (control.go).
+	holdRefunds bool
 }
 
 // keySet is generated once per process: RSA key generation is slow and
@@ -579,12 +581,16 @@ func (s *Sandbox) applyRefund(w http.ResponseWriter, _ *http.Request, body []byt
 	s.refunds++
 	n := s.refunds
 	s.mu.Unlock()
+	st, finished := s.newRefundStatus(), now
+	if st != payrecon.StatusSuccess {
+		finished = time.Time{}
+	}
 	ref, _ := s.sc.AddRefund(scenario.Refund{
 		MerchantRefundNo: req.OutRefundNo,
 		ProviderRefundNo: fmt.Sprintf("50300%s%08d", now.In(payrecon.Shanghai).Format("20060102"), n),
 		MerchantOrderNo:  p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
-		Status: payrecon.StatusSuccess, Amount: req.Amount.Refund, PayerAmount: req.Amount.Refund,
-		CreatedAt: now, FinishedAt: now, Reason: req.Reason,
+		Status: st, Amount: req.Amount.Refund, PayerAmount: req.Amount.Refund,
+		CreatedAt: now, FinishedAt: finished, Reason: req.Reason,
 	})
 	s.writeJSON(w, http.StatusOK, refundObject(ref, p.Amount))
 }
