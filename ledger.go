@@ -65,7 +65,7 @@ type LedgerEntry struct {
 	Currency        string
 	OccurredAt      time.Time // when it happened at the provider (finish / sign time)
 	ReceivedAt      time.Time // when payrecon stored it
-	Source          string    // "callback", "import", "repair"
+	Source          string    // "callback", "import", "repair"; pulled: "mincloud", "sql", "csv" (LedgerSource)
 	CallbackID      int64     // raw callback it came from, 0 for repairs
 }
 

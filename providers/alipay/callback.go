@@ -1,6 +1,7 @@
 package alipay
 
 import (
+	"context"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -124,8 +125,11 @@ func verifySign(pub *rsa.PublicKey, v url.Values) error {
 //   - trade_status_sync with refund fields (out_biz_no, refund_fee,
 //     gmt_refund; TRADE_SUCCESS after a partial, TRADE_CLOSED after a full
 //     refund): a refund (EventKey refund:<out_biz_no>:success). Alipay has
-//     no refund number of its own; refund_fee is the trade's total refunded
-//     so far ([I]), which is the refund's amount for a trade's first refund;
+//     no refund number of its own, and refund_fee is the trade's total
+//     refunded so far, not this refund's amount: the refund's own amount is
+//     read with alipay.trade.fastpay.refund.query for its out_request_no
+//     (see refundOwnAmount), so that VerifyCallback asks Alipay once per
+//     refund notification;
 //   - dut_user_sign / dut_user_unsign: an agreement
 //     (agreement:<agreement_no>:signed|unsigned).
 //
@@ -158,8 +162,52 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	for i := range entries {
 		entries[i].Account = req.Account
 		entries[i].ReceivedAt = req.ReceivedAt
+		if entries[i].Kind == payrecon.KindRefund {
+			if err := c.refundOwnAmount(&entries[i]); err != nil {
+				return payrecon.VerifiedCallback{}, fmt.Errorf("alipay callback %s %s: %w", id, typ, err)
+			}
+		}
 	}
 	return payrecon.VerifiedCallback{EventID: id, Type: typ, Entries: entries}, nil
+}
+
+// refundOwnAmount replaces the amount of a refund entry read from a
+// notification — the trade's cumulative refund_fee — with the refund's own
+// amount: refund_amount of alipay.trade.fastpay.refund.query for the
+// entry's out_request_no.
+//
+// Differencing successive cumulative values instead would need the
+// previous notification of the same trade, and is wrong whenever Alipay
+// delivers them out of order (its retries run for 25 hours), loses one, or
+// two refunds complete before either notifies. The query names the refund
+// itself, so a retried, late or reordered notification books the same
+// amount, and a lost one leaves only that refund missing.
+//
+// Until the query knows the refund as REFUND_SUCCESS the notification is
+// refused with an error wrapping payrecon.ErrTransient (answered 500, so
+// Alipay retries); a query amount that is not positive or exceeds the
+// cumulative refund_fee wraps ErrCallbackFormat.
+func (c *Client) refundOwnAmount(e *payrecon.LedgerEntry) error {
+	cumulative := e.Amount
+	timeout := c.cfg.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r, err := c.QueryRefund(ctx, payrecon.RefundRef{MerchantRefundNo: e.MerchantRefundNo, MerchantOrderNo: e.MerchantOrderNo, ProviderTxnNo: e.ProviderTxnNo})
+	if err != nil {
+		return fmt.Errorf("%w: refund %s: the refund query for its own amount failed: %w", payrecon.ErrTransient, e.MerchantRefundNo, err)
+	}
+	if r.Status != payrecon.StatusSuccess {
+		return fmt.Errorf("%w: refund %s: the refund query says %s (%q), not yet REFUND_SUCCESS", payrecon.ErrTransient, e.MerchantRefundNo, r.Status, r.RawStatus)
+	}
+	if r.Amount <= 0 || r.Amount > cumulative {
+		return fmt.Errorf("%w: refund %s: the refund query's refund_amount %s does not fit the notification's cumulative refund_fee %s",
+			ErrCallbackFormat, e.MerchantRefundNo, payrecon.FormatYuan(r.Amount), payrecon.FormatYuan(cumulative))
+	}
+	e.Amount, e.PayerAmount = r.Amount, r.Amount
+	return nil
 }
 
 // notifyTime parses yyyy-MM-dd HH:mm:ss[.SSS] in Asia/Shanghai.
@@ -209,6 +257,8 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 		if refundNo == "" {
 			refundNo = outTradeNo // a refund without out_request_no is numbered by out_trade_no
 		}
+		// refund_fee is cumulative over the trade's refunds: the entry
+		// carries it until VerifyCallback puts the refund's own amount.
 		amt, err := yuanField(v, "refund_fee", true)
 		if err != nil {
 			return nil, err

@@ -43,6 +43,7 @@ type Client struct {
 var (
 	_ payrecon.Provider         = (*Client)(nil)
 	_ payrecon.BillSource       = (*Client)(nil)
+	_ payrecon.FeeDeclarer      = (*Client)(nil)
 	_ payrecon.OrderQuerier     = (*Client)(nil)
 	_ payrecon.RefundQuerier    = (*Client)(nil)
 	_ payrecon.Refunder         = (*Client)(nil)
@@ -201,4 +202,10 @@ func providerError(code, tips string) *payrecon.ProviderError {
 		pe.Transient = true
 	}
 	return pe
+}
+
+// FeeFacts implements payrecon.FeeDeclarer: the payment and refund bills
+// state no fee; the settle bill states each order's 技术服务费.
+func (c *Client) FeeFacts() payrecon.FeeFacts {
+	return payrecon.FeeFacts{Bill: payrecon.BillSettlement}
 }

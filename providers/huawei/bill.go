@@ -586,7 +586,7 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (parsedLine,
 	if err != nil {
 		return pl, err
 	}
-	if l.Fee, _, err = amount(cFee); err != nil {
+	if l.Fee, l.FeeStated, err = amount(cFee); err != nil {
 		return pl, err
 	}
 	settle, hasSettle, err := amount(cSettleAmount)

@@ -408,6 +408,7 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 	l.Currency = currency(get(vals, c.currency))
 	l.Product, l.Payload = get(vals, c.product), get(vals, c.payload)
 	l.Fee = fee
+	l.FeeStated = get(vals, c.fee) != "" // absent column and 暂无数据 state none
 	if r := get(vals, c.rate); r != "" {
 		if l.FeeRatePPM, err = payrecon.ParseRate(r); err != nil {
 			return l, billread.Col(c.names[c.rate], err)
