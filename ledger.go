@@ -69,6 +69,17 @@ type LedgerEntry struct {
 	CallbackID      int64     // raw callback it came from, 0 for repairs
 }
 
+// EventKey is the ledger's de-duplication key for a provider event, one
+// format for every provider, source and repair: "payment:<provider txn
+// no>:<status>", "refund:<provider refund no>:<status>",
+// "agreement:<agreement no>:<status>". A retried callback, a backfill and a
+// pulled copy of the same event get the same key, so the event is stored
+// once. Ledger sources that are not the provider prefix it with their own
+// name ("mincloud:" + EventKey(…)).
+func EventKey(kind Kind, providerNo string, st Status) string {
+	return string(kind) + ":" + providerNo + ":" + string(st)
+}
+
 // BillDay is the Shanghai calendar day of the event.
 func (e LedgerEntry) BillDay() Day { return DayOf(e.OccurredAt) }
 

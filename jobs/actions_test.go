@@ -365,7 +365,7 @@ func TestBackfillIdempotent(t *testing.T) {
 			t.Fatalf("ledger has %d entries after backfilling twice, want 1: %+v", len(entries), entries)
 		}
 		got := entries[0]
-		wantKey := jobs.EventKey(payrecon.KindPayment, o.ProviderTxnNo, payrecon.StatusSuccess)
+		wantKey := payrecon.EventKey(payrecon.KindPayment, o.ProviderTxnNo, payrecon.StatusSuccess)
 		if got.EventKey != wantKey || got.Source != "repair" || got.Amount != o.Amount || got.PayerAmount != o.PayerAmount ||
 			got.Status != payrecon.StatusSuccess || !got.OccurredAt.Equal(o.PaidAt) || got.Provider != "huawei" || got.MerchantOrderNo != o.MerchantOrderNo {
 			t.Errorf("backfilled entry = %+v", got)

@@ -43,7 +43,7 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 	var ledger []payrecon.LedgerEntry
 	want := map[string]payrecon.Class{}
 	payEntry := func(p scenario.Payment) payrecon.LedgerEntry {
-		return payrecon.LedgerEntry{Account: testAccount, Provider: douyin.Name, EventKey: "payment:" + p.ProviderTxnNo + ":success",
+		return payrecon.LedgerEntry{Account: testAccount, Provider: douyin.Name, EventKey: payrecon.EventKey(payrecon.KindPayment, p.ProviderTxnNo, payrecon.StatusSuccess),
 			Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
 			Amount: p.Amount, PayerAmount: p.Amount, Currency: "CNY", OccurredAt: p.PaidAt, Source: "callback"}
 	}
@@ -81,7 +81,7 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 			want[string(payrecon.ClassFeeMismatch)+"|"+p.ProviderTxnNo] = payrecon.ClassFeeMismatch
 		}
 		refunds = append(refunds, r)
-		ledger = append(ledger, payrecon.LedgerEntry{Account: testAccount, Provider: douyin.Name, EventKey: "refund:" + r.ProviderRefundNo + ":success",
+		ledger = append(ledger, payrecon.LedgerEntry{Account: testAccount, Provider: douyin.Name, EventKey: payrecon.EventKey(payrecon.KindRefund, r.ProviderRefundNo, payrecon.StatusSuccess),
 			Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess, MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 			MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo, Amount: r.Amount, PayerAmount: r.Amount,
 			Currency: "CNY", OccurredAt: r.FinishedAt, Source: "callback"})

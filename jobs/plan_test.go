@@ -103,7 +103,7 @@ func (p *plan) payment(day payrecon.Day) scenario.Payment {
 
 func ledgerOf(pay scenario.Payment) payrecon.LedgerEntry {
 	return payrecon.LedgerEntry{
-		Account: testAccount, Provider: "fake", EventKey: "payment:" + pay.ProviderTxnNo + ":" + string(pay.Status),
+		Account: testAccount, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindPayment, pay.ProviderTxnNo, pay.Status),
 		Kind: payrecon.KindPayment, Status: pay.Status,
 		MerchantOrderNo: pay.MerchantOrderNo, ProviderTxnNo: pay.ProviderTxnNo,
 		Amount: pay.Amount, PayerAmount: pay.PayerAmount, PromotionAmount: pay.PromotionAmount, Currency: "CNY",
@@ -127,7 +127,7 @@ func (p *plan) refund(day payrecon.Day, pay scenario.Payment) scenario.Refund {
 
 func ledgerOfRefund(r scenario.Refund) payrecon.LedgerEntry {
 	return payrecon.LedgerEntry{
-		Account: testAccount, Provider: "fake", EventKey: "refund:" + r.ProviderRefundNo + ":" + string(r.Status),
+		Account: testAccount, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindRefund, r.ProviderRefundNo, r.Status),
 		Kind: payrecon.KindRefund, Status: r.Status,
 		MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 		MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo,
@@ -333,7 +333,7 @@ func newPlanOpts(seed uint64, normal int, numbers numbering, noBillPromos bool) 
 	// one in agreement, one signed and unsigned the same day.
 	{
 		mk := func(no string, st payrecon.Status, at time.Time) payrecon.LedgerEntry {
-			return payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: "agreement:" + no + ":" + string(st),
+			return payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindAgreement, no, st),
 				Kind: payrecon.KindAgreement, Status: st, AgreementNo: no, MerchantAgreeNo: "M" + no, PlanID: "P1",
 				OccurredAt: at, Source: "callback"}
 		}

@@ -161,7 +161,7 @@ func (m *MinCloud) entries(f baas.Facts) []payrecon.LedgerEntry {
 	var out []payrecon.LedgerEntry
 	pay := base
 	pay.Kind, pay.Status, pay.Amount = payrecon.KindPayment, f.Status, f.Amount
-	pay.EventKey = "mincloud:payment:" + f.MerchantOrderNo + ":" + string(f.Status)
+	pay.EventKey = "mincloud:" + payrecon.EventKey(payrecon.KindPayment, f.MerchantOrderNo, f.Status)
 	switch f.Status {
 	case payrecon.StatusSuccess:
 		pay.PayerAmount, pay.OccurredAt = f.Amount, f.PaidAt

@@ -111,9 +111,9 @@ func mapEntry(m Mapping, account, provider, source string, get func(field string
 		if ref == "" {
 			return e, bad(FieldMerchantRefundNo, "a refund row needs merchant_refund_no or provider_refund_no")
 		}
-		e.EventKey = source + ":refund:" + ref + ":" + string(e.Status)
+		e.EventKey = source + ":" + payrecon.EventKey(payrecon.KindRefund, ref, e.Status)
 	default:
-		e.EventKey = source + ":payment:" + e.MerchantOrderNo + ":" + string(e.Status)
+		e.EventKey = source + ":" + payrecon.EventKey(payrecon.KindPayment, e.MerchantOrderNo, e.Status)
 	}
 	return e, nil
 }

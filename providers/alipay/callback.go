@@ -268,7 +268,7 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 			return nil, err
 		}
 		return []payrecon.LedgerEntry{{
-			Provider: Name, EventKey: "refund:" + refundNo + ":success", Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess,
+			Provider: Name, EventKey: payrecon.EventKey(payrecon.KindRefund, refundNo, payrecon.StatusSuccess), Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess,
 			MerchantOrderNo: outTradeNo, ProviderTxnNo: tradeNo, MerchantRefundNo: refundNo,
 			Amount: amt, PayerAmount: amt, Currency: "CNY", OccurredAt: at, Source: "callback",
 		}}, nil
@@ -295,7 +295,7 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 		return nil, err
 	}
 	return []payrecon.LedgerEntry{{
-		Provider: Name, EventKey: "payment:" + tradeNo + ":" + string(st), Kind: payrecon.KindPayment, Status: st,
+		Provider: Name, EventKey: payrecon.EventKey(payrecon.KindPayment, tradeNo, st), Kind: payrecon.KindPayment, Status: st,
 		MerchantOrderNo: outTradeNo, ProviderTxnNo: tradeNo, Amount: total, PayerAmount: payer, PromotionAmount: total - payer,
 		Currency: "CNY", OccurredAt: at, Source: "callback",
 	}}, nil
@@ -325,7 +325,7 @@ func agreementEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 		return nil, err
 	}
 	return []payrecon.LedgerEntry{{
-		Provider: Name, EventKey: "agreement:" + no + ":" + string(st), Kind: payrecon.KindAgreement, Status: st,
+		Provider: Name, EventKey: payrecon.EventKey(payrecon.KindAgreement, no, st), Kind: payrecon.KindAgreement, Status: st,
 		AgreementNo: no, MerchantAgreeNo: v.Get("external_agreement_no"), OccurredAt: at, Source: "callback",
 	}}, nil
 }

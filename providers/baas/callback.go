@@ -161,14 +161,14 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	case payrecon.StatusSuccess:
 		e := base
 		e.Kind, e.Status = payrecon.KindPayment, payrecon.StatusSuccess
-		e.EventKey = "payment:" + txn + ":success"
+		e.EventKey = payrecon.EventKey(payrecon.KindPayment, txn, payrecon.StatusSuccess)
 		e.Amount, e.PayerAmount = r.Amount, r.Amount
 		e.OccurredAt = r.PaidAt
 		vc.Entries = append(vc.Entries, e)
 	case payrecon.StatusFailed:
 		e := base
 		e.Kind, e.Status = payrecon.KindPayment, payrecon.StatusFailed
-		e.EventKey = "payment:" + txn + ":failed"
+		e.EventKey = payrecon.EventKey(payrecon.KindPayment, txn, payrecon.StatusFailed)
 		e.Amount = r.Amount
 		e.OccurredAt = r.UpdatedAt
 		if e.OccurredAt.IsZero() {
@@ -180,7 +180,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		e := base
 		e.Kind, e.Status = payrecon.KindRefund, r.RefundStatus
 		e.MerchantRefundNo = r.MerchantOrderNo
-		e.EventKey = fmt.Sprintf("refund:%s:%s", r.MerchantOrderNo, r.RefundStatus)
+		e.EventKey = payrecon.EventKey(payrecon.KindRefund, r.MerchantOrderNo, r.RefundStatus)
 		e.Amount, e.PayerAmount = r.RefundAmount, r.RefundAmount
 		e.OccurredAt = r.UpdatedAt
 		if e.OccurredAt.IsZero() {

@@ -264,7 +264,7 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 	vc.Entries = []payrecon.LedgerEntry{{
 		Account:         req.Account,
 		Provider:        Name,
-		EventKey:        "payment:" + m.OrderID + ":" + string(st),
+		EventKey:        payrecon.EventKey(payrecon.KindPayment, m.OrderID, st),
 		Kind:            payrecon.KindPayment,
 		Status:          st,
 		MerchantOrderNo: m.CpOrderNo,
@@ -314,7 +314,7 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 	vc.Entries = []payrecon.LedgerEntry{{
 		Account:          req.Account,
 		Provider:         Name,
-		EventKey:         "refund:" + no + ":" + string(st),
+		EventKey:         payrecon.EventKey(payrecon.KindRefund, no, st),
 		Kind:             payrecon.KindRefund,
 		Status:           st,
 		ProviderTxnNo:    m.OrderID,

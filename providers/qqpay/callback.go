@@ -105,7 +105,7 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 	}
 	e := c.entry(req)
 	e.Kind, e.Status = payrecon.KindPayment, st
-	e.EventKey = "payment:" + txn + ":" + string(st)
+	e.EventKey = payrecon.EventKey(payrecon.KindPayment, txn, st)
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], txn
 	e.Currency = currency(m["fee_type"])
 	if e.Amount, err = signedFen(m, "total_fee"); err != nil {
@@ -146,7 +146,7 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	vc := payrecon.VerifiedCallback{EventID: "refund:" + no + ":" + state, Type: "refund"}
 	e := c.entry(req)
 	e.Kind, e.Status = payrecon.KindRefund, st
-	e.EventKey = "refund:" + no + ":" + string(st)
+	e.EventKey = payrecon.EventKey(payrecon.KindRefund, no, st)
 	e.MerchantRefundNo, e.ProviderRefundNo = m["out_refund_no"], m["refund_id"]
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], m["transaction_id"]
 	e.Currency = currency(m["fee_type"])

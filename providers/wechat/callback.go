@@ -198,7 +198,7 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		}
 		return []payrecon.LedgerEntry{{
 			Provider:        Name,
-			EventKey:        "payment:" + t.TransactionID + ":" + string(st),
+			EventKey:        payrecon.EventKey(payrecon.KindPayment, t.TransactionID, st),
 			Kind:            payrecon.KindPayment,
 			Status:          st,
 			MerchantOrderNo: t.OutTradeNo,
@@ -238,7 +238,7 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		}
 		return []payrecon.LedgerEntry{{
 			Provider:         Name,
-			EventKey:         "refund:" + r.RefundID + ":" + string(st),
+			EventKey:         payrecon.EventKey(payrecon.KindRefund, r.RefundID, st),
 			Kind:             payrecon.KindRefund,
 			Status:           st,
 			MerchantOrderNo:  r.OutTradeNo,
