@@ -37,7 +37,6 @@ func newFake() *fakeProvider {
 }
 
 func (f *fakeProvider) ProviderName() string { return "huawei" }
-func (f *fakeProvider) RefundNoMaxLen() int  { return 64 }
 
 func notFound(what string) error {
 	return &payrecon.ProviderError{Provider: "huawei", Code: "400000", SubCode: what + "_NOT_EXIST", NotFound: true}

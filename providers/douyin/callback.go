@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 	"github.com/payrecon/payrecon/providers/internal/strict"
 )
 
@@ -178,7 +177,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	if env.MsgSignature == "" {
 		return vc, fmt.Errorf("douyin callback has no msg_signature: %w", payrecon.ErrSignatureInvalid)
 	}
-	want := sign.DouyinCallbackSignature(c.cfg.Token.Reveal(), env.Timestamp, env.Nonce, env.Msg)
+	want := CallbackSignature(c.cfg.Token.Reveal(), env.Timestamp, env.Nonce, env.Msg)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(env.MsgSignature))) != 1 {
 		return vc, fmt.Errorf("douyin callback msg_signature does not match (wrong token or tampered body): %w", payrecon.ErrSignatureInvalid)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 )
 
 // Name is the provider's short name.
@@ -104,7 +103,7 @@ func SignedBody(params map[string]any, appID, thirdpartyID, salt string) ([]byte
 	if thirdpartyID != "" {
 		p["thirdparty_id"] = thirdpartyID
 	}
-	p["sign"] = sign.DouyinSign(p, salt)
+	p["sign"] = Sign(p, salt)
 	return json.Marshal(p)
 }
 

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/payrecon/payrecon/providers/internal/sign"
+	"github.com/payrecon/payrecon/providers/douyin"
 	"github.com/payrecon/payrecon/providers/scenario"
 )
 
@@ -48,7 +48,7 @@ func (s *Sandbox) Resign(cb scenario.Callback, e scenario.Edit) (scenario.Callba
 	if env.sig == "" || !bytes.Contains(body, oldSig) {
 		return scenario.Callback{}, errors.New("douyin sandbox resign: no msg_signature field to replace")
 	}
-	sig := sign.DouyinCallbackSignature(s.token, env.ts, env.nonce, env.msg)
+	sig := douyin.CallbackSignature(s.token, env.ts, env.nonce, env.msg)
 	body = bytes.Replace(body, oldSig, []byte(`"msg_signature":"`+sig+`"`), 1)
 	return scenario.Callback{Header: e.FinishHeader(cb.Header), Body: body, EventID: cb.EventID}, nil
 }

@@ -24,7 +24,6 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/douyin"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 	"github.com/payrecon/payrecon/providers/scenario"
 )
 
@@ -181,7 +180,7 @@ func (s *Sandbox) request(w http.ResponseWriter, r *http.Request) (map[string]an
 		return nil, false
 	}
 	got, _ := m["sign"].(string)
-	if !sign.DouyinVerify(m, s.salt, got) {
+	if !douyin.VerifySign(m, s.salt, got) {
 		answer(w, 2003, "签名校验失败 (sign error)", nil)
 		return nil, false
 	}
@@ -347,7 +346,7 @@ func (s *Sandbox) bill(w http.ResponseWriter, r *http.Request) {
 		answer(w, 1, "app_id 错误", nil)
 		return
 	}
-	if !sign.DouyinVerify(params, s.salt, q.Get("sign")) {
+	if !douyin.VerifySign(params, s.salt, q.Get("sign")) {
 		answer(w, 1, "sign error", nil)
 		return
 	}
