@@ -167,6 +167,9 @@ type Jobs struct {
 	// AutoApply lists action kinds applied without approval; kinds that move
 	// money are refused.
 	AutoApply []payrecon.ActionKind `yaml:"auto_apply"`
+	// MetricsListen is where `payrecon schedule` serves /metrics (run
+	// metrics); empty serves none.
+	MetricsListen string `yaml:"metrics_listen"`
 	// LockTTL is the run lease: a run renews it every quarter of it while
 	// it works, so the lease of a killed run lapses within LockTTL.
 	LockTTL time.Duration `yaml:"lock_ttl"`
