@@ -14,6 +14,9 @@ const (
 	KindRefund    Kind = "refund"
 	KindAgreement Kind = "agreement" // recurring-debit (sign / 代扣) agreement
 	KindOther     Kind = "other"     // bill lines of types payrecon does not reconcile (分账, 充值, 提现 …)
+	// KindSettlement is a settlement_mismatch item: the settlement (fund)
+	// bill's total against the trade bill's net for the bill day.
+	KindSettlement Kind = "settlement"
 )
 
 // Status is the normalised state of a payment, refund or agreement, on

@@ -13,6 +13,8 @@ type Account struct {
 	Name       string // unique name, used in URLs, the store and reports
 	Provider   string // "huawei", "wechat", …
 	FeeRatePPM int64  // configured fee rate, parts per million; 0 = no fee check
+	Currency   string // the account's currency; "" means DefaultCurrency (CNY)
+	MaxAmount  int64  // largest single amount accepted, fen; 0 means DefaultMaxAmount
 }
 
 // Class is the result class of a bill line or ledger entry. The names are a
@@ -65,13 +67,16 @@ const (
 	ActionRefundDuplicate  ActionKind = "refund_duplicate"  // refund the extra payment (money moves: needs approval)
 	ActionCorrectAgreement ActionKind = "correct_agreement" // set the ledger agreement state to the provider's
 	ActionUnsign           ActionKind = "unsign"            // terminate the agreement at the provider (needs approval)
+	ActionCloseOrder       ActionKind = "close_order"       // close an order still pending at the provider, then reverse the ledger (needs approval)
 	ActionManualReview     ActionKind = "manual_review"
 	ActionRecheck          ActionKind = "recheck" // re-check on the next day's run
 )
 
 // MovesMoney reports whether applying the action changes anything at the
 // provider; such actions are applied only after approval.
-func (k ActionKind) MovesMoney() bool { return k == ActionRefundDuplicate || k == ActionUnsign }
+func (k ActionKind) MovesMoney() bool {
+	return k == ActionRefundDuplicate || k == ActionUnsign || k == ActionCloseOrder
+}
 
 // ProposedAction is the action design.md assigns to each class.
 func ProposedAction(c Class) ActionKind {
@@ -127,7 +132,24 @@ type Item struct {
 	// item (resolved_late, or a carry-over turned into a discrepancy), that
 	// item's Key(); "" otherwise. Not part of the identity.
 	ResolvesKey string `json:",omitempty"`
+	// Tolerance names the configured tolerance rule the item falls under
+	// ("" for none), set by jobs after classification; the item keeps its
+	// class and Delta. Not part of the identity.
+	Tolerance string `json:",omitempty"`
+	// DueDay is when a review is due by the SLA, set by jobs for
+	// discrepancies; the store keeps the first one. Not part of the identity.
+	DueDay Day `json:",omitempty"`
+	// BillFiles names the bill files a settlement_mismatch compares (the
+	// trade bill, then the settlement bill); empty for other items.
+	BillFiles []string `json:",omitempty"`
 }
+
+// OutsideBalance reports whether the item is kept out of the day's balance:
+// a settlement_mismatch
+// carries its difference (settlement bill total − trade bill net) in
+// Delta, but that difference is between two provider bills, not between
+// the bill and the ledger, so Totals.Explained does not include it.
+func (it Item) OutsideBalance() bool { return it.Class == ClassSettlementMismatch }
 
 // Key is the discrepancy's stable identity across re-runs: account, class,
 // kind and the business keys. Review state hangs on it.
@@ -137,6 +159,9 @@ func (it Item) Key() string {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
+	if it.Kind == KindSettlement {
+		h.Write([]byte(it.Day)) // a settlement mismatch is one per account and day
+	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
@@ -145,13 +170,16 @@ type Totals struct {
 	BillTotal   int64
 	LedgerTotal int64
 	Difference  int64 // BillTotal − LedgerTotal
-	Explained   int64 // sum of every item's Delta
+	Explained   int64 // sum of every item's Delta (settlement_mismatch aside: Item.OutsideBalance)
 	BillLines   int64
 	LedgerLines int64
 	Matched     int64
 	Fees        int64 // bill fees
 	Settlement  int64 // settlement bill total (0 when none)
 	ByClass     map[Class]ClassTotal
+	// Tolerated counts the discrepancies (already in ByClass) that a
+	// tolerance rule covers; open ones are the rest.
+	Tolerated ClassTotal `json:",omitzero"`
 }
 
 // ClassTotal counts a class.
@@ -202,12 +230,33 @@ type Run struct {
 type ActionState string
 
 const (
-	ActionProposed  ActionState = "proposed"
-	ActionApproved  ActionState = "approved"
+	ActionProposed ActionState = "proposed"
+	ActionApproved ActionState = "approved"
+	// ActionApplied: carried out. For a ledger-only kind that is final; for
+	// a kind that acts at the provider (MovesMoney) it means the request was
+	// accepted but the provider's answer is not final yet (refund pending,
+	// close pending): the next run or `payrecon actions sync` queries it
+	// until it ends succeeded or failed.
 	ActionApplied   ActionState = "applied"
+	ActionSucceeded ActionState = "succeeded" // the provider confirmed the outcome (final)
 	ActionDismissed ActionState = "dismissed"
-	ActionFailed    ActionState = "failed" // apply failed; may be applied again
+	// ActionFailed: apply failed, or the provider reported the outcome
+	// failed; the result says which, in the provider's words. It may be
+	// applied again (money-moving kinds only when approved before).
+	ActionFailed ActionState = "failed"
 )
+
+// Final reports whether an action in state st of kind k needs nothing
+// more: dismissed, succeeded, or applied for a ledger-only kind.
+func (st ActionState) Final(k ActionKind) bool {
+	switch st {
+	case ActionDismissed, ActionSucceeded:
+		return true
+	case ActionApplied:
+		return !k.MovesMoney()
+	}
+	return false
+}
 
 // Action is a proposed repair, tied to a discrepancy by its key.
 type Action struct {

@@ -44,6 +44,7 @@ type Config struct {
 	Accounts []Account `yaml:"accounts"`
 	Jobs     Jobs      `yaml:"jobs"`
 	Reports  Reports   `yaml:"reports"`
+	Review   Review    `yaml:"review"`
 }
 
 // Database selects the store.
@@ -147,6 +148,14 @@ type Account struct {
 	FeeRatePPM int64 `yaml:"-"`
 	// Timezone of the bill day; only Asia/Shanghai is supported.
 	Timezone string `yaml:"timezone"`
+	// Currency is the account's currency (default CNY): a callback or bill
+	// line in any other currency is refused.
+	Currency string `yaml:"currency"`
+	// MaxAmount is the largest single amount accepted, yuan (default
+	// "10000000.00"); a larger callback is refused, a larger bill line fails the run.
+	MaxAmount string `yaml:"max_amount"`
+	// MaxAmountFen is MaxAmount in fen (set by Validate).
+	MaxAmountFen int64 `yaml:"-"`
 	// Section is the provider's own section (the key named after Provider),
 	// kept raw; nil when absent.
 	Section *yaml.Node `yaml:"-"`
@@ -170,6 +179,12 @@ type Jobs struct {
 	// MetricsListen is where `payrecon schedule` serves /metrics (run
 	// metrics); empty serves none.
 	MetricsListen string `yaml:"metrics_listen"`
+	// ProviderActions lists the money-moving action kinds operators may
+	// apply (refund_duplicate, close_order, unsign); absent means all.
+	// Providers check the configuration these need (Huawei: callback_url
+	// for refunds) at config check and start-up. A discrepancy whose repair
+	// is not listed is proposed for manual review.
+	ProviderActions []payrecon.ActionKind `yaml:"provider_actions"`
 	// LockTTL is the run lease: a run renews it every quarter of it while
 	// it works, so the lease of a killed run lapses within LockTTL.
 	LockTTL time.Duration `yaml:"lock_ttl"`
@@ -223,6 +238,7 @@ func Default() Config {
 			LockTTL:           60 * time.Second,
 		},
 		Reports: Reports{Dir: "var/reports", Language: "zh", Webhook: Webhook{Format: "generic"}},
+		Review:  DefaultReview(),
 	}
 }
 
@@ -315,6 +331,7 @@ func checkRefs(n *yaml.Node, path string) []error {
 }
 
 var accountName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // Validate checks every field and returns all problems joined, each naming
 // its field. It also sets Account.FeeRatePPM.
@@ -420,6 +437,21 @@ func (c *Config) Validate() error {
 		if a.Timezone != "" && a.Timezone != "Asia/Shanghai" {
 			bad(p+".timezone", "only Asia/Shanghai is supported, got %q", a.Timezone)
 		}
+		if a.Currency != "" && !currencyCode.MatchString(a.Currency) {
+			bad(p+".currency", "%q is not an ISO 4217 code like CNY", a.Currency)
+		}
+		a.MaxAmountFen = 0
+		if a.MaxAmount != "" {
+			fen, err := payrecon.ParseYuan(a.MaxAmount)
+			switch {
+			case err != nil:
+				bad(p+".max_amount", "%v", err)
+			case fen <= 0:
+				bad(p+".max_amount", "%q must be more than 0", a.MaxAmount)
+			default:
+				a.MaxAmountFen = fen
+			}
+		}
 	}
 
 	if _, err := cron.ParseStandard(c.Jobs.Cron); err != nil {
@@ -447,6 +479,11 @@ func (c *Config) Validate() error {
 			bad(f, "%s moves money and needs approval; it cannot be applied automatically", k)
 		}
 	}
+	for i, k := range c.Jobs.ProviderActions {
+		if !k.MovesMoney() {
+			bad(fmt.Sprintf("jobs.provider_actions[%d]", i), "%q is not an action at the provider (refund_duplicate, close_order, unsign)", k)
+		}
+	}
 	if c.Jobs.LockTTL < MinLockTTL || c.Jobs.LockTTL > MaxLockTTL {
 		bad("jobs.lock_ttl", "must be between %s and %s (renewed every quarter of it; a dead run's lease lapses after it), got %s",
 			MinLockTTL, MaxLockTTL, c.Jobs.LockTTL)
@@ -470,6 +507,7 @@ func (c *Config) Validate() error {
 			bad("reports.webhook.url", "must be an http(s) URL")
 		}
 	}
+	errs = append(errs, c.Review.validate(names)...)
 	return errors.Join(errs...)
 }
 
@@ -485,7 +523,7 @@ func isProvider(name string) bool {
 func isActionKind(k payrecon.ActionKind) bool {
 	switch k {
 	case payrecon.ActionBackfillLedger, payrecon.ActionReverseLedger, payrecon.ActionCorrectStatus,
-		payrecon.ActionRefundDuplicate, payrecon.ActionCorrectAgreement, payrecon.ActionUnsign,
+		payrecon.ActionRefundDuplicate, payrecon.ActionCorrectAgreement, payrecon.ActionUnsign, payrecon.ActionCloseOrder,
 		payrecon.ActionManualReview, payrecon.ActionRecheck:
 		return true
 	}
@@ -504,7 +542,7 @@ func (c *Config) Account(name string) (Account, bool) {
 
 // Domain is the account as the reconciliation sees it.
 func (a Account) Domain() payrecon.Account {
-	return payrecon.Account{Name: a.Name, Provider: a.Provider, FeeRatePPM: a.FeeRatePPM}
+	return payrecon.Account{Name: a.Name, Provider: a.Provider, FeeRatePPM: a.FeeRatePPM, Currency: a.Currency, MaxAmount: a.MaxAmountFen}
 }
 
 // UnmarshalYAML reads the account's own keys and keeps the section named
@@ -527,6 +565,10 @@ func (a *Account) UnmarshalYAML(n *yaml.Node) error {
 			dst = &a.FeeRate
 		case "timezone":
 			dst = &a.Timezone
+		case "currency":
+			dst = &a.Currency
+		case "max_amount":
+			dst = &a.MaxAmount
 		default:
 			if !isProvider(k.Value) {
 				return fmt.Errorf("line %d: field %s not found in account", k.Line, k.Value)
@@ -562,6 +604,12 @@ func (a Account) MarshalYAML() (any, error) {
 	}
 	if a.Timezone != "" {
 		add("timezone", str(a.Timezone))
+	}
+	if a.Currency != "" {
+		add("currency", str(a.Currency))
+	}
+	if a.MaxAmount != "" {
+		add("max_amount", str(a.MaxAmount))
 	}
 	if a.Section != nil {
 		add(a.Provider, a.Section)
@@ -682,4 +730,166 @@ func redactNode(n *yaml.Node, secret bool) *yaml.Node {
 		}
 	}
 	return &c
+}
+
+// ---- review (finance staff) ----
+
+// Review configures the finance review of discrepancies: the reason codes
+// a write-off may give, the SLA that sets each discrepancy's due day, the
+// tolerance rules runs apply, and when a carried-over item escalates.
+type Review struct {
+	// ReasonCodes a write-off must pick from.
+	ReasonCodes []string `yaml:"reason_codes"`
+	// SLA: a discrepancy is due Days after it was first seen; the first
+	// tier (highest min_amount first) whose MinAmount the amount at stake
+	// reaches applies, else DefaultDays.
+	SLA         []SLATier `yaml:"sla"`
+	DefaultDays int       `yaml:"sla_default_days"`
+	// CarryOverDays: a carried-over item still absent from the bills this
+	// many days after its origin day becomes a discrepancy (missing_in_bill).
+	CarryOverDays int `yaml:"carry_over_days"`
+	// Tolerances: rules that mark small, explained differences tolerated.
+	Tolerances []Tolerance `yaml:"tolerances"`
+}
+
+// SLATier is one amount tier of the SLA.
+type SLATier struct {
+	MinAmount    string `yaml:"min_amount"` // yuan, e.g. "1000.00"
+	MinAmountFen int64  `yaml:"-"`          // set by Validate
+	Days         int    `yaml:"days"`
+}
+
+// Tolerance is one tolerance rule: a discrepancy of one of Classes on one
+// of Accounts (all when empty) whose amount at stake (|difference|, or the
+// fee difference for fee_mismatch) is at most MaxPerLine is tolerated,
+// up to DailyMaxCount items and DailyMaxAmount per account and day (0: no
+// cap). It keeps its class and difference; the balance still holds.
+type Tolerance struct {
+	Name              string           `yaml:"name"`
+	Accounts          []string         `yaml:"accounts"`
+	Classes           []payrecon.Class `yaml:"classes"`
+	MaxPerLine        string           `yaml:"max_per_line"` // yuan
+	MaxPerLineFen     int64            `yaml:"-"`
+	Reason            string           `yaml:"reason"`
+	DailyMaxCount     int              `yaml:"daily_max_count"`
+	DailyMaxAmount    string           `yaml:"daily_max_amount"` // yuan; "" no cap
+	DailyMaxAmountFen int64            `yaml:"-"`
+}
+
+// DefaultReview is the review configuration used where the file says nothing.
+func DefaultReview() Review {
+	return Review{
+		ReasonCodes:   []string{"rounding", "small_amount", "provider_error", "duplicate_handled", "other"},
+		SLA:           []SLATier{{MinAmount: "10000.00", Days: 1}, {MinAmount: "100.00", Days: 3}},
+		DefaultDays:   7,
+		CarryOverDays: 3,
+	}
+}
+
+var codeName = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+
+// validate checks the review section and sets the fen fields.
+func (r *Review) validate(accounts map[string]int) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	yuan := func(field, v string, dst *int64) {
+		fen, err := payrecon.ParseYuan(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			bad(field, "%v", err)
+		case fen < 0:
+			bad(field, "%q must not be negative", v)
+		default:
+			*dst = fen
+		}
+	}
+	if len(r.ReasonCodes) == 0 {
+		bad("review.reason_codes", "at least one reason code is required")
+	}
+	seen := map[string]bool{}
+	for i, c := range r.ReasonCodes {
+		f := fmt.Sprintf("review.reason_codes[%d]", i)
+		if !codeName.MatchString(c) {
+			bad(f, "%q must match [a-z0-9_]{1,64}", c)
+		} else if seen[c] {
+			bad(f, "%q is listed twice", c)
+		}
+		seen[c] = true
+	}
+	for i := range r.SLA {
+		t := &r.SLA[i]
+		f := fmt.Sprintf("review.sla[%d]", i)
+		yuan(f+".min_amount", t.MinAmount, &t.MinAmountFen)
+		if t.Days <= 0 {
+			bad(f+".days", "must be positive")
+		}
+		if i > 0 && t.MinAmountFen >= r.SLA[i-1].MinAmountFen {
+			bad(f+".min_amount", "tiers must be listed from the highest amount down")
+		}
+	}
+	if r.DefaultDays <= 0 {
+		bad("review.sla_default_days", "must be positive")
+	}
+	if r.CarryOverDays <= 0 {
+		bad("review.carry_over_days", "must be positive")
+	}
+	names := map[string]bool{}
+	for i := range r.Tolerances {
+		t := &r.Tolerances[i]
+		p := fmt.Sprintf("review.tolerances[%d]", i)
+		switch {
+		case !codeName.MatchString(t.Name):
+			bad(p+".name", "%q must match [a-z0-9_]{1,64}", t.Name)
+		case names[t.Name]:
+			bad(p+".name", "%q is already used", t.Name)
+		}
+		names[t.Name] = true
+		for j, a := range t.Accounts {
+			if _, ok := accounts[a]; !ok {
+				bad(fmt.Sprintf("%s.accounts[%d]", p, j), "no account named %q", a)
+			}
+		}
+		if len(t.Classes) == 0 {
+			bad(p+".classes", "at least one class is required")
+		}
+		for j, c := range t.Classes {
+			if !isClass(c) || !c.IsDiscrepancy() {
+				bad(fmt.Sprintf("%s.classes[%d]", p, j), "%q is not a discrepancy class", c)
+			}
+		}
+		if strings.TrimSpace(t.MaxPerLine) == "" {
+			bad(p+".max_per_line", "required (yuan, e.g. \"0.01\")")
+		} else {
+			yuan(p+".max_per_line", t.MaxPerLine, &t.MaxPerLineFen)
+		}
+		if t.DailyMaxCount < 0 {
+			bad(p+".daily_max_count", "must not be negative")
+		}
+		t.DailyMaxAmountFen = 0
+		if t.DailyMaxAmount != "" {
+			yuan(p+".daily_max_amount", t.DailyMaxAmount, &t.DailyMaxAmountFen)
+		}
+	}
+	return errs
+}
+
+// ReasonCode reports whether code is a configured write-off reason.
+func (r Review) ReasonCode(code string) bool {
+	for _, c := range r.ReasonCodes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+func isClass(c payrecon.Class) bool {
+	for _, x := range payrecon.Classes {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }

@@ -30,6 +30,10 @@ import (
 type Account struct {
 	Provider string // provider name in the URL, e.g. "wechat"
 	Verifier payrecon.CallbackVerifier
+	// Policy is the domain validation every entry of a verified callback
+	// passes (payrecon.PolicyFor the account). When its Limits are unset,
+	// the verifier's declared limits (payrecon.LimitsDeclarer) apply.
+	Policy payrecon.Policy
 }
 
 // Config wires a Handler.
@@ -252,7 +256,7 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 	})
 	h.obs.Verified(in.provider, h.now().Sub(verifyStart))
 	if verr == nil {
-		verr = h.checkEntries(in, vc.Entries)
+		verr = h.checkEntries(in, acct, vc.Entries)
 	}
 	if verr != nil {
 		in.eventID = rejectedEventID(vc, verr)
@@ -277,9 +281,15 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 	return result{outcome: Accepted, reply: acct.Verifier.Reply(nil), id: raw.ID}
 }
 
-// checkEntries fills each entry's account and provider and refuses entries
-// the verifier attributed to another account.
-func (h *Handler) checkEntries(in incoming, entries []payrecon.LedgerEntry) error {
+// checkEntries fills each entry's account and provider, refuses entries
+// the verifier attributed to another account, and runs the domain
+// validation (payrecon.Policy.CheckEntry) on every entry: whatever the
+// provider, nothing it failed to check enters the ledger.
+func (h *Handler) checkEntries(in incoming, acct Account, entries []payrecon.LedgerEntry) error {
+	pol := acct.Policy
+	if pol.Limits == (payrecon.Limits{}) {
+		pol.Limits = payrecon.LimitsOf(acct.Verifier)
+	}
 	for i := range entries {
 		e := &entries[i]
 		if e.Account == "" {
@@ -293,6 +303,15 @@ func (h *Handler) checkEntries(in incoming, entries []payrecon.LedgerEntry) erro
 		}
 		if e.EventKey == "" {
 			return fmt.Errorf("entry %d has no event key", i)
+		}
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = in.receivedAt
+		}
+		if err := pol.CheckEntry(*e); err != nil {
+			if len(entries) == 1 {
+				return err
+			}
+			return fmt.Errorf("entry %d: %w", i, err)
 		}
 	}
 	return nil

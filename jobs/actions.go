@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,37 @@ type ActionsConfig struct {
 	// AutoApply lists the kinds applied without an operator right after a
 	// run is stored (jobs.auto_apply in the configuration).
 	AutoApply []payrecon.ActionKind
+	// ProviderActions lists the money-moving kinds operators may apply
+	// (jobs.provider_actions); nil means all. Each provider checks the
+	// configuration those kinds need (payrecon.ActionConfigChecker) when
+	// the service is built.
+	ProviderActions []payrecon.ActionKind
+}
+
+// ProviderActionKinds are the kinds that act at the provider.
+var ProviderActionKinds = []payrecon.ActionKind{payrecon.ActionRefundDuplicate, payrecon.ActionCloseOrder, payrecon.ActionUnsign}
+
+// CheckProviderActions asks every provider that needs configuration for
+// its repair actions (payrecon.ActionConfigChecker) whether the enabled
+// kinds (nil: all) have it; errors name the account.
+func CheckProviderActions(providers map[string]payrecon.Provider, enabled []payrecon.ActionKind) error {
+	if enabled == nil {
+		enabled = ProviderActionKinds
+	}
+	names := make([]string, 0, len(providers))
+	for n := range providers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var errs []error
+	for _, n := range names {
+		if c, ok := providers[n].(payrecon.ActionConfigChecker); ok {
+			if err := c.CheckActions(enabled); err != nil {
+				errs = append(errs, fmt.Errorf("account %s: %w", n, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Validate refuses kinds that may not be auto-applied, naming the field.
@@ -101,6 +133,9 @@ func NewActions(d ActionsDeps) (*Actions, error) {
 		errs = append(errs, errors.New("actions: now func is required"))
 	}
 	if err := d.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := CheckProviderActions(d.Providers, d.Config.ProviderActions); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -231,7 +266,8 @@ func applyFrom(a payrecon.Action) []payrecon.ActionState {
 func Applicable(k payrecon.ActionKind) bool {
 	switch k {
 	case payrecon.ActionBackfillLedger, payrecon.ActionReverseLedger, payrecon.ActionCorrectStatus,
-		payrecon.ActionCorrectAgreement, payrecon.ActionRefundDuplicate, payrecon.ActionUnsign:
+		payrecon.ActionCorrectAgreement, payrecon.ActionRefundDuplicate, payrecon.ActionUnsign,
+		payrecon.ActionCloseOrder:
 		return true
 	}
 	return false
@@ -249,16 +285,31 @@ func (s *Actions) Apply(ctx context.Context, id int64, operator string) (ApplyRe
 	if err := requireOperator(operator); err != nil {
 		return ApplyResult{}, fmt.Errorf("apply action %d: %w", id, err)
 	}
-	return s.apply(ctx, id, operator, false)
+	return s.apply(ctx, id, operator, "", false)
 }
 
-func (s *Actions) apply(ctx context.Context, id int64, actor string, auto bool) (ApplyResult, error) {
+// ApplyFor is Apply with the operator's reason recorded on the attempt.
+func (s *Actions) ApplyFor(ctx context.Context, id int64, operator, reason string) (ApplyResult, error) {
+	if err := requireOperator(operator); err != nil {
+		return ApplyResult{}, fmt.Errorf("apply action %d: %w", id, err)
+	}
+	return s.apply(ctx, id, operator, reason, false)
+}
+
+func (s *Actions) apply(ctx context.Context, id int64, actor, reason string, auto bool) (ApplyResult, error) {
 	a, err := s.store.GetAction(ctx, id)
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("apply action %d: %w", id, err)
 	}
-	if a.State == payrecon.ActionApplied {
+	switch {
+	case a.State == payrecon.ActionSucceeded || (a.State == payrecon.ActionApplied && !a.Kind.MovesMoney()):
 		return ApplyResult{Action: a, AlreadyApplied: true, Message: fmt.Sprintf("action %d was already applied: %s", id, a.Result)}, nil
+	case a.State == payrecon.ActionApplied:
+		// Sent, the provider's answer not final yet: applying again follows it.
+		res, err := s.syncOne(ctx, a, actor)
+		res.AlreadyApplied = true
+		res.Message = fmt.Sprintf("action %d was already applied; nothing sent again: %s", id, firstNonEmpty(res.Message, res.Action.Result))
+		return res, err
 	}
 	if !Applicable(a.Kind) {
 		return ApplyResult{Action: a}, fmt.Errorf("apply action %d: %s cannot be applied, only approved or dismissed: %w", id, a.Kind, payrecon.ErrInvalidState)
@@ -278,39 +329,49 @@ func (s *Actions) apply(ctx context.Context, id int64, actor string, auto bool) 
 	}
 	prov, ok := s.providers[a.Account]
 	if !ok || prov == nil {
-		return s.fail(ctx, a, actor, fmt.Errorf("no provider configured for account %q", a.Account))
+		return s.fail(ctx, a, actor, 0, fmt.Errorf("no provider configured for account %q", a.Account))
 	}
-
-	msg, err := s.carryOut(ctx, &a, prov, actor)
+	n, err := s.beginAttempt(ctx, &a, prov, actor, reason)
 	if err != nil {
-		return s.fail(ctx, a, actor, err)
+		return ApplyResult{Action: a}, fmt.Errorf("apply action %d: %w", id, err)
+	}
+	out, err := s.carryOut(ctx, &a, prov, actor)
+	if err != nil {
+		return s.fail(ctx, a, actor, n, err)
+	}
+	to := payrecon.ActionApplied
+	if a.Kind.MovesMoney() && out.final {
+		to, step = payrecon.ActionSucceeded, "succeeded"
 	}
 	done, err := s.store.ChangeAction(ctx, id, payrecon.ActionChange{
-		From: []payrecon.ActionState{a.State}, To: payrecon.ActionApplied,
-		Actor: actor, Step: step, Detail: msg, Result: msg,
+		From: []payrecon.ActionState{a.State}, To: to,
+		Actor: actor, Step: step, Detail: fmt.Sprintf("attempt %d: %s", n, out.msg), Result: out.msg,
 	})
 	if errors.Is(err, payrecon.ErrInvalidState) {
 		// Another operator changed it meanwhile; our provider call was
 		// idempotent, so if they applied it there is nothing more to do.
 		cur, gerr := s.store.GetAction(ctx, id)
-		if gerr == nil && cur.State == payrecon.ActionApplied {
+		if gerr == nil && (cur.State == payrecon.ActionApplied || cur.State == payrecon.ActionSucceeded) {
 			return ApplyResult{Action: cur, AlreadyApplied: true, Message: fmt.Sprintf("action %d was applied meanwhile: %s", id, cur.Result)}, nil
 		}
 	}
 	if err != nil {
 		return ApplyResult{Action: a}, fmt.Errorf("apply action %d: record result: %w", id, err)
 	}
-	s.log.InfoContext(ctx, "action applied", "id", id, "kind", a.Kind, "account", a.Account, "actor", actor, "result", msg)
-	return ApplyResult{Action: done, Message: msg}, nil
+	s.log.InfoContext(ctx, "action applied", "id", id, "kind", a.Kind, "account", a.Account, "actor", actor, "attempt", n, "state", to, "result", out.msg)
+	return ApplyResult{Action: done, Message: out.msg}, nil
 }
 
-// fail records a failed apply (state failed, the error in the audit trail
-// and the result) and returns the error.
-func (s *Actions) fail(ctx context.Context, a payrecon.Action, actor string, cause error) (ApplyResult, error) {
+// fail records a failed apply attempt (state failed, the error in the
+// audit trail and the result) and returns the error.
+func (s *Actions) fail(ctx context.Context, a payrecon.Action, actor string, attempt int, cause error) (ApplyResult, error) {
 	detail := cause.Error()
+	if attempt > 0 {
+		detail = fmt.Sprintf("attempt %d: %s", attempt, detail)
+	}
 	failed, err := s.store.ChangeAction(ctx, a.ID, payrecon.ActionChange{
 		From: []payrecon.ActionState{a.State}, To: payrecon.ActionFailed,
-		Actor: actor, Step: "failed", Detail: detail, Result: "failed: " + detail,
+		Actor: actor, Step: "failed", Detail: detail, Result: "failed: " + cause.Error(),
 	})
 	if err != nil {
 		return ApplyResult{Action: a}, fmt.Errorf("apply action %d: %w (recording the failure: %v)", a.ID, cause, err)
@@ -319,24 +380,37 @@ func (s *Actions) fail(ctx context.Context, a payrecon.Action, actor string, cau
 	return ApplyResult{Action: failed}, fmt.Errorf("apply action %d: %w", a.ID, cause)
 }
 
-// carryOut does the action's work against the provider and the ledger and
-// returns a short description of what it did.
-func (s *Actions) carryOut(ctx context.Context, a *payrecon.Action, prov payrecon.Provider, actor string) (string, error) {
+// outcome is what carrying out an action did: a short description, and
+// whether the result is final (always, for ledger-only kinds; for a
+// provider call, when the provider's answer is).
+type outcome struct {
+	msg   string
+	final bool
+	// failed: final, and the provider reports the outcome failed (sync only).
+	failed bool
+}
+
+func done(msg string, err error) (outcome, error) { return outcome{msg: msg, final: true}, err }
+
+// carryOut does the action's work against the provider and the ledger.
+func (s *Actions) carryOut(ctx context.Context, a *payrecon.Action, prov payrecon.Provider, actor string) (outcome, error) {
 	switch a.Kind {
 	case payrecon.ActionBackfillLedger:
-		return s.backfill(ctx, *a, prov)
+		return done(s.backfill(ctx, *a, prov))
 	case payrecon.ActionCorrectStatus:
-		return s.correctStatus(ctx, *a, prov, actor)
+		return done(s.correctStatus(ctx, *a, prov, actor))
 	case payrecon.ActionReverseLedger:
-		return s.reverse(ctx, *a, prov, actor)
+		return done(s.reverse(ctx, *a, prov, actor))
 	case payrecon.ActionCorrectAgreement:
-		return s.correctAgreement(ctx, *a, prov, actor)
+		return done(s.correctAgreement(ctx, *a, prov, actor))
 	case payrecon.ActionRefundDuplicate:
-		return s.refundDuplicate(ctx, a, prov, actor)
+		return s.refundDuplicate(ctx, a, prov)
 	case payrecon.ActionUnsign:
-		return s.unsign(ctx, a, prov, actor)
+		return done(s.unsign(ctx, a, prov))
+	case payrecon.ActionCloseOrder:
+		return s.closeOrder(ctx, a, prov, actor)
 	}
-	return "", fmt.Errorf("%s cannot be applied: %w", a.Kind, payrecon.ErrInvalidState)
+	return outcome{}, fmt.Errorf("%s cannot be applied: %w", a.Kind, payrecon.ErrInvalidState)
 }
 
 // EventKey is the ledger's de-duplication key for a provider event, as the
@@ -378,7 +452,16 @@ func (s *Actions) queryAgreement(ctx context.Context, prov payrecon.Provider, it
 	if !ok {
 		return payrecon.Agreement{}, fmt.Errorf("%s cannot query agreements: %w", prov.ProviderName(), payrecon.ErrNotSupported)
 	}
-	ag, err := q.QueryAgreement(ctx, payrecon.AgreementRef{AgreementNo: it.AgreementNo})
+	ref := payrecon.AgreementRef{AgreementNo: it.AgreementNo}
+	if it.LedgerEntryID != 0 {
+		// Some providers (WeChat papay) query by plan and merchant code:
+		// take them from the ledger's agreement entry.
+		if le, err := s.reader.LedgerEntry(ctx, it.LedgerEntryID); err == nil && le.Kind == payrecon.KindAgreement {
+			ref.MerchantAgreeNo, ref.PlanID = le.MerchantAgreeNo, le.PlanID
+			ref.AgreementNo = firstNonEmpty(ref.AgreementNo, le.AgreementNo)
+		}
+	}
+	ag, err := q.QueryAgreement(ctx, ref)
 	if err != nil {
 		return ag, fmt.Errorf("query agreement %s: %w", it.AgreementNo, err)
 	}
@@ -539,6 +622,10 @@ func (s *Actions) reverse(ctx context.Context, a payrecon.Action, prov payrecon.
 // state, or adds the agreement when the ledger has no entry for it.
 func (s *Actions) correctAgreement(ctx context.Context, a payrecon.Action, prov payrecon.Provider, actor string) (string, error) {
 	ag, err := s.queryAgreement(ctx, prov, a.Item)
+	if errors.Is(err, payrecon.ErrNotFound) {
+		// The provider knows no such agreement: as the run compares it, unsigned.
+		ag, err = payrecon.Agreement{AgreementNo: a.Item.AgreementNo, Status: payrecon.StatusUnsigned, RawStatus: "not found"}, nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -581,92 +668,93 @@ func (s *Actions) correctAgreement(ctx context.Context, a payrecon.Action, prov 
 	return fmt.Sprintf("ledger agreement entry %d %s → %s (provider: %s)", e.ID, e.Status, ag.Status, statusText(ag.Status, ag.RawStatus)), nil
 }
 
-// RefundNoMaxLen is the longest merchant refund number each provider takes.
-var RefundNoMaxLen = map[string]int{"huawei": 64, "wechat": 64, "alipay": 64, "qqpay": 32, "douyin": 64}
-
 // RefundNoPrefix starts every refund number payrecon derives.
 const RefundNoPrefix = "RD"
 
 // RefundNo is the deterministic refund number of a refund_duplicate action
-// for the provider: the same discrepancy always refunds under one number.
-func RefundNo(provider, discrepancyKey string) string {
-	n, ok := RefundNoMaxLen[provider]
-	if !ok {
-		n = 32
-	}
-	return payrecon.DeterministicRefundNo(RefundNoPrefix, discrepancyKey, n)
+// for a provider whose merchant refund numbers are at most maxLen long: the
+// same discrepancy always refunds under one number.
+func RefundNo(maxLen int, discrepancyKey string) string {
+	return RefundNoGen(maxLen, discrepancyKey, 1)
 }
 
-// refundDuplicate refunds the extra payment under the action's
-// deterministic refund number, recorded on the action (with an "applying"
-// audit step) before the provider is called.
-func (s *Actions) refundDuplicate(ctx context.Context, a *payrecon.Action, prov payrecon.Provider, actor string) (string, error) {
+// RefundNoGen is the refund number of the gen-th refund of a discrepancy:
+// a new one is derived only after the provider reported the previous one
+// failed (a failed refund number cannot be used again).
+func RefundNoGen(maxLen int, discrepancyKey string, gen int) string {
+	if maxLen <= 0 {
+		maxLen = 32
+	}
+	prefix := RefundNoPrefix
+	if gen > 1 {
+		prefix += strconv.Itoa(gen) + "X"
+	}
+	return payrecon.DeterministicRefundNo(prefix, discrepancyKey, maxLen)
+}
+
+// refundDuplicate refunds the extra payment under the action's refund
+// number (recorded on the action by beginAttempt before the provider is
+// called). A pending answer is not final: Sync follows it.
+func (s *Actions) refundDuplicate(ctx context.Context, a *payrecon.Action, prov payrecon.Provider) (outcome, error) {
 	rf, ok := prov.(payrecon.Refunder)
 	if !ok {
-		return "", fmt.Errorf("%s cannot refund: %w", prov.ProviderName(), payrecon.ErrNotSupported)
+		return outcome{}, fmt.Errorf("%s cannot refund: %w", prov.ProviderName(), payrecon.ErrNotSupported)
 	}
 	it := a.Item
 	if it.ProviderTxnNo == "" && it.MerchantOrderNo == "" {
-		return "", errors.New("the duplicate payment names no transaction to refund")
+		return outcome{}, errors.New("the duplicate payment names no transaction to refund")
 	}
-	amount := it.BillAmount
-	if amount <= 0 {
-		o, err := s.queryOrder(ctx, prov, it)
-		if err != nil {
-			return "", err
-		}
-		amount = o.Amount
+	if a.IdempotencyKey == "" {
+		return outcome{}, errors.New("no refund number recorded before the refund")
 	}
-	if amount <= 0 {
-		return "", fmt.Errorf("no positive amount known for duplicate payment %s", it.ProviderTxnNo)
+	amount, err := s.refundAmount(ctx, prov, it)
+	if err != nil {
+		return outcome{}, err
 	}
 	refundNo := a.IdempotencyKey
-	if refundNo == "" {
-		refundNo = RefundNo(prov.ProviderName(), a.DiscrepancyKey)
-		rec, err := s.store.ChangeAction(ctx, a.ID, payrecon.ActionChange{
-			From: []payrecon.ActionState{a.State}, To: a.State, Actor: actor, Step: "applying",
-			Detail:         fmt.Sprintf("refund %s of %s under refund number %s", it.ProviderTxnNo, payrecon.FormatYuan(amount), refundNo),
-			IdempotencyKey: refundNo,
-		})
-		if err != nil {
-			return "", fmt.Errorf("record refund number: %w", err)
-		}
-		*a = rec
-	}
 	r, err := rf.ApplyRefund(ctx, payrecon.RefundRequest{
 		OrderRef:         payrecon.OrderRef{MerchantOrderNo: it.MerchantOrderNo, ProviderTxnNo: it.ProviderTxnNo},
 		MerchantRefundNo: refundNo, Amount: amount,
 		Reason: fmt.Sprintf("duplicate payment (payrecon action %d)", a.ID),
 	})
 	if err != nil {
-		return "", fmt.Errorf("refund %s under %s: %w", it.ProviderTxnNo, refundNo, err)
+		return outcome{}, fmt.Errorf("refund %s under %s: %w", it.ProviderTxnNo, refundNo, err)
 	}
 	if r.Status == payrecon.StatusFailed || r.Status == payrecon.StatusClosed {
-		return "", fmt.Errorf("provider refused refund %s: %s", refundNo, statusText(r.Status, r.RawStatus))
+		return outcome{}, fmt.Errorf("provider refused refund %s: %s", refundNo, statusText(r.Status, r.RawStatus))
 	}
-	return fmt.Sprintf("refund %s of %s for %s requested: %s (provider refund no %s)",
-		refundNo, payrecon.FormatYuan(amount), it.ProviderTxnNo, statusText(r.Status, r.RawStatus), r.ProviderRefundNo), nil
+	verb := "requested"
+	if r.Status == payrecon.StatusSuccess {
+		verb = "done"
+	}
+	return outcome{final: r.Status == payrecon.StatusSuccess,
+		msg: fmt.Sprintf("refund %s of %s for %s %s: %s (provider refund no %s)",
+			refundNo, payrecon.FormatYuan(amount), it.ProviderTxnNo, verb, statusText(r.Status, r.RawStatus), r.ProviderRefundNo)}, nil
+}
+
+func (s *Actions) refundAmount(ctx context.Context, prov payrecon.Provider, it payrecon.Item) (int64, error) {
+	amount := it.BillAmount
+	if amount <= 0 {
+		o, err := s.queryOrder(ctx, prov, it)
+		if err != nil {
+			return 0, err
+		}
+		amount = o.Amount
+	}
+	if amount <= 0 {
+		return 0, fmt.Errorf("no positive amount known for duplicate payment %s", it.ProviderTxnNo)
+	}
+	return amount, nil
 }
 
 // unsign terminates the agreement at the provider.
-func (s *Actions) unsign(ctx context.Context, a *payrecon.Action, prov payrecon.Provider, actor string) (string, error) {
+func (s *Actions) unsign(ctx context.Context, a *payrecon.Action, prov payrecon.Provider) (string, error) {
 	u, ok := prov.(payrecon.Unsigner)
 	if !ok {
 		return "", fmt.Errorf("%s cannot unsign: %w", prov.ProviderName(), payrecon.ErrNotSupported)
 	}
 	if a.Item.AgreementNo == "" {
 		return "", errors.New("the discrepancy names no agreement to unsign")
-	}
-	if a.IdempotencyKey == "" {
-		key := "unsign:" + a.Item.AgreementNo
-		rec, err := s.store.ChangeAction(ctx, a.ID, payrecon.ActionChange{
-			From: []payrecon.ActionState{a.State}, To: a.State, Actor: actor, Step: "applying",
-			Detail: "unsign agreement " + a.Item.AgreementNo, IdempotencyKey: key,
-		})
-		if err != nil {
-			return "", fmt.Errorf("record unsign: %w", err)
-		}
-		*a = rec
 	}
 	reason := a.Reason
 	if reason == "" {
@@ -709,7 +797,7 @@ func (s *Actions) AutoApply(ctx context.Context, account string, day payrecon.Da
 		if a.Kind.MovesMoney() || !slices.Contains(s.auto, a.Kind) {
 			continue // the store's filter should have excluded it; never auto-apply money movement
 		}
-		if _, err := s.apply(ctx, a.ID, ActorAuto, true); err != nil {
+		if _, err := s.apply(ctx, a.ID, ActorAuto, "", true); err != nil {
 			res.Failed++
 			errs = append(errs, err)
 			continue
@@ -749,7 +837,10 @@ func firstTime(ts ...time.Time) time.Time {
 
 // AfterSave auto-applies the saved run's safe actions; it fits
 // Options.AfterSave so a run can call it right after SaveRun.
+// It then follows the account's applied money-moving actions to their
+// provider outcome (Sync).
 func (s *Actions) AfterSave(ctx context.Context, run payrecon.Run) error {
 	_, err := s.AutoApply(ctx, run.Account, run.Day)
-	return err
+	_, serr := s.Sync(ctx, payrecon.ActionFilter{Account: run.Account}, ActorSync)
+	return errors.Join(err, serr)
 }

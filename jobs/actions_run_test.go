@@ -82,7 +82,7 @@ func TestRunThenAutoApply(t *testing.T) {
 		if len(list) != 2 || bf.State != payrecon.ActionApplied || rd.State != payrecon.ActionProposed {
 			t.Fatalf("actions after the run = %+v", list)
 		}
-		wantSteps(t, db, bf.ID, "proposed/run", "auto_applied/auto")
+		wantSteps(t, db, bf.ID, "proposed/run", "applying/auto", "auto_applied/auto")
 		if reqs, _ := fake.calls(); len(reqs) != 0 {
 			t.Errorf("auto-apply refunded: %+v", reqs)
 		}

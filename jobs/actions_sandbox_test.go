@@ -67,7 +67,7 @@ func TestApplyRefundDuplicateHuaweiSandbox(t *testing.T) {
 		sc.RLock()
 		refunds := append([]scenario.Refund(nil), sc.Refunds...)
 		sc.RUnlock()
-		want := jobs.RefundNo("huawei", a.DiscrepancyKey)
+		want := jobs.RefundNo(64, a.DiscrepancyKey)
 		if len(refunds) != 1 || refunds[0].MerchantRefundNo != want || refunds[0].ProviderTxnNo != "4200000000000000102" || refunds[0].Amount != 5000 {
 			t.Fatalf("sandbox refunds = %+v, want one of 50.00 on the duplicate under %s", refunds, want)
 		}
@@ -76,7 +76,7 @@ func TestApplyRefundDuplicateHuaweiSandbox(t *testing.T) {
 		if got.State != payrecon.ActionApplied || got.IdempotencyKey != want || !strings.Contains(got.Result, refunds[0].ProviderRefundNo) {
 			t.Errorf("applied action = %+v", got)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "applied/bob")
+		wantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
 	})
 }
 

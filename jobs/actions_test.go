@@ -37,6 +37,7 @@ func newFake() *fakeProvider {
 }
 
 func (f *fakeProvider) ProviderName() string { return "huawei" }
+func (f *fakeProvider) RefundNoMaxLen() int  { return 64 }
 
 func notFound(what string) error {
 	return &payrecon.ProviderError{Provider: "huawei", Code: "400000", SubCode: what + "_NOT_EXIST", NotFound: true}
@@ -62,6 +63,9 @@ func (f *fakeProvider) QueryRefund(_ context.Context, ref payrecon.RefundRef) (p
 	defer f.mu.Unlock()
 	f.queries++
 	if r, ok := f.refunds[ref.ProviderRefundNo]; ok {
+		return r, nil
+	}
+	if r, ok := f.issued[ref.MerchantRefundNo]; ok && ref.MerchantRefundNo != "" {
 		return r, nil
 	}
 	return payrecon.Refund{}, notFound("REFUND_ORDER")
@@ -228,7 +232,7 @@ func TestApplyRefundDuplicateOnce(t *testing.T) {
 			t.Errorf("second apply message %q does not say it was already applied", second.Message)
 		}
 		reqs, issued := e.fake.calls()
-		wantNo := jobs.RefundNo("huawei", a.DiscrepancyKey)
+		wantNo := jobs.RefundNo(64, a.DiscrepancyKey)
 		if len(reqs) != 1 || issued != 1 {
 			t.Fatalf("provider refund calls = %d (refunds %d), want exactly 1", len(reqs), issued)
 		}
@@ -296,7 +300,7 @@ func TestApplyRefundAfterCrashRefundsOnce(t *testing.T) {
 		if len(reqs) != 2 || issued != 1 || reqs[0].MerchantRefundNo != reqs[1].MerchantRefundNo || reqs[0].MerchantRefundNo != mid.IdempotencyKey {
 			t.Errorf("after crash and retry: %d calls, %d refunds, numbers %v; want 2 calls with one number and 1 refund", len(reqs), issued, reqs)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "applied/bob")
+		wantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
 	})
 }
 
@@ -369,7 +373,7 @@ func TestBackfillIdempotent(t *testing.T) {
 		if !strings.Contains(res.Message, "already had") {
 			t.Errorf("second apply message %q: want it to say the ledger already had the entry", res.Message)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "applied/bob")
+		wantSteps(t, db, a.ID, "proposed/run", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
 	})
 }
 
@@ -406,7 +410,7 @@ func TestBackfillRefusedWhenProviderDenies(t *testing.T) {
 		if n := len(ledgerEntries(t, db)); n != 1 {
 			t.Errorf("retried backfill: %d ledger entries, want 1", n)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "failed/bob", "applied/bob")
+		wantSteps(t, db, a.ID, "proposed/run", "applying/bob", "failed/bob", "applying/bob", "applied/bob")
 	})
 }
 
@@ -514,7 +518,7 @@ func TestCorrectAgreementAndUnsign(t *testing.T) {
 		if !slices.Equal(e.fake.unsigned, []string{"C2"}) {
 			t.Errorf("unsign calls = %v, want one for C2", e.fake.unsigned)
 		}
-		wantSteps(t, db, us.ID, "proposed/run", "approved/alice", "applying/bob", "applied/bob")
+		wantSteps(t, db, us.ID, "proposed/run", "approved/alice", "applying/bob", "succeeded/bob")
 
 		// manual_review is approved or dismissed, never applied.
 		mr := propose(t, db, payrecon.Item{Class: payrecon.ClassAmountMismatch, Kind: payrecon.KindPayment, ProviderTxnNo: "4200000000000000030"}, payrecon.ActionManualReview)
@@ -559,8 +563,8 @@ func TestAutoApplySafeKindsOnly(t *testing.T) {
 				t.Errorf("action %d (%s) is %s, want %s", c.id, got.Kind, got.State, c.want)
 			}
 		}
-		wantSteps(t, db, bf.ID, "proposed/run", "auto_applied/auto")
-		wantSteps(t, db, cs.ID, "proposed/run", "auto_applied/auto")
+		wantSteps(t, db, bf.ID, "proposed/run", "applying/auto", "auto_applied/auto")
+		wantSteps(t, db, cs.ID, "proposed/run", "applying/auto", "auto_applied/auto")
 		if reqs, _ := e.fake.calls(); len(reqs) != 0 {
 			t.Errorf("auto-apply made %d refund calls", len(reqs))
 		}

@@ -206,6 +206,7 @@ type engine struct {
 	ledgerDone  int64 // ledger entries classified
 	queriesDone int64
 	dupPairs    [][2]int32
+	lines       payrecon.LineChecker // the domain check every bill line passes
 }
 
 func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine {
@@ -215,6 +216,18 @@ func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine
 		agreements: map[string]payrecon.LedgerEntry{},
 		carryByKey: map[string]*carry{},
 		tot:        payrecon.Totals{ByClass: map[payrecon.Class]payrecon.ClassTotal{}},
+		lines:      payrecon.PolicyFor(t.Account, t.Provider).Lines(run.Day),
+	}
+}
+
+// checked runs the domain validation on every bill line before fn sees it:
+// a line that fails fails the run, naming its file, line and column.
+func (e *engine) checked(bill payrecon.BillKind, fn func(payrecon.BillLine) error) func(payrecon.BillLine) error {
+	return func(l payrecon.BillLine) error {
+		if err := e.lines.Check(&l); err != nil {
+			return lineError(e.t.Provider, bill, l, err)
+		}
+		return fn(l)
 	}
 }
 
@@ -239,13 +252,13 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 		return nil, err
 	}
 	e.progress("bill")
-	bf, err := bs.Bill(ctx, e.run.Day, payrecon.BillTrade, e.onTrade)
+	bf, err := bs.Bill(ctx, e.run.Day, payrecon.BillTrade, e.checked(payrecon.BillTrade, e.onTrade))
 	if err != nil {
 		return nil, fmt.Errorf("trade bill: %w", err)
 	}
 	e.run.Bills = append(e.run.Bills, bf)
 	e.progress("settlement")
-	sf, err := bs.Bill(ctx, e.run.Day, payrecon.BillSettlement, e.onSettlement)
+	sf, err := bs.Bill(ctx, e.run.Day, payrecon.BillSettlement, e.checked(payrecon.BillSettlement, e.onSettlement))
 	switch {
 	case err == nil:
 		e.hasSettle = true
@@ -270,13 +283,7 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 	if e.hasSettle {
 		e.tot.Settlement = e.settlement
 		if e.settlement != e.tradeNet {
-			e.add(payrecon.Item{
-				Kind:            payrecon.KindOther,
-				Class:           payrecon.ClassSettlementMismatch,
-				MerchantOrderNo: "settlement " + string(e.run.Day),
-				Note: fmt.Sprintf("settlement bill total %s vs trade bill net %s (difference %s)",
-					payrecon.FormatYuan(e.settlement), payrecon.FormatYuan(e.tradeNet), payrecon.FormatYuan(e.settlement-e.tradeNet)),
-			})
+			e.addSettlementMismatch()
 		}
 	}
 	return e.finishTotals()
@@ -1036,7 +1043,9 @@ func (e *engine) recheckCarry(c *carry) {
 	}
 	age := int(e.run.Day.Start().Sub(it.OriginDay.Start()).Hours()+12) / 24
 	if age >= e.r.opts.CarryOverDays {
-		e.addWithAction(mk(missing, fmt.Sprintf("carried over %d days and still absent from the bills", age)))
+		n := mk(missing, fmt.Sprintf("carried over %d days and still absent from the bills", age))
+		n.ProviderStatus = it.ProviderStatus // as last queried; apply queries again
+		e.addWithAction(n)
 		return
 	}
 	q := &query{kind: it.Kind}
@@ -1053,7 +1062,9 @@ func (e *engine) recheckCarry(c *carry) {
 			if !e.pendingExpired(it.LedgerTime) {
 				return
 			}
-			e.addWithAction(mk(missing, "still pending at the provider past the re-query schedule"))
+			n := mk(missing, "still pending at the provider past the re-query schedule ("+q.raw+")")
+			n.ProviderStatus = q.status
+			e.addWithAction(n)
 		case q.status == payrecon.StatusFailed || q.status == payrecon.StatusClosed:
 			n := mk(payrecon.ClassStatusMismatch, fmt.Sprintf("carried over, now %s at the provider (%s)", q.status, q.raw))
 			n.ProviderStatus = q.status
@@ -1200,6 +1211,7 @@ func (e *engine) add(it payrecon.Item) {
 
 // addWithAction stores an item as is; Delta is BillAmount − LedgerAmount.
 func (e *engine) addWithAction(it payrecon.Item) {
+	decide(&it, CapsOf(e.t.Provider, e.r.opts.ProviderActions))
 	it.Account = e.run.Account
 	it.Day = e.run.Day
 	it.Delta = it.BillAmount - it.LedgerAmount

@@ -394,7 +394,7 @@ func itemID(it payrecon.Item) string {
 	case it.Kind == payrecon.KindAgreement:
 		n = it.AgreementNo
 	case it.Class == payrecon.ClassSettlementMismatch:
-		n = it.MerchantOrderNo
+		n = "settlement " + string(it.Day)
 	}
 	return string(it.Class) + "|" + n
 }

@@ -72,9 +72,16 @@ type Options struct {
 	// Observe, when set, is told of every attempt RunDay makes, with the
 	// run and error RunDay returns (e.g. for metrics).
 	Observe func(run payrecon.Run, err error)
+	// ProviderActions lists the money-moving action kinds runs may propose
+	// (jobs.provider_actions); nil means all of them. A discrepancy whose
+	// repair is not listed is proposed for manual review.
+	ProviderActions []payrecon.ActionKind
 	// AfterSave runs after a run was stored (e.g. auto-applying safe repair
 	// actions); its error is logged, the run stays stored.
 	AfterSave func(ctx context.Context, run payrecon.Run) error
+	// Review sets due days and applies tolerance rules to a run's
+	// discrepancies (tolerance.go); nil: none.
+	Review *ReviewPolicy
 }
 
 func (o Options) withDefaults() Options {
@@ -332,6 +339,7 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, own
 		}
 		return err
 	}
+	r.opts.Review.apply(run, items)
 	actions := proposeActions(items, run, r.now())
 	r.progress(Progress{Account: run.Account, Day: run.Day, Phase: "save", BillLines: run.Totals.BillLines, LedgerLines: run.Totals.LedgerLines})
 	run.FinishedAt = r.now()
@@ -351,8 +359,8 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, own
 func proposeActions(items []payrecon.Item, run *payrecon.Run, now time.Time) []payrecon.Action {
 	var out []payrecon.Action
 	for _, it := range items {
-		if it.Action == payrecon.ActionNone || it.Action == payrecon.ActionRecheck {
-			continue
+		if it.Action == payrecon.ActionNone || it.Action == payrecon.ActionRecheck || it.Tolerance != "" {
+			continue // a tolerated item proposes no repair
 		}
 		out = append(out, payrecon.Action{
 			DiscrepancyKey: it.Key(),

@@ -116,6 +116,7 @@ var itemColumns = []column{
 	{name: "run_id", zh: "对账批次", en: "Run ID", typ: colInt, width: 10},
 	{name: "key", zh: "差异标识", en: "Discrepancy key", typ: colCode, width: 34},
 	{name: "resolves_key", zh: "所核销挂账标识", en: "Resolves key", typ: colCode, width: 34},
+	{name: "bill_files", zh: "账单文件", en: "Bill files", typ: colText, width: 30},
 }
 
 // itemCells fills dst (len(itemColumns)) with r's values in column order.
@@ -154,6 +155,7 @@ func itemCells(dst []cell, r *itemRow) {
 		{n: r.runID},
 		{s: r.key},
 		{s: it.ResolvesKey},
+		{s: strings.Join(it.BillFiles, "; ")},
 	}
 	copy(dst, vals[:])
 }

@@ -46,6 +46,7 @@ var actionLabels = map[payrecon.ActionKind]label{
 	payrecon.ActionRefundDuplicate:  {"退还重复支付", "Refund duplicate"},
 	payrecon.ActionCorrectAgreement: {"更正签约状态", "Correct agreement"},
 	payrecon.ActionUnsign:           {"解除签约", "Unsign"},
+	payrecon.ActionCloseOrder:       {"关闭订单", "Close order"},
 	payrecon.ActionManualReview:     {"人工核查", "Manual review"},
 	payrecon.ActionRecheck:          {"次日复核", "Re-check next day"},
 }
@@ -54,15 +55,17 @@ var actionStateLabels = map[payrecon.ActionState]label{
 	payrecon.ActionProposed:  {"待审批", "Proposed"},
 	payrecon.ActionApproved:  {"已批准", "Approved"},
 	payrecon.ActionApplied:   {"已执行", "Applied"},
+	payrecon.ActionSucceeded: {"已成功", "Succeeded"},
 	payrecon.ActionDismissed: {"已驳回", "Dismissed"},
 	payrecon.ActionFailed:    {"执行失败", "Failed"},
 }
 
 var kindLabels = map[payrecon.Kind]label{
-	payrecon.KindPayment:   {"支付", "Payment"},
-	payrecon.KindRefund:    {"退款", "Refund"},
-	payrecon.KindAgreement: {"签约协议", "Agreement"},
-	payrecon.KindOther:     {"其他", "Other"},
+	payrecon.KindPayment:    {"支付", "Payment"},
+	payrecon.KindRefund:     {"退款", "Refund"},
+	payrecon.KindAgreement:  {"签约协议", "Agreement"},
+	payrecon.KindOther:      {"其他", "Other"},
+	payrecon.KindSettlement: {"结算", "Settlement"},
 }
 
 var statusLabels = map[payrecon.Status]label{
@@ -122,6 +125,7 @@ const (
 	sheetOtherLines  = "其他账单行 Other lines"
 	sheetActions     = "修复动作 Actions"
 	sheetSettlement  = "结算 Settlement"
+	sheetAgeing      = "账龄 Ageing"
 	summaryTitleZh   = "对账汇总"
 	summaryTitleEn   = "Reconciliation summary"
 )

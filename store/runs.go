@@ -108,7 +108,7 @@ func (db *DB) SaveRun(ctx context.Context, run *payrecon.Run, items []payrecon.I
 		if err := db.insertItems(ctx, tx, id, items); err != nil {
 			return err
 		}
-		if err := db.upsertDiscrepancies(ctx, tx, id, run.Day, items); err != nil {
+		if err := db.saveReviews(ctx, tx, id, run.Day, items); err != nil {
 			return err
 		}
 		return db.insertProposed(ctx, tx, id, actions)
@@ -141,18 +141,22 @@ func (db *DB) FailRun(ctx context.Context, run *payrecon.Run) error {
 var itemCols = []string{"run_id", "item_key", "account", "day", "class", "kind",
 	"merchant_order_no", "provider_txn_no", "merchant_refund_no", "provider_refund_no", "agreement_no",
 	"ledger_amount", "bill_amount", "delta", "ledger_status", "provider_status", "ledger_fee", "bill_fee",
-	"ledger_time", "bill_time", "origin_day", "note", "product", "ledger_entry_id", "action", "resolves_key"}
+	"ledger_time", "bill_time", "origin_day", "note", "product", "ledger_entry_id", "action", "resolves_key", "bill_files"}
 
 func (db *DB) itemArgs(runID int64, it payrecon.Item) []any {
-	var resolves any
+	var resolves, files any
 	if it.ResolvesKey != "" {
 		resolves = it.ResolvesKey
+	}
+	if len(it.BillFiles) > 0 {
+		b, _ := json.Marshal(it.BillFiles) // a []string always marshals
+		files = string(b)
 	}
 	return []any{runID, it.Key(), it.Account, string(it.Day), string(it.Class), string(it.Kind),
 		it.MerchantOrderNo, it.ProviderTxnNo, it.MerchantRefundNo, it.ProviderRefundNo, it.AgreementNo,
 		it.LedgerAmount, it.BillAmount, it.Delta, string(it.LedgerStatus), string(it.ProviderStatus), it.LedgerFee, it.BillFee,
 		db.timeArg(it.LedgerTime), db.timeArg(it.BillTime), string(it.OriginDay), it.Note, it.Product, it.LedgerEntryID,
-		string(it.Action), resolves}
+		string(it.Action), resolves, files}
 }
 
 // insertItems writes items in multi-row INSERTs (well under both
@@ -174,53 +178,6 @@ func (db *DB) insertItems(ctx context.Context, tx *sqlx.Tx, runID int64, items [
 		}
 	}
 	return nil
-}
-
-func (db *DB) upsertDiscrepancies(ctx context.Context, tx *sqlx.Tx, runID int64, day payrecon.Day, items []payrecon.Item) error {
-	now := db.timeArg(db.Now())
-	seen := map[string]bool{}
-	var args []any
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		q := "INSERT INTO discrepancies (item_key, account, class, first_seen_day, last_run_id, review_state, reviewer, review_note, updated_at) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 'new', '', '', ?), ", n), ", ")
-		if db.dialect == MySQL {
-			q += ` ON DUPLICATE KEY UPDATE last_run_id = VALUES(last_run_id), updated_at = VALUES(updated_at),
-				first_seen_day = LEAST(first_seen_day, VALUES(first_seen_day))`
-		} else {
-			q += ` ON CONFLICT (item_key) DO UPDATE SET last_run_id = excluded.last_run_id, updated_at = excluded.updated_at,
-				first_seen_day = MIN(first_seen_day, excluded.first_seen_day)`
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("upsert discrepancies: %w", err)
-		}
-		args, n = args[:0], 0
-		return nil
-	}
-	for _, it := range items {
-		if !it.Class.IsDiscrepancy() {
-			continue
-		}
-		key := it.Key()
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		first := day
-		if it.OriginDay != "" && it.OriginDay < first {
-			first = it.OriginDay
-		}
-		args = append(args, key, it.Account, string(it.Class), string(first), runID, now)
-		if n++; n == 200 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
 }
 
 func (db *DB) insertProposed(ctx context.Context, tx *sqlx.Tx, runID int64, actions []payrecon.Action) error {
@@ -335,7 +292,7 @@ func (db *DB) GetRun(ctx context.Context, id int64) (payrecon.Run, error) {
 const itemSelect = `SELECT i.id, i.account, i.day, i.class, i.kind, i.merchant_order_no, i.provider_txn_no,
 	i.merchant_refund_no, i.provider_refund_no, i.agreement_no, i.ledger_amount, i.bill_amount, i.delta,
 	i.ledger_status, i.provider_status, i.ledger_fee, i.bill_fee, i.ledger_time, i.bill_time, i.origin_day,
-	i.note, i.product, i.ledger_entry_id, i.action, i.resolves_key FROM run_items i`
+	i.note, i.product, i.ledger_entry_id, i.action, i.resolves_key, i.bill_files FROM run_items i`
 
 type itemRow struct {
 	ID               int64          `db:"id"`
@@ -363,11 +320,17 @@ type itemRow struct {
 	LedgerEntryID    int64          `db:"ledger_entry_id"`
 	Action           string         `db:"action"`
 	ResolvesKey      sql.NullString `db:"resolves_key"`
+	BillFiles        sql.NullString `db:"bill_files"`
 }
 
 func (r itemRow) item() payrecon.Item {
+	var files []string
+	if r.BillFiles.Valid && r.BillFiles.String != "" {
+		_ = json.Unmarshal([]byte(r.BillFiles.String), &files) // written by itemArgs; unreadable means none
+	}
 	return payrecon.Item{
-		Account: r.Account, Day: payrecon.Day(r.Day), Class: payrecon.Class(r.Class), Kind: payrecon.Kind(r.Kind),
+		BillFiles: files,
+		Account:   r.Account, Day: payrecon.Day(r.Day), Class: payrecon.Class(r.Class), Kind: payrecon.Kind(r.Kind),
 		MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 		MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo, AgreementNo: r.AgreementNo,
 		LedgerAmount: r.LedgerAmount, BillAmount: r.BillAmount, Delta: r.Delta,
@@ -431,12 +394,13 @@ func (db *DB) OpenCarryOvers(ctx context.Context, account string, day payrecon.D
 
 // ---- review state ----
 
-// Review states of a discrepancy.
+// Review states of a discrepancy under their names before migration
+// 0004 (review.go has the full review: payrecon.ReviewState).
 const (
-	ReviewNew          = "new"
-	ReviewAcknowledged = "acknowledged"
-	ReviewResolved     = "resolved"
-	ReviewWontFix      = "wont_fix"
+	ReviewNew          = string(payrecon.ReviewOpen)
+	ReviewAcknowledged = string(payrecon.ReviewInvestigating)
+	ReviewResolved     = string(payrecon.ReviewResolved)
+	ReviewWontFix      = string(payrecon.ReviewWrittenOff)
 )
 
 // Discrepancy is a discrepancy's identity and review state across re-runs.
@@ -509,28 +473,26 @@ func (db *DB) Discrepancies(ctx context.Context, keys []string) (map[string]Disc
 	return out, nil
 }
 
-// SetReview records a reviewer's verdict on a discrepancy; re-runs keep it.
+// SetReview records a reviewer's verdict on a discrepancy from the command
+// line (ChangeReview with the state, assignee and note; wont_fix is
+// written off with reason code "other"); re-runs keep it.
 func (db *DB) SetReview(ctx context.Context, key, state, reviewer, note string) error {
-	switch state {
-	case ReviewNew, ReviewAcknowledged, ReviewResolved, ReviewWontFix:
-	default:
-		return fmt.Errorf("set review %s: state %q: want new, acknowledged, resolved or wont_fix", key, state)
+	st := payrecon.ReviewState(state)
+	if !st.Valid() || st == payrecon.ReviewTolerated {
+		return fmt.Errorf("set review %s: state %q: want open, investigating, resolved or written_off", key, state)
 	}
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var n int
-		if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM discrepancies WHERE item_key = ?`), key); err != nil {
-			return fmt.Errorf("set review %s: %w", key, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("set review %s: %w", key, payrecon.ErrNotFound)
-		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE discrepancies SET review_state = ?, reviewer = ?, review_note = ?, updated_at = ? WHERE item_key = ?`),
-			state, reviewer, note, db.timeArg(db.Now()), key)
-		if err != nil {
-			return fmt.Errorf("set review %s: %w", key, err)
-		}
-		return nil
-	})
+	c := payrecon.ReviewChange{State: &st, Assignee: &reviewer, Note: &note, Actor: reviewer, Source: payrecon.SourceCLI, IfVersion: -1}
+	if st == payrecon.ReviewWrittenOff {
+		other := "other"
+		c.ReasonCode = &other
+	}
+	if c.Actor == "" {
+		c.Actor = "unknown"
+	}
+	if _, _, err := db.ChangeReview(ctx, key, c); err != nil {
+		return fmt.Errorf("set review %s: %w", key, err)
+	}
+	return nil
 }
 
 // ---- fast ledger scan for runs ----

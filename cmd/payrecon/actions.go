@@ -37,13 +37,15 @@ func newActionsCmd(a *app) *cobra.Command {
 		Use:   "actions",
 		Short: "List, approve, apply and dismiss repair actions",
 		Long: `Repair actions are proposed by runs for their discrepancies (backfill_ledger,
-reverse_ledger, correct_status, correct_agreement, refund_duplicate, unsign,
-manual_review). Money-moving actions (refund_duplicate, unsign) are applied
-only after an operator approved them; the others may be applied directly.
-Applying is idempotent, and every step is recorded in the audit trail with
-the operator and the reason.` + actionsExitHelp,
+reverse_ledger, correct_status, correct_agreement, refund_duplicate,
+close_order, unsign, manual_review). Money-moving actions (refund_duplicate,
+close_order, unsign) are applied only after an operator approved them; the
+others may be applied directly. Applying is idempotent, and every step and
+every attempt is recorded in the audit trail with the operator and the
+reason. A money-moving action the provider answered pending stays applied
+until "actions sync" (or the next run) records succeeded or failed.` + actionsExitHelp,
 	}
-	cmd.AddCommand(newActionsListCmd(a), newActionsShowCmd(a), newActionsApproveCmd(a), newActionsApplyCmd(a), newActionsDismissCmd(a))
+	cmd.AddCommand(newActionsListCmd(a), newActionsShowCmd(a), newActionsApproveCmd(a), newActionsApplyCmd(a), newActionsDismissCmd(a), newActionsSyncCmd(a))
 	return cmd
 }
 
@@ -61,7 +63,7 @@ func actionsService(ctx context.Context, a *app) (*jobs.Actions, func(), error) 
 	svc, err := jobs.NewActions(jobs.ActionsDeps{
 		Store: db, Ledger: db, LedgerReader: db, Providers: provs,
 		Logger: a.logger(), Now: time.Now,
-		Config: jobs.ActionsConfig{AutoApply: a.cfg.Jobs.AutoApply},
+		Config: jobs.ActionsConfig{AutoApply: a.cfg.Jobs.AutoApply, ProviderActions: a.cfg.Jobs.ProviderActions},
 	})
 	if err != nil {
 		db.Close()
@@ -195,6 +197,17 @@ type actionView struct {
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 	Audit          []auditView       `json:"audit,omitempty"`
+	// InFlight warns that a money-moving attempt may have reached the
+	// provider without a recorded outcome (show only).
+	InFlight string        `json:"in_flight,omitempty"`
+	Attempts []attemptView `json:"attempts,omitempty"`
+}
+
+type attemptView struct {
+	N         int       `json:"n"`
+	StartedAt time.Time `json:"started_at"`
+	Actor     string    `json:"actor"`
+	Outcome   string    `json:"outcome"`
 }
 
 type auditView struct {
@@ -270,8 +283,9 @@ func writeActionsTable(w io.Writer, list []payrecon.Action) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tKIND\tACCOUNT\tDAY\tCLASS\tKEY\tDELTA\tAPPROVED BY\tRESULT")
 	for _, x := range list {
+		// RESULT is last and never cut: what the provider answered is what an operator must read.
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.State, x.Kind, x.Account, x.Day,
-			x.Item.Class, keyText(x.Item), payrecon.FormatYuan(x.Item.Delta), firstOf(x.ApprovedBy, "-"), oneLine(firstOf(x.Result, "-"), 60))
+			x.Item.Class, keyText(x.Item), payrecon.FormatYuan(x.Item.Delta), firstOf(x.ApprovedBy, "-"), oneLine(firstOf(x.Result, "-"), 1<<20))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -306,6 +320,10 @@ func newActionsShowCmd(a *app) *cobra.Command {
 			for _, e := range audit {
 				v.Audit = append(v.Audit, auditView{At: e.At, Actor: e.Actor, Step: e.Step, Detail: e.Detail})
 			}
+			v.InFlight = jobs.InFlight(x, audit)
+			for _, at := range jobs.Attempts(audit) {
+				v.Attempts = append(v.Attempts, attemptView{N: at.N, StartedAt: at.StartedAt, Actor: at.Actor, Outcome: at.Outcome})
+			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -320,10 +338,23 @@ func newActionsShowCmd(a *app) *cobra.Command {
 			if x.IdempotencyKey != "" {
 				fmt.Fprintf(out, "idempotency key: %s\n", x.IdempotencyKey)
 			}
+			if x.Result != "" {
+				fmt.Fprintf(out, "result: %s\n", oneLine(x.Result, 1<<20))
+			}
+			if note := jobs.InFlight(x, audit); note != "" {
+				fmt.Fprintf(out, "IN FLIGHT: %s\n", note)
+			}
+			for _, at := range jobs.Attempts(audit) {
+				outcome := at.Outcome
+				if outcome == "" {
+					outcome = "no outcome recorded"
+				}
+				fmt.Fprintf(out, "attempt %d: started %s by %s, %s\n", at.N, at.StartedAt.In(payrecon.Shanghai).Format("2006-01-02 15:04:05"), at.Actor, outcome)
+			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "AT\tSTEP\tACTOR\tDETAIL")
 			for _, e := range audit {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.In(payrecon.Shanghai).Format("2006-01-02 15:04:05"), e.Step, e.Actor, oneLine(e.Detail, 100))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.In(payrecon.Shanghai).Format("2006-01-02 15:04:05"), e.Step, e.Actor, oneLine(e.Detail, 1<<20))
 			}
 			return tw.Flush()
 		},
@@ -332,97 +363,31 @@ func newActionsShowCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func newActionsApproveCmd(a *app) *cobra.Command {
-	return newActionsDecisionCmd(a, "approve", "approved", "who approves (required)",
-		"Approve a proposed action (money-moving actions need it before apply)",
-		"Approve a proposed (or failed) action; the operator and reason go to the audit trail.",
-		func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error) {
-			return svc.Approve(ctx, id, operator, reason)
-		})
-}
-
-func newActionsDismissCmd(a *app) *cobra.Command {
-	return newActionsDecisionCmd(a, "dismiss", "dismissed", "who dismisses (required)",
-		"Dismiss an action that should not be applied",
-		"Dismiss a proposed, approved or failed action; the operator and reason go to the audit trail.",
-		func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error) {
-			return svc.Dismiss(ctx, id, operator, reason)
-		})
-}
-
-// newActionsDecisionCmd builds approve and dismiss: an operator's decision
-// on one action, with a required reason, recorded in the audit trail.
-func newActionsDecisionCmd(a *app, verb, done, operatorHelp, short, long string,
-	decide func(ctx context.Context, svc *jobs.Actions, id int64, operator, reason string) (payrecon.Action, error)) *cobra.Command {
-	var operator, reason string
+func newActionsSyncCmd(a *app) *cobra.Command {
+	var account, operator string
 	cmd := &cobra.Command{
-		Use:   verb + " ID --operator NAME --reason TEXT",
-		Short: short,
-		Long:  long + actionsExitHelp,
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseActionID(args[0])
-			if err != nil {
-				return err
-			}
-			if err := errors.Join(requireFlag("operator", operator), requireFlag("reason", reason)); err != nil {
-				return withExit(2, err)
-			}
-			ctx := cmd.Context()
-			svc, closeSvc, err := actionsService(ctx, a)
-			if err != nil {
-				return err
-			}
-			defer closeSvc()
-			x, err := decide(ctx, svc, id, operator, reason)
-			if err != nil {
-				return actionExit(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "action %d (%s) %s by %s\n", x.ID, x.Kind, done, operator)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&operator, "operator", "", operatorHelp)
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
-	return cmd
-}
-
-func newActionsApplyCmd(a *app) *cobra.Command {
-	var operator string
-	cmd := &cobra.Command{
-		Use:   "apply ID --operator NAME",
-		Short: "Apply an action (re-checking the fact with the provider first)",
-		Long: `Apply an action. Safe actions re-query the provider first and change only
-payrecon's ledger; refund_duplicate and unsign need approval and call the
-provider with a deterministic refund number, so applying again never
-refunds twice. Applying an applied action does nothing and says so.` + actionsExitHelp,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseActionID(args[0])
-			if err != nil {
-				return err
-			}
-			if err := requireFlag("operator", operator); err != nil {
-				return err
-			}
+		Use:   "sync [--account NAME] [--operator NAME]",
+		Short: "Follow applied refunds and closes to the provider's final answer",
+		Long: `Query the provider for every applied money-moving action whose answer was not
+final (refund pending or processing, close pending) and record the final
+one: succeeded, or failed with the provider's words (a failed refund
+re-opens its discrepancy). Every run does the same for its account after
+it is stored.` + actionsExitHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			svc, done, err := actionsService(ctx, a)
 			if err != nil {
 				return err
 			}
 			defer done()
-			res, err := svc.Apply(ctx, id, operator)
-			if err != nil {
-				return actionExit(err)
-			}
-			if res.AlreadyApplied {
-				fmt.Fprintf(cmd.OutOrStdout(), "action %d was already applied; nothing done (%s)\n", id, oneLine(res.Action.Result, 200))
-				return nil
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "action %d (%s) applied: %s\n", id, res.Action.Kind, res.Message)
-			return nil
+			actor := firstOf(operator, jobs.ActorSync)
+			res, err := svc.Sync(ctx, payrecon.ActionFilter{Account: account}, actor)
+			fmt.Fprintf(cmd.OutOrStdout(), "checked %d applied action(s): %d succeeded, %d failed, %d still pending\n", res.Checked, res.Succeeded, res.Failed, res.Pending)
+			return err
 		},
 	}
-	cmd.Flags().StringVar(&operator, "operator", "", "who applies (required)")
+	cmd.Flags().StringVar(&account, "account", "", "only this account")
+	cmd.Flags().StringVar(&operator, "operator", "", "actor recorded in the audit trail (default sync)")
 	return cmd
 }

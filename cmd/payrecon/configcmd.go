@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/payrecon/payrecon/jobs"
 )
 
 func newConfigCmd(a *app) *cobra.Command {
@@ -29,8 +31,12 @@ reported, each naming its field (accounts[2].fee_rate: …).` + exitStatusHelp,
 			if err != nil {
 				return err
 			}
-			_, typed, err := a.buildProviders(cmd.Context(), nil)
+			provs, typed, err := a.buildProviders(cmd.Context(), nil)
 			if err != nil {
+				return err
+			}
+			// What the enabled repair actions need (Huawei refunds: callback_url).
+			if err := jobs.CheckProviderActions(provs, c.Jobs.ProviderActions); err != nil {
 				return err
 			}
 			if err := c.Print(a.stdout, typed); err != nil {

@@ -29,6 +29,7 @@ var commands = []func(a *app) *cobra.Command{
 	newReportCmd,
 	newActionsCmd,
 	newLocksCmd,
+	newReviewCmd,
 	newDemoCmd,
 }
 

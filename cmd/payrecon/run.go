@@ -150,8 +150,9 @@ func applyMemoryLimit() {
 }
 
 // buildRunner wires a jobs.Runner from the configuration: the store, every
-// account's provider, the jobs settings, and auto-applied repair actions
-// when jobs.auto_apply lists any.
+// account's provider, the jobs settings, the repair actions' after-run
+// work (auto-apply of jobs.auto_apply, sync of provider outcomes), and
+// observe (run metrics) when set.
 func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress), observe func(payrecon.Run, error)) (*jobs.Runner, func(), error) {
 	applyMemoryLimit()
 	cfg, err := a.config()
@@ -182,19 +183,22 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress), obse
 		Version:         version,
 		Progress:        progress,
 		Observe:         observe,
+		CarryOverDays:   cfg.Review.CarryOverDays,
+		Review:          reviewPolicy(cfg.Review),
 	}
-	if len(cfg.Jobs.AutoApply) > 0 {
-		svc, err := jobs.NewActions(jobs.ActionsDeps{
-			Store: db, Ledger: db, LedgerReader: db, Providers: provs,
-			Logger: a.logger(), Now: time.Now,
-			Config: jobs.ActionsConfig{AutoApply: cfg.Jobs.AutoApply},
-		})
-		if err != nil {
-			db.Close()
-			return nil, nil, err
-		}
-		opts.AfterSave = svc.AfterSave
+	// After every stored run: auto-apply the configured safe kinds and
+	// follow applied refunds and closes to the provider's final answer.
+	svc, err := jobs.NewActions(jobs.ActionsDeps{
+		Store: db, Ledger: db, LedgerReader: db, Providers: provs,
+		Logger: a.logger(), Now: time.Now,
+		Config: jobs.ActionsConfig{AutoApply: cfg.Jobs.AutoApply, ProviderActions: cfg.Jobs.ProviderActions},
+	})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
 	}
+	opts.AfterSave = svc.AfterSave
+	opts.ProviderActions = cfg.Jobs.ProviderActions
 	r := jobs.NewRunner(db, targets, a.logger(), time.Now, opts)
 	return r, func() { db.Close() }, nil
 }

@@ -126,7 +126,7 @@ func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, name
 			continue
 		}
 		acct, _ := c.Account(name)
-		accounts[name] = intake.Account{Provider: acct.Provider, Verifier: v}
+		accounts[name] = intake.Account{Provider: acct.Provider, Verifier: v, Policy: payrecon.PolicyFor(acct.Domain(), p)}
 	}
 	sort.Strings(skipped)
 	for _, name := range skipped {

@@ -1,21 +1,15 @@
 package alipay
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
-
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/transform"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
 
 // Errors the bill parsers wrap.
@@ -23,7 +17,7 @@ var (
 	// ErrBillFormat: the bill is not in a layout the parser knows.
 	ErrBillFormat = errors.New("malformed alipay bill")
 	// ErrSummaryMismatch: a footer total disagrees with the lines.
-	ErrSummaryMismatch = errors.New("bill total disagrees with its lines")
+	ErrSummaryMismatch = billread.ErrSummary
 )
 
 // Summary is what a bill's footer states next to what the parser counted.
@@ -53,94 +47,10 @@ func (s Summary) HasSummary() bool {
 	return (s.HasTradeTotal && s.HasRefundTotal) || (s.HasIncomeTotal && s.HasExpenseTotal)
 }
 
-// maxLine bounds one bill line.
-const maxLine = 1 << 20
-
-// Decode returns r decoded to UTF-8: a UTF-8 BOM is dropped and the text is
-// read as UTF-8; otherwise, when the first 64 KiB are not valid UTF-8, as
-// GBK (decoded with GB18030, its superset). Alipay writes GBK; UTF-8 copies
-// (re-saved by hand, or other channels) are accepted as well.
-func Decode(r io.Reader) io.Reader {
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(64 << 10)
-	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
-		_, _ = br.Discard(3)
-		return br
-	}
-	if validUTF8Prefix(head) {
-		return br
-	}
-	return transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
-}
-
-// validUTF8Prefix is utf8.Valid allowing a rune cut at the end of the peek.
-func validUTF8Prefix(b []byte) bool {
-	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
-		if utf8.Valid(b) {
-			return true
-		}
-		b = b[:len(b)-1]
-	}
-	return utf8.Valid(b)
-}
-
-// lineReader yields lines without "\r\n" / "\n".
-type lineReader struct {
-	br   *bufio.Reader
-	n    int
-	name string
-	buf  []byte
-}
-
-func (lr *lineReader) next() (string, error) {
-	lr.buf = lr.buf[:0]
-	for {
-		chunk, err := lr.br.ReadSlice('\n')
-		lr.buf = append(lr.buf, chunk...)
-		if len(lr.buf) > maxLine {
-			return "", fmt.Errorf("%s line %d: %w: line longer than %d bytes", lr.name, lr.n+1, ErrBillFormat, maxLine)
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == io.EOF && len(lr.buf) == 0 {
-			return "", io.EOF
-		}
-		if err != nil && err != io.EOF {
-			return "", fmt.Errorf("%s line %d: read: %w", lr.name, lr.n+1, err)
-		}
-		lr.n++
-		s := string(bytes.TrimRight(lr.buf, "\r\n"))
-		if lr.n == 1 {
-			s = strings.TrimPrefix(s, "\ufeff")
-		}
-		return s, nil
-	}
-}
-
-// splitCells splits a CSV line into dst. Alipay does not quote; a line with
-// a quote is read with encoding/csv (lazy quotes) to be safe.
-func splitCells(line string, dst []string) ([]string, error) {
-	dst = dst[:0]
-	if strings.IndexByte(line, '"') < 0 {
-		for {
-			i := strings.IndexByte(line, ',')
-			if i < 0 {
-				return append(dst, line), nil
-			}
-			dst = append(dst, line[:i])
-			line = line[i+1:]
-		}
-	}
-	cr := csv.NewReader(strings.NewReader(line))
-	cr.LazyQuotes = true
-	cr.FieldsPerRecord = -1
-	rec, err := cr.Read()
-	if err != nil {
-		return dst, err
-	}
-	return append(dst, rec...), nil
-}
+// ReadOptions is how Alipay bills are read: GBK as Alipay writes them, or
+// UTF-8 (re-saved copies), decided by the file and held over the whole
+// file; CSV quoting.
+var ReadOptions = billread.Options{Encoding: billread.Auto, Split: billread.SplitCSV}
 
 // cell trims the anti-Excel TAB Alipay appends to text cells, and spaces.
 func cell(s string) string {
@@ -232,6 +142,7 @@ var (
 
 // total is one parsed footer line.
 type total struct {
+	line    int
 	kind    string // 交易, 退款, 收入, 支出
 	count   int64
 	amounts map[string]int64 // 商家实收…, 商家优惠…, 共
@@ -283,9 +194,13 @@ func newTradeCols(c columns, n int) (tradeCols, error) {
 		remark:     c.index("备注"),
 	}
 	var missing []string
-	for name, i := range map[string]int{"支付宝交易号": tc.txn, "商户订单号": tc.order, "业务类型": tc.typ, "订单金额（元）": tc.total, "商家实收（元）": tc.received} {
-		if i < 0 {
-			missing = append(missing, name)
+	// In the bill's header order, the same on every run.
+	for _, col := range []struct {
+		name string
+		i    int
+	}{{"支付宝交易号", tc.txn}, {"商户订单号", tc.order}, {"业务类型", tc.typ}, {"订单金额（元）", tc.total}, {"商家实收（元）", tc.received}} {
+		if col.i < 0 {
+			missing = append(missing, col.name)
 		}
 	}
 	if len(missing) > 0 {
@@ -308,22 +223,29 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 	var tc tradeCols
 	header := false
 	var nTrade, nRefund, recTrade, recRefund, discTrade, discRefund int64
-	totals, err := scanExport(r, name, func(vals []string, line string, n int) error {
+	var stop error
+	totals, err := scanExport(r, name, func(cr *billread.Reader, vals []string) error {
 		if !header {
 			c := parseHeader(vals)
 			if _, ok := c[tradeHead]; !ok {
-				return fmt.Errorf("%s line %d: %w: expected the header (支付宝交易号,商户订单号,…), got %q", name, n, ErrBillFormat, clip(line))
+				return fmt.Errorf("%w: expected the header (支付宝交易号,商户订单号,…), got %q", ErrBillFormat, clip(cr.Text()))
 			}
 			var err error
 			if tc, err = newTradeCols(c, len(vals)); err != nil {
-				return fmt.Errorf("%s line %d: %w", name, n, err)
+				return err
 			}
+			cr.SetHeader(vals)
 			header = true
 			return nil
 		}
+		vals, err := width(cr, vals, tc.n)
+		if err != nil {
+			return err
+		}
+		n := cr.Line()
 		l, rec, disc, err := tc.line(vals)
 		if err != nil {
-			return fmt.Errorf("%s line %d: %w", name, n, err)
+			return err
 		}
 		l.Bill, l.File, l.LineNo = payrecon.BillTrade, name, n
 		if l.Kind == payrecon.KindRefund {
@@ -336,16 +258,20 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 			discTrade += disc
 		}
 		if err := fn(l); err != nil {
+			stop = err
 			return err
 		}
 		sum.Lines++
 		return nil
 	})
+	if stop != nil {
+		return sum, stop
+	}
 	if err != nil {
 		return sum, err
 	}
 	if !header {
-		return sum, fmt.Errorf("%s: %w: no header line (支付宝交易号,…) found", name, ErrBillFormat)
+		return sum, &billread.Error{File: name, Err: fmt.Errorf("%w: no header line (支付宝交易号,…) found", ErrBillFormat)}
 	}
 	sum.RowTrades, sum.RowRefunds, sum.RowReceived = nTrade, nRefund, recTrade+recRefund
 	for _, t := range totals {
@@ -362,62 +288,81 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 			}
 		}
 	}
+	if !sum.HasTradeTotal {
+		return sum, missingTotal(name, "交易合计")
+	}
+	if !sum.HasRefundTotal {
+		return sum, missingTotal(name, "退款合计")
+	}
 	return sum, nil
 }
 
-// scanExport reads an Alipay CSV export line by line: blank lines are
-// skipped, "#" lines are read as 合计 totals and collected, and every other
-// line is split into cells and handed to row with its line number. row's
-// error stops it.
-func scanExport(r io.Reader, name string, row func(vals []string, line string, n int) error) ([]total, error) {
-	lr := &lineReader{br: bufio.NewReaderSize(Decode(r), 64<<10), name: name}
-	var vals []string
+// scanExport reads an Alipay CSV export through the shared reader: blank
+// lines are skipped, "#" lines are read as 合计 totals and collected, and
+// every other record is handed to row. row's error stops it, named with the
+// record's line (and column, for a billread.Col error).
+func scanExport(r io.Reader, name string, row func(cr *billread.Reader, vals []string) error) ([]total, error) {
+	cr := billread.NewReader(r, name, ReadOptions)
 	var totals []total
 	for {
-		line, err := lr.next()
+		vals, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return totals, err
 		}
-		trim := strings.TrimSpace(line)
+		trim := strings.TrimSpace(cr.Text())
 		if trim == "" {
 			continue
 		}
 		if strings.HasPrefix(trim, "#") {
 			t, ok, err := parseTotal(trim)
 			if err != nil {
-				return totals, fmt.Errorf("%s line %d: %w: total %q: %v", name, lr.n, ErrBillFormat, trim, err)
+				return totals, cr.Errorf("", "%w: total %q: %v", ErrBillFormat, trim, err)
 			}
 			if ok {
+				t.line = cr.Line()
 				totals = append(totals, t)
 			}
 			continue
 		}
-		if vals, err = splitCells(line, vals); err != nil {
-			return totals, fmt.Errorf("%s line %d: %w: %v", name, lr.n, ErrBillFormat, err)
-		}
-		if err := row(vals, line, lr.n); err != nil {
-			return totals, err
+		if err := row(cr, vals); err != nil {
+			return totals, cr.Wrap("", err)
 		}
 	}
 	return totals, nil
 }
 
+// width checks a row against the header's column count; empty cells after
+// the last column (a trailing comma) are dropped first.
+func width(cr *billread.Reader, vals []string, n int) ([]string, error) {
+	for len(vals) > n && strings.TrimSpace(vals[len(vals)-1]) == "" {
+		vals = vals[:len(vals)-1]
+	}
+	return vals, cr.CheckWidth(vals, n)
+}
+
 // check compares a 交易合计 / 退款合计 line with the rows' count, 商家实收 and
 // 商家优惠 sums.
 func check(name, what string, t total, n, received, discount int64) error {
+	at := func(err error) error { return &billread.Error{File: name, Line: t.line, Err: err} }
 	if t.count != n {
-		return fmt.Errorf("%s: %w: %s says %d笔, the bill has %d rows", name, ErrSummaryMismatch, what, t.count, n)
+		return at(fmt.Errorf("%w: %s says %d笔, the bill has %d rows", ErrSummaryMismatch, what, t.count, n))
 	}
 	if v, ok := t.amounts["商家实收"]; ok && v != received {
-		return fmt.Errorf("%s: %w: %s 商家实收 %s元, the rows sum to %s元", name, ErrSummaryMismatch, what, payrecon.FormatYuan(v), payrecon.FormatYuan(received))
+		return at(fmt.Errorf("%w: %s 商家实收 %s元, the rows sum to %s元", ErrSummaryMismatch, what, payrecon.FormatYuan(v), payrecon.FormatYuan(received)))
 	}
 	if v, ok := t.amounts["商家优惠"]; ok && v != discount {
-		return fmt.Errorf("%s: %w: %s 商家优惠 %s元, the rows sum to %s元", name, ErrSummaryMismatch, what, payrecon.FormatYuan(v), payrecon.FormatYuan(discount))
+		return at(fmt.Errorf("%w: %s 商家优惠 %s元, the rows sum to %s元", ErrSummaryMismatch, what, payrecon.FormatYuan(v), payrecon.FormatYuan(discount)))
 	}
 	return nil
+}
+
+// missingTotal is the error for a footer total the bill lacks: a file cut
+// short loses its footer, so a bill without one is not complete.
+func missingTotal(name, what string) error {
+	return &billread.Error{File: name, Err: fmt.Errorf("%w: %w: no #%s footer line", ErrBillFormat, billread.ErrTruncated, what)}
 }
 
 func clip(s string) string {
@@ -431,7 +376,7 @@ func clip(s string) string {
 func (tc tradeCols) col(vals []string, i int, field string) (int64, error) {
 	v, err := amount(vals, i)
 	if err != nil {
-		return 0, fmt.Errorf("column %d (%s): %w", i+1, field, err)
+		return 0, billread.Col(field, err)
 	}
 	return v, nil
 }
@@ -446,16 +391,13 @@ func abs(v int64) int64 {
 // line converts one 业务明细 row; it also returns the row's 商家实收 and 商家优惠
 // as printed, for the footer check.
 func (tc tradeCols) line(vals []string) (l payrecon.BillLine, received, discount int64, err error) {
-	if len(vals) < tc.n {
-		return l, 0, 0, fmt.Errorf("%w: %d columns, the header has %d", ErrBillFormat, len(vals), tc.n)
-	}
 	l.Status, l.Currency = payrecon.StatusSuccess, "CNY"
 	l.ProviderTxnNo, l.MerchantOrderNo = get(vals, tc.txn), get(vals, tc.order)
 	l.Type = get(vals, tc.typ)
 	l.Product = get(vals, tc.product)
 	l.Payload = get(vals, tc.remark)
 	if l.ProviderTxnNo == "" {
-		return l, 0, 0, fmt.Errorf("column %d (支付宝交易号): %w: empty", tc.txn+1, ErrBillFormat)
+		return l, 0, 0, billread.Col("支付宝交易号", fmt.Errorf("%w: empty", ErrBillFormat))
 	}
 	total, err := tc.col(vals, tc.total, "订单金额（元）")
 	if err != nil {
@@ -483,10 +425,10 @@ func (tc tradeCols) line(vals []string) (l payrecon.BillLine, received, discount
 		return l, 0, 0, err
 	}
 	if l.CreatedAt, err = billTime(get(vals, tc.created)); err != nil {
-		return l, 0, 0, fmt.Errorf("column %d (创建时间): %w", tc.created+1, err)
+		return l, 0, 0, billread.Col("创建时间", err)
 	}
 	if l.FinishedAt, err = billTime(get(vals, tc.finished)); err != nil {
-		return l, 0, 0, fmt.Errorf("column %d (完成时间): %w", tc.finished+1, err)
+		return l, 0, 0, billread.Col("完成时间", err)
 	}
 	l.Amount = abs(total)
 	l.PromotionAmount = promo
@@ -532,7 +474,9 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 	var fc fundCols
 	header := false
 	var nIn, nOut, in, out int64
-	totals, err := scanExport(r, name, func(vals []string, line string, n int) error {
+	var stop error
+	totals, err := scanExport(r, name, func(cr *billread.Reader, vals []string) error {
+		n := cr.Line()
 		if !header {
 			c := parseHeader(vals)
 			fc = fundCols{
@@ -543,25 +487,27 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 				bizBase: c.index("业务基础订单号"), bizOrder: c.index("业务订单号"),
 			}
 			if fc.flow < 0 || fc.in < 0 || fc.out < 0 {
-				return fmt.Errorf("%s line %d: %w: expected the header (账务流水号,…,收入金额（+元）,支出金额（-元）,…), got %q", name, n, ErrBillFormat, clip(line))
+				return fmt.Errorf("%w: expected the header (账务流水号,…,收入金额（+元）,支出金额（-元）,…), got %q", ErrBillFormat, clip(cr.Text()))
 			}
+			cr.SetHeader(vals)
 			header = true
 			return nil
 		}
-		if len(vals) < fc.n {
-			return fmt.Errorf("%s line %d: %w: %d columns, the header has %d", name, n, ErrBillFormat, len(vals), fc.n)
+		vals, err := width(cr, vals, fc.n)
+		if err != nil {
+			return err
 		}
 		inc, err := amount(vals, fc.in)
 		if err != nil {
-			return fmt.Errorf("%s line %d column %d (收入金额（+元）): %w", name, n, fc.in+1, err)
+			return billread.Col(cr.Column(fc.in), err)
 		}
 		exp, err := amount(vals, fc.out)
 		if err != nil {
-			return fmt.Errorf("%s line %d column %d (支出金额（-元）): %w", name, n, fc.out+1, err)
+			return billread.Col(cr.Column(fc.out), err)
 		}
 		at, err := billTime(get(vals, fc.at))
 		if err != nil {
-			return fmt.Errorf("%s line %d column %d (发生时间): %w", name, n, fc.at+1, err)
+			return billread.Col(cr.Column(fc.at), err)
 		}
 		if inc != 0 {
 			nIn++
@@ -590,16 +536,20 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 			l.Kind = payrecon.KindOther
 		}
 		if err := fn(l); err != nil {
+			stop = err
 			return err
 		}
 		sum.Lines++
 		return nil
 	})
+	if stop != nil {
+		return sum, stop
+	}
 	if err != nil {
 		return sum, err
 	}
 	if !header {
-		return sum, fmt.Errorf("%s: %w: no header line (账务流水号,…) found", name, ErrBillFormat)
+		return sum, &billread.Error{File: name, Err: fmt.Errorf("%w: no header line (账务流水号,…) found", ErrBillFormat)}
 	}
 	for _, t := range totals {
 		var n, v int64
@@ -615,12 +565,18 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 		}
 		what := t.kind + "合计"
 		if t.count != n {
-			return sum, fmt.Errorf("%s: %w: %s says %d笔, the bill has %d rows", name, ErrSummaryMismatch, what, t.count, n)
+			return sum, &billread.Error{File: name, Line: t.line, Err: fmt.Errorf("%w: %s says %d笔, the bill has %d rows", ErrSummaryMismatch, what, t.count, n)}
 		}
 		// 支出合计 is printed negative or positive ([?]): compare magnitudes.
 		if p, ok := t.amounts["共"]; ok && abs(p) != abs(v) {
-			return sum, fmt.Errorf("%s: %w: %s 共%s元, the rows sum to %s元", name, ErrSummaryMismatch, what, payrecon.FormatYuan(p), payrecon.FormatYuan(v))
+			return sum, &billread.Error{File: name, Line: t.line, Err: fmt.Errorf("%w: %s 共%s元, the rows sum to %s元", ErrSummaryMismatch, what, payrecon.FormatYuan(p), payrecon.FormatYuan(v))}
 		}
+	}
+	if !sum.HasIncomeTotal {
+		return sum, missingTotal(name, "收入合计")
+	}
+	if !sum.HasExpenseTotal {
+		return sum, missingTotal(name, "支出合计")
 	}
 	return sum, nil
 }
@@ -635,29 +591,26 @@ type Totals struct {
 // 合计 row) and returns its 合计 row. Columns are found by name; the store
 // rows' exact form is [?] in the fact file and they are not read.
 func ParseTradeSummary(r io.Reader, name string) (Totals, error) {
-	lr := &lineReader{br: bufio.NewReaderSize(Decode(r), 64<<10), name: name}
+	cr := billread.NewReader(r, name, ReadOptions)
 	var c columns
-	var vals []string
 	for {
-		line, err := lr.next()
+		vals, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return Totals{}, err
 		}
-		trim := strings.TrimSpace(line)
+		trim := strings.TrimSpace(cr.Text())
 		if trim == "" || strings.HasPrefix(trim, "#") {
 			continue
-		}
-		if vals, err = splitCells(line, vals); err != nil {
-			return Totals{}, fmt.Errorf("%s line %d: %w: %v", name, lr.n, ErrBillFormat, err)
 		}
 		if c == nil {
 			c = parseHeader(vals)
 			if c.index("交易订单总笔数") < 0 || c.index("退款订单总笔数") < 0 || c.index("商家实收（元）") < 0 {
-				return Totals{}, fmt.Errorf("%s line %d: %w: expected the header (门店编号,门店名称,交易订单总笔数,…), got %q", name, lr.n, ErrBillFormat, clip(line))
+				return Totals{}, cr.Errorf("", "%w: expected the header (门店编号,门店名称,交易订单总笔数,…), got %q", ErrBillFormat, clip(cr.Text()))
 			}
+			cr.SetHeader(vals)
 			continue
 		}
 		if !strings.HasPrefix(cell(vals[0]), "合计") {
@@ -670,16 +623,16 @@ func ParseTradeSummary(r io.Reader, name string) (Totals, error) {
 		}{{"交易订单总笔数", &t.Trades}, {"退款订单总笔数", &t.Refunds}} {
 			i := c.index(f.col)
 			if _, err := fmt.Sscan(get(vals, i), f.dst); err != nil {
-				return t, fmt.Errorf("%s line %d column %d (%s): %w: %q is not a count", name, lr.n, i+1, f.col, ErrBillFormat, get(vals, i))
+				return t, cr.Errorf(f.col, "%w: %q is not a count", ErrBillFormat, get(vals, i))
 			}
 		}
 		i := c.index("商家实收（元）")
 		v, err := amount(vals, i)
 		if err != nil {
-			return t, fmt.Errorf("%s line %d column %d (商家实收（元）): %w", name, lr.n, i+1, err)
+			return t, cr.Wrap("商家实收（元）", err)
 		}
 		t.Received = v
 		return t, nil
 	}
-	return Totals{}, fmt.Errorf("%s: %w: no 合计 row", name, ErrBillFormat)
+	return Totals{}, &billread.Error{File: name, Err: fmt.Errorf("%w: %w: no 合计 row", ErrBillFormat, billread.ErrTruncated)}
 }

@@ -12,11 +12,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"unicode/utf8"
-
-	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
 
 // BillDownloadResponse is alipay_data_dataservice_bill_downloadurl_query_response.
@@ -84,18 +82,19 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	if err != nil {
 		return bf, fmt.Errorf("alipay %s bill %s: %w", billType, day, err)
 	}
-	zr, err := zip.NewReader(f, st.Size())
+	zr, err := billread.OpenZip(f, st.Size(), fmt.Sprintf("alipay_%s_%s.csv.zip", billType, day.Compact()), BillLimits)
 	if err != nil {
-		return bf, fmt.Errorf("alipay %s bill %s: the download is not a zip: %w", billType, day, err)
+		return bf, fmt.Errorf("alipay %s bill %s: %w", billType, day, err)
 	}
-	entry, name := findEntry(zr, suffix)
-	if entry == nil {
+	entry, ok := findEntry(zr, suffix)
+	if !ok {
 		return bf, fmt.Errorf("alipay %s bill %s: %w: the zip has no *%s (has %s)", billType, day, ErrBillFormat, suffix, strings.Join(entryNames(zr), ", "))
 	}
+	name := entry.Name
 	bf.Name = name
-	rc, err := entry.Open()
+	rc, err := zr.Open(entry)
 	if err != nil {
-		return bf, fmt.Errorf("alipay %s bill %s: open %s: %w", billType, day, name, err)
+		return bf, fmt.Errorf("alipay %s bill %s: %w", billType, day, err)
 	}
 	defer rc.Close()
 	s, err := parse(rc, name, func(l payrecon.BillLine) error {
@@ -107,7 +106,7 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 		return bf, fmt.Errorf("alipay %s bill %s: %w", billType, day, err)
 	}
 	if _, err := io.Copy(io.Discard, rc); err != nil { // checks the entry's CRC
-		return bf, fmt.Errorf("alipay %s bill %s: read %s: %w", billType, day, name, err)
+		return bf, fmt.Errorf("alipay %s bill %s: %w", billType, day, billread.Errorf(name, 0, "", err))
 	}
 	if kind == payrecon.BillTrade {
 		if err := checkSummaryFile(zr, s); err != nil {
@@ -138,30 +137,26 @@ func (c *Client) extraNotReady(code string) bool {
 
 // EntryName decodes a zip entry name: Alipay writes GBK names without the
 // UTF-8 flag.
-func EntryName(f *zip.File) string {
-	if !f.NonUTF8 && utf8.ValidString(f.Name) {
-		return f.Name
-	}
-	if s, err := simplifiedchinese.GB18030.NewDecoder().String(f.Name); err == nil {
-		return s
-	}
-	return f.Name
-}
+func EntryName(f *zip.File) string { return billread.EntryName(f) }
+
+// BillLimits bound what a bill zip may make the reader do; zero fields are
+// billread's defaults.
+var BillLimits billread.Limits
 
 // findEntry finds the detail file (…_业务明细.csv, not …(汇总).csv).
-func findEntry(zr *zip.Reader, suffix string) (*zip.File, string) {
-	for _, f := range zr.File {
-		if n := EntryName(f); strings.HasSuffix(n, suffix) {
-			return f, n
+func findEntry(zr *billread.Zip, suffix string) (billread.Entry, bool) {
+	for _, e := range zr.Entries {
+		if strings.HasSuffix(e.Name, suffix) {
+			return e, true
 		}
 	}
-	return nil, ""
+	return billread.Entry{}, false
 }
 
-func entryNames(zr *zip.Reader) []string {
+func entryNames(zr *billread.Zip) []string {
 	var out []string
-	for _, f := range zr.File {
-		out = append(out, EntryName(f))
+	for _, e := range zr.Entries {
+		out = append(out, e.Name)
 	}
 	return out
 }
@@ -217,14 +212,15 @@ func (c *Client) download(ctx context.Context, raw string) (*os.File, string, er
 // checkSummaryFile compares the 合计 row of the zip's 业务明细(汇总).csv
 // with the detail rows (counts and 商家实收). A zip without the file passes:
 // the detail file's own footer was checked already.
-func checkSummaryFile(zr *zip.Reader, s Summary) error {
-	f, name := findEntry(zr, "_业务明细(汇总).csv")
-	if f == nil {
+func checkSummaryFile(zr *billread.Zip, s Summary) error {
+	e, ok := findEntry(zr, "_业务明细(汇总).csv")
+	if !ok {
 		return nil
 	}
-	rc, err := f.Open()
+	name := e.Name
+	rc, err := zr.Open(e)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", name, err)
+		return err
 	}
 	defer rc.Close()
 	t, err := ParseTradeSummary(rc, name)
@@ -233,11 +229,11 @@ func checkSummaryFile(zr *zip.Reader, s Summary) error {
 	}
 	switch {
 	case t.Trades != s.RowTrades:
-		return fmt.Errorf("%s: %w: 合计 交易订单总笔数 %d, the detail has %d", name, ErrSummaryMismatch, t.Trades, s.RowTrades)
+		return &billread.Error{File: name, Err: fmt.Errorf("%w: 合计 交易订单总笔数 %d, the detail has %d", ErrSummaryMismatch, t.Trades, s.RowTrades)}
 	case t.Refunds != s.RowRefunds:
-		return fmt.Errorf("%s: %w: 合计 退款订单总笔数 %d, the detail has %d", name, ErrSummaryMismatch, t.Refunds, s.RowRefunds)
+		return &billread.Error{File: name, Err: fmt.Errorf("%w: 合计 退款订单总笔数 %d, the detail has %d", ErrSummaryMismatch, t.Refunds, s.RowRefunds)}
 	case t.Received != s.RowReceived:
-		return fmt.Errorf("%s: %w: 合计 商家实收 %s元, the detail sums to %s元", name, ErrSummaryMismatch, payrecon.FormatYuan(t.Received), payrecon.FormatYuan(s.RowReceived))
+		return &billread.Error{File: name, Err: fmt.Errorf("%w: 合计 商家实收 %s元, the detail sums to %s元", ErrSummaryMismatch, payrecon.FormatYuan(t.Received), payrecon.FormatYuan(s.RowReceived))}
 	}
 	return nil
 }

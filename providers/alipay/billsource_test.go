@@ -97,7 +97,7 @@ func TestBill_Faults(t *testing.T) {
 	}
 	sb.SetBillFault(sandbox.FaultSummaryFile)
 	_, _, err = collect(t, c, testDay, payrecon.BillTrade)
-	if !errors.Is(err, alipay.ErrSummaryMismatch) || !strings.Contains(err.Error(), "业务明细(汇总).csv: bill total disagrees with its lines: 合计 交易订单总笔数 3, the detail has 2") {
+	if !errors.Is(err, alipay.ErrSummaryMismatch) || !strings.Contains(err.Error(), "业务明细(汇总).csv: bill summary disagrees with its lines: 合计 交易订单总笔数 3, the detail has 2") {
 		t.Fatalf("summary file: %v", err)
 	}
 	sb.SetBillFault(sandbox.FaultNotZip)

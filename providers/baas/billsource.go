@@ -13,7 +13,12 @@ import (
 	"strconv"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
+
+// BillLimits bound an order-list record (MaxLine: its JSON bytes); zero
+// fields are billread's defaults.
+var BillLimits billread.Limits
 
 // ListMeta is the order list's meta object.
 type ListMeta struct {
@@ -69,11 +74,16 @@ func ParseOrderList(r io.Reader, name string, fn func(o *Order, n int) error) (L
 			if err := expectDelim(dec, '['); err != nil {
 				return meta, fmt.Errorf("%s: field objects: %w", name, err)
 			}
+			maxRecord := int64(BillLimits.MaxLineOrDefault())
 			for dec.More() {
 				n++
 				var o Order
+				start := dec.InputOffset()
 				if err := dec.Decode(&o); err != nil {
-					return meta, fmt.Errorf("%s record %d (byte %d): %w", name, n, dec.InputOffset(), err)
+					return meta, &billread.Error{File: name, Line: n, Err: fmt.Errorf("record %d (byte %d): %w", n, dec.InputOffset(), err)}
+				}
+				if size := dec.InputOffset() - start; size > maxRecord {
+					return meta, &billread.Error{File: name, Line: n, Err: fmt.Errorf("%w: record %d is %d bytes, more than %d", billread.ErrLineTooLong, n, size, maxRecord)}
 				}
 				if err := fn(&o, n); err != nil {
 					return meta, err
@@ -199,12 +209,20 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 		}
 		hash.Write(body)
 		pageName := fmt.Sprintf("%s (page %d, offset %d)", bf.Name, page, offset)
+		if err := billread.CheckJSONText(pageName, body); err != nil {
+			return bf, fmt.Errorf("baas bill: %w", err)
+		}
 		n := 0
 		meta, err := ParseOrderList(bytes.NewReader(body), pageName, func(o *Order, i int) error {
 			n++
 			received++
 			if err := BillLines(o, c.cfg.OrderNoMapping, day, emit); err != nil {
-				return fmt.Errorf("%s record %d (line %d): %w", pageName, i, received, err)
+				var ce *billread.ColumnError
+				col := ""
+				if errors.As(err, &ce) {
+					col, err = ce.Column, ce.Err
+				}
+				return &billread.Error{File: pageName, Line: i, Column: col, Err: fmt.Errorf("order record %d of the day: %w", received, err)}
 			}
 			return nil
 		})
@@ -226,7 +244,7 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 		}
 	}
 	if total >= 0 && received != total {
-		return bf, fmt.Errorf("baas bill %s: meta.total_count %d, received %d order records", bf.Name, total, received)
+		return bf, fmt.Errorf("baas bill: %w", &billread.Error{File: bf.Name, Err: fmt.Errorf("%w: meta.total_count %d, received %d order records", billread.ErrSummary, total, received)})
 	}
 	bf.Lines = lines
 	bf.SHA256 = hex.EncodeToString(hash.Sum(nil))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
 
 // Literal is a JSON scalar kept as its literal text: a string's content, a
@@ -146,40 +147,40 @@ func (o *Order) read(mapping string) (record, error) {
 		r.MerchantOrderNo, r.ProviderTxnNo = o.TradeNo, o.TransactionNo
 	}
 	if r.MerchantOrderNo == "" && r.ProviderTxnNo == "" {
-		return r, fmt.Errorf("field trade_no: order has neither trade_no nor transaction_no")
+		return r, billread.Col("trade_no", fmt.Errorf("order has neither trade_no nor transaction_no"))
 	}
 	var err error
 	if r.Status, err = mapStatus(o.Status); err != nil {
-		return r, fmt.Errorf("field status: %w", err)
+		return r, billread.Col("status", err)
 	}
 	if r.Amount, err = payrecon.ParseYuan(string(o.TotalCost)); err != nil {
-		return r, fmt.Errorf("field total_cost: %w", err)
+		return r, billread.Col("total_cost", err)
 	}
 	if r.Amount < 0 {
-		return r, fmt.Errorf("field total_cost: negative amount %q", o.TotalCost)
+		return r, billread.Col("total_cost", fmt.Errorf("negative amount %q", o.TotalCost))
 	}
 	if r.PaidAt, err = ParseTime(string(o.PaidAt)); err != nil {
-		return r, fmt.Errorf("field paid_at: %w", err)
+		return r, billread.Col("paid_at", err)
 	}
 	if r.UpdatedAt, err = ParseTime(string(o.UpdatedAt)); err != nil {
-		return r, fmt.Errorf("field updated_at: %w", err)
+		return r, billread.Col("updated_at", err)
 	}
 	if r.Status == payrecon.StatusSuccess && r.PaidAt.IsZero() {
-		return r, fmt.Errorf("field paid_at: paid order without paid_at")
+		return r, billread.Col("paid_at", fmt.Errorf("paid order without paid_at"))
 	}
 	if r.RefundStatus, r.Refunded, err = mapRefundStatus(string(o.RefundStatus)); err != nil {
-		return r, fmt.Errorf("field refund_status: %w", err)
+		return r, billread.Col("refund_status", err)
 	}
 	if o.RefundAmount != "" {
 		if r.RefundAmount, err = payrecon.ParseYuan(string(o.RefundAmount)); err != nil {
-			return r, fmt.Errorf("field refund_amount: %w", err)
+			return r, billread.Col("refund_amount", err)
 		}
 		if r.RefundAmount < 0 || r.RefundAmount > r.Amount {
-			return r, fmt.Errorf("field refund_amount: %q outside 0..total_cost", o.RefundAmount)
+			return r, billread.Col("refund_amount", fmt.Errorf("%q outside 0..total_cost", o.RefundAmount))
 		}
 	}
 	if r.Refunded && r.RefundStatus == payrecon.StatusSuccess && r.RefundAmount == 0 {
-		return r, fmt.Errorf("field refund_amount: refund_status %q with no refund amount", o.RefundStatus)
+		return r, billread.Col("refund_amount", fmt.Errorf("refund_status %q with no refund amount", o.RefundStatus))
 	}
 	r.Currency = o.CurrencyType
 	if r.Currency == "" {

@@ -1,21 +1,15 @@
 package douyin
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
-
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/transform"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
 
 // Bill types of /api/apps/bill.
@@ -116,20 +110,7 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 	if file == "" {
 		file = "douyin_" + billType + ".csv"
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	if b, _ := br.Peek(3); bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-		_, _ = br.Discard(3)
-	}
-	var text io.Reader = br
-	if !headerIsUTF8(br) {
-		text = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
-	}
-	cr := csv.NewReader(text)
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	cr.TrimLeadingSpace = true
-	cr.ReuseRecord = true
-
+	cr := billread.NewReader(r, file, ReadOptions)
 	p := &billParser{file: file, billType: billType, unit: unit}
 	var idx map[string]int
 	seen := false
@@ -138,10 +119,10 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return sum, fmt.Errorf("douyin %s bill %s line %d: %w", billType, file, line, err)
+			return sum, fmt.Errorf("douyin %s bill: %w", billType, err)
 		}
+		line := cr.Line()
 		for i := range rec {
 			rec[i] = cleanCell(rec[i])
 		}
@@ -166,10 +147,12 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 			if complete {
 				idx = m
 				p.index(idx)
+				p.width = len(rec)
+				cr.SetHeader(rec)
 				continue
 			}
 			if line > 20 {
-				return sum, fmt.Errorf("douyin %s bill %s: no header row naming %s in the first 20 lines", billType, file, strings.Join(req, ", "))
+				return sum, &billread.Error{File: file, Err: fmt.Errorf("%w: no header row naming %s in the first 20 lines", billread.ErrFormat, strings.Join(req, ", "))}
 			}
 			continue // a title row before the header
 		}
@@ -178,6 +161,12 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 				return sum, err
 			}
 			continue
+		}
+		if err := cr.CheckWidth(rec, p.width); err != nil {
+			return sum, err
+		}
+		if err := p.sequence(rec, line); err != nil {
+			return sum, err
 		}
 		l, err := p.line(rec, line)
 		if err != nil {
@@ -198,22 +187,10 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 	return sum, nil
 }
 
-// headerIsUTF8 peeks at the first line (up to 64 KiB) without consuming it.
-func headerIsUTF8(br *bufio.Reader) bool {
-	b, _ := br.Peek(br.Size())
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i]
-	} else if len(b) == br.Size() {
-		// no newline in the window: cut at a rune boundary
-		for len(b) > 0 && !utf8.RuneStart(b[len(b)-1]) {
-			b = b[:len(b)-1]
-		}
-		if len(b) > 0 {
-			b = b[:len(b)-1]
-		}
-	}
-	return utf8.Valid(b)
-}
+// ReadOptions is how Douyin bills are read: UTF-8 (BOM dropped) or GBK,
+// decided by the file and held over the whole file (the encoding is
+// undocumented [?]); CSV quoting after ", " separators.
+var ReadOptions = billread.Options{Encoding: billread.Auto, Split: billread.SplitCSV, LeadingSpace: true}
 
 func cleanCell(s string) string {
 	s = strings.TrimSpace(s)
@@ -238,6 +215,22 @@ type billParser struct {
 	file, billType, unit string
 	cols                 map[string]int
 	width                int
+	seq                  int64 // the last 序号 read
+}
+
+// sequence checks that 序号, where the bill prints it, counts 1, 2, 3…:
+// a row taken out of the middle of a bill leaves a gap.
+func (p *billParser) sequence(rec []string, line int) error {
+	s := p.cell(rec, colSeq)
+	if s == "" || !isDigits(s) {
+		return nil // checked by line
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n != p.seq+1 {
+		return &billread.Error{File: p.file, Line: line, Column: colSeq, Err: fmt.Errorf("%w: row number %s after %d: a row is missing or repeated", billread.ErrSummary, s, p.seq)}
+	}
+	p.seq = n
+	return nil
 }
 
 func (p *billParser) index(m map[string]int) {
@@ -259,7 +252,7 @@ func (p *billParser) cell(rec []string, col string) string {
 }
 
 func (p *billParser) errAt(line int, col, format string, args ...any) error {
-	return fmt.Errorf("douyin %s bill %s line %d column %s: %s", p.billType, p.file, line, col, fmt.Sprintf(format, args...))
+	return &billread.Error{File: p.file, Line: line, Column: col, Err: fmt.Errorf("douyin %s bill: %s", p.billType, fmt.Sprintf(format, args...))}
 }
 
 func (p *billParser) amount(rec []string, col string, line int, allowNeg bool) (int64, error) {
@@ -324,25 +317,34 @@ func (p *billParser) text(rec []string, col string, line int) (string, error) {
 // BillStatus maps a bill's 支付状态 / 退款状态 / 分账状态 cell; the values
 // are undocumented [?], so both the API's words and Chinese ones are read.
 // An empty cell is success (the bill lists completed items).
-func BillStatus(s string) payrecon.Status {
+// A word it does not know is refused (ok false), never read as pending.
+func BillStatus(s string) (st payrecon.Status, ok bool) {
 	u := strings.ToUpper(strings.TrimSpace(s))
 	switch {
 	case u == "" || u == "SUCCESS" || strings.Contains(u, "成功") || u == "已支付" || u == "已退款" || u == "已分账" || u == "完成" || u == "已完成":
-		return payrecon.StatusSuccess
+		return payrecon.StatusSuccess, true
 	case u == "FAIL" || u == "FAILED" || strings.Contains(u, "失败"):
-		return payrecon.StatusFailed
+		return payrecon.StatusFailed, true
 	case u == "TIMEOUT" || strings.Contains(u, "超时") || strings.Contains(u, "关闭"):
-		return payrecon.StatusClosed
+		return payrecon.StatusClosed, true
+	case u == "PROCESSING" || strings.Contains(u, "处理中") || strings.Contains(u, "退款中") || strings.Contains(u, "支付中"):
+		return payrecon.StatusPending, true
 	}
-	return payrecon.StatusPending
+	return "", false
+}
+
+// status reads a status cell through BillStatus, refusing unknown words.
+func (p *billParser) status(rec []string, col string, line int) (payrecon.Status, error) {
+	v := p.cell(rec, col)
+	st, ok := BillStatus(v)
+	if !ok {
+		return "", p.errAt(line, col, "status: %q is not a documented value", v)
+	}
+	return st, nil
 }
 
 func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 	l := payrecon.BillLine{File: p.file, LineNo: line, Bill: payrecon.BillTrade, Currency: "CNY"}
-	if len(rec) < p.width {
-		// a short row is a broken row, not a footer: footers start with 合计
-		return l, fmt.Errorf("douyin %s bill %s line %d: %d cells, the header has %d", p.billType, p.file, line, len(rec), p.width)
-	}
 	if s := p.cell(rec, colSeq); s != "" && !isDigits(s) {
 		return l, p.errAt(line, colSeq, "%q is not a row number", s)
 	}
@@ -365,7 +367,9 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 			return l, err
 		}
 		l.CreatedAt = l.FinishedAt
-		l.Status = BillStatus(p.cell(rec, colPayStatus))
+		if l.Status, err = p.status(rec, colPayStatus, line); err != nil {
+			return l, err
+		}
 	case BillRefund:
 		l.Kind, l.Type = payrecon.KindRefund, "退款"
 		if t := p.cell(rec, colRefundType); t != "" {
@@ -390,7 +394,9 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 		if l.FinishedAt.IsZero() {
 			l.FinishedAt = l.CreatedAt
 		}
-		l.Status = BillStatus(p.cell(rec, colRefundStatus))
+		if l.Status, err = p.status(rec, colRefundStatus, line); err != nil {
+			return l, err
+		}
 	case BillSettle:
 		// 分账 rows are not payments or refunds: KindOther in the
 		// settlement bill, Settlement = what stays with the merchant
@@ -414,7 +420,9 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 			return l, err
 		}
 		l.CreatedAt = l.FinishedAt
-		l.Status = BillStatus(p.cell(rec, colSettleStatus))
+		if l.Status, err = p.status(rec, colSettleStatus, line); err != nil {
+			return l, err
+		}
 		l.Payload = p.cell(rec, colSettleParts)
 		l.Product = p.cell(rec, colSettleNo)
 	}
@@ -435,7 +443,7 @@ func (p *billParser) checkSummary(rec []string, line int, sum *Summary) error {
 		}
 		sum.Total = v
 		if v != sum.Amount {
-			return fmt.Errorf("douyin %s bill %s line %d: summary %s total %s does not match the lines' %s (%d lines)", p.billType, p.file, line, col, p.format(v), p.format(sum.Amount), sum.Lines)
+			return &billread.Error{File: p.file, Line: line, Column: col, Err: fmt.Errorf("%w: summary %s total %s does not match the lines' %s (%d lines)", billread.ErrSummary, col, p.format(v), p.format(sum.Amount), sum.Lines)}
 		}
 	}
 	for _, c := range rec {
@@ -443,7 +451,7 @@ func (p *billParser) checkSummary(rec []string, line int, sum *Summary) error {
 			n, _ := strconv.ParseInt(m[1], 10, 64)
 			sum.Count = n
 			if n != sum.Lines {
-				return fmt.Errorf("douyin %s bill %s line %d: summary count %d does not match the %d lines", p.billType, p.file, line, n, sum.Lines)
+				return &billread.Error{File: p.file, Line: line, Err: fmt.Errorf("%w: summary count %d does not match the %d lines", billread.ErrSummary, n, sum.Lines)}
 			}
 		}
 	}

@@ -1,9 +1,6 @@
 package huawei
 
 import (
-	"archive/zip"
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,16 +11,16 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/transform"
-
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
 
 // Bill column names (trade bill §4.2, settlement bill §4.3). Headers are
@@ -109,29 +106,43 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	}
 	defer os.Remove(tmp)
 	file.SHA256 = sum
-	zr, err := zip.OpenReader(tmp)
+	zf, err := os.Open(tmp)
 	if err != nil {
-		return file, fmt.Errorf("huawei %s bill %s: open zip: %w", kind, day, err)
+		return file, fmt.Errorf("huawei %s bill %s: %w", kind, day, err)
 	}
-	defer zr.Close()
+	defer zf.Close()
+	st, err := zf.Stat()
+	if err != nil {
+		return file, fmt.Errorf("huawei %s bill %s: %w", kind, day, err)
+	}
+	zr, err := billread.OpenZip(zf, st.Size(), fmt.Sprintf("huawei_%s_%s.zip", kind, day.Compact()), BillLimits)
+	if err != nil {
+		return file, fmt.Errorf("huawei %s bill %s: %w", kind, day, err)
+	}
 	var names []string
-	for _, f := range zr.File {
-		if f.FileInfo().IsDir() || !strings.EqualFold(path.Ext(f.Name), ".csv") {
+	for _, e := range zr.Entries {
+		if !strings.EqualFold(path.Ext(e.Name), ".csv") {
 			continue
 		}
-		names = append(names, f.Name)
-		rc, err := f.Open()
+		names = append(names, e.Name)
+		rc, err := zr.Open(e)
 		if err != nil {
-			return file, fmt.Errorf("huawei %s bill %s: open %s: %w", kind, day, f.Name, err)
+			return file, fmt.Errorf("huawei %s bill %s: %w", kind, day, err)
 		}
-		err = parse(rc, f.Name, func(l payrecon.BillLine) error {
+		err = parse(rc, e.Name, func(l payrecon.BillLine) error {
 			l.Account, l.Day, l.Bill = c.account, day, kind
 			file.Lines++
 			return fn(l)
 		})
+		if err == nil {
+			// the rest of the entry (nothing, normally) so that its CRC is checked
+			if _, err = io.Copy(io.Discard, rc); err != nil {
+				err = billread.Errorf(e.Name, 0, "", err)
+			}
+		}
 		rc.Close()
 		if err != nil {
-			return file, err
+			return file, fmt.Errorf("huawei %s bill %s: %w", kind, day, err)
 		}
 	}
 	if len(names) == 0 {
@@ -141,6 +152,10 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	file.Name = strings.Join(names, ",")
 	return file, nil
 }
+
+// BillLimits bound what a Huawei bill zip may make the reader do; zero
+// fields are billread's defaults.
+var BillLimits billread.Limits
 
 // download fetches the bill zip into a temporary file and returns its path
 // and SHA-256. The presigned headers are replayed verbatim except Host,
@@ -298,42 +313,6 @@ func looksLikeSummary(rec []string) bool {
 	return false
 }
 
-// decodeBill returns a UTF-8 reader: BOM stripped; GB18030 (a GBK
-// superset) decoded when the first non-blank line is not valid UTF-8.
-func decodeBill(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, billBufSize)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-		_, _ = br.Discard(3)
-		return br, nil
-	}
-	// Peek up to the first non-blank line (bounded).
-	for n := 512; ; n *= 2 {
-		b, err := br.Peek(n)
-		s := bytes.TrimLeft(b, "\r\n \t")
-		if i := bytes.IndexByte(s, '\n'); i >= 0 || err != nil || n >= 64<<10 {
-			line := s
-			if i >= 0 {
-				line = s[:i]
-			}
-			if !utf8.Valid(line) && !(err == nil && i < 0 && validUTF8Prefix(line)) {
-				return transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder()), nil
-			}
-			return br, nil
-		}
-	}
-}
-
-// validUTF8Prefix tolerates a multi-byte rune cut at the end of a peek.
-func validUTF8Prefix(b []byte) bool {
-	for i := 0; i < 3 && len(b) > 0; i++ {
-		if utf8.Valid(b) {
-			return true
-		}
-		b = b[:len(b)-1]
-	}
-	return utf8.Valid(b)
-}
-
 // column ids of the columns the parser reads (positions found once per file)
 const (
 	cSysNo = iota
@@ -380,26 +359,27 @@ func (c *billCols) get(rec []string, id int) string {
 	return cleanCell(rec[i])
 }
 
+// ReadOptions is how Huawei bills are read: UTF-8 (with or without BOM) or
+// GBK, decided by the file and held over the whole file; CSV quoting.
+var ReadOptions = billread.Options{Encoding: billread.Auto, Split: billread.SplitCSV}
+
 func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payrecon.BillLine) error) error {
-	what := "trade bill"
-	if kind == payrecon.BillSettlement {
-		what = "settlement bill"
-	}
-	dr, err := decodeBill(r)
-	if err != nil {
-		return fmt.Errorf("parse %s %s: %w", what, name, err)
-	}
-	cr := newBillReader(dr)
+	cr := billread.NewReader(r, name, ReadOptions)
 	var cols billCols
 	header := false
+	width := 0
+	var count int64    // rows delivered
+	var printed totals // the printed amounts they add up to
+	var sum *summaryRow
 	for {
-		rec, line, err := cr.read()
+		rec, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("parse %s %s line %d: %w", what, name, line, err)
+			return err
 		}
+		line := cr.Line()
 		if !header {
 			idx := map[string]int{}
 			for i, h := range rec {
@@ -410,22 +390,24 @@ func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payreco
 			}
 			if _, ok := idx[ColSysNo]; !ok {
 				if line > 20 {
-					return fmt.Errorf("parse %s %s: no header row with %s in the first 20 lines", what, name, ColSysNo)
+					return cr.Errorf("", "%w: no header row with %s in the first 20 lines", billread.ErrFormat, ColSysNo)
 				}
 				continue // title rows before the header
 			}
 			for _, need := range []string{ColMercOrderNo, ColType} {
 				if _, ok := idx[need]; !ok {
-					return fmt.Errorf("parse %s %s line %d: header lacks column %s", what, name, line, need)
+					return cr.Errorf(need, "%w: the header lacks the column", billread.ErrFormat)
 				}
 			}
 			_, hasOrder := idx[ColOrderAmount]
 			_, hasPaid := idx[ColPaid]
 			_, hasSettle := idx[ColSettleAmount]
 			if !hasOrder && !hasPaid && !hasSettle {
-				return fmt.Errorf("parse %s %s line %d: header lacks an amount column (%s / %s)", what, name, line, ColOrderAmount, ColPaid)
+				return cr.Errorf(ColOrderAmount, "%w: the header lacks an amount column (%s / %s)", billread.ErrFormat, ColOrderAmount, ColPaid)
 			}
 			cols = newBillCols(idx)
+			cr.SetHeader(rec)
+			width = len(rec)
 			header = true
 			continue
 		}
@@ -441,19 +423,86 @@ func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payreco
 		}
 		sys := cols.get(rec, cSysNo)
 		if !isDigits(sys) && looksLikeSummary(rec) {
+			if err := checkSummary(cr, rec, kind, count, printed, &sum); err != nil {
+				return err
+			}
 			continue
+		}
+		if sum != nil {
+			return cr.Errorf("", "%w: a data row after the summary row of line %d", billread.ErrFormat, sum.line)
+		}
+		if err := cr.CheckWidth(rec, width); err != nil {
+			return err
 		}
 		l, err := billLine(&cols, rec, kind)
 		if err != nil {
-			return fmt.Errorf("parse %s %s line %d %w", what, name, line, err)
+			var ce *colError
+			if errors.As(err, &ce) {
+				return cr.Wrap(ce.col, ce.err)
+			}
+			return cr.Wrap("", err)
 		}
 		l.File, l.LineNo = name, line
-		if err := fn(l); err != nil {
+		count++
+		printed.net += l.printed
+		if l.printed > 0 {
+			printed.in += l.printed
+		}
+		if err := fn(l.BillLine); err != nil {
 			return err
 		}
 	}
 	if !header {
-		return fmt.Errorf("parse %s %s: no header row (column %s)", what, name, ColSysNo)
+		return &billread.Error{File: name, Err: fmt.Errorf("%w: no header row (column %s)", billread.ErrFormat, ColSysNo)}
+	}
+	return nil
+}
+
+// totals are the printed amounts of the rows: all of them signed, and the
+// positive ones.
+type totals struct{ net, in int64 }
+
+// summaryRow is a 合计 row whose count or total was checked: the bill's
+// end (only blank and further summary rows may follow it).
+type summaryRow struct{ line int }
+
+var (
+	reSummaryCount  = regexp.MustCompile(`^总(?:交易)?笔数\s*[:：]\s*(\d+)$`)
+	reSummaryAmount = regexp.MustCompile(`^总金额\s*[:：]\s*(-?[0-9.,]+)$`)
+)
+
+// checkSummary checks a 合计 row's 总笔数:N (also 总交易笔数) and 总金额:X
+// cells against the rows read before it: the count of data rows, and the
+// sum of the amounts as printed (订单金额 on the trade bill, 结算金额 on the
+// settlement bill; whether 总金额 nets refunds out or adds the positive rows
+// only is not documented [?]: either is accepted). Huawei does not document
+// its summary rows; cells that say neither are ignored.
+func checkSummary(cr *billread.Reader, rec []string, kind payrecon.BillKind, count int64, printed totals, sum **summaryRow) error {
+	checked := false
+	defer func() {
+		if checked && *sum == nil {
+			*sum = &summaryRow{line: cr.Line()}
+		}
+	}()
+	for _, c := range rec {
+		c = cleanCell(c)
+		if m := reSummaryCount.FindStringSubmatch(c); m != nil {
+			checked = true
+			n, err := strconv.ParseInt(m[1], 10, 64)
+			if err != nil || n != count {
+				return cr.Errorf("", "%w: the summary says %s rows, the bill has %d", billread.ErrSummary, m[1], count)
+			}
+		}
+		if m := reSummaryAmount.FindStringSubmatch(c); m != nil {
+			checked = true
+			v, err := payrecon.ParseYuan(strings.ReplaceAll(m[1], ",", ""))
+			if err != nil {
+				return cr.Errorf("", "%w: summary %s: %v", billread.ErrFormat, c, err)
+			}
+			if v != printed.net && v != printed.in {
+				return cr.Errorf("", "%w: the summary says 总金额 %s, the rows add up to %s", billread.ErrSummary, payrecon.FormatYuan(v), payrecon.FormatYuan(printed.net))
+			}
+		}
 	}
 	return nil
 }
@@ -466,8 +515,17 @@ type colError struct {
 func (e *colError) Error() string { return "column " + e.col + ": " + e.err.Error() }
 func (e *colError) Unwrap() error { return e.err }
 
-func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (payrecon.BillLine, error) {
-	var l payrecon.BillLine
+// parsedLine is a bill line and the amount its row prints in the column a
+// summary row totals (订单金额, else 交易金额, on the trade bill; 结算金额 on
+// the settlement bill), signed as printed.
+type parsedLine struct {
+	payrecon.BillLine
+	printed int64
+}
+
+func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (parsedLine, error) {
+	var pl parsedLine
+	l := &pl.BillLine
 	l.Bill = kind
 	amount := func(col int) (int64, bool, error) {
 		s := cols.get(rec, col)
@@ -491,7 +549,7 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (payrecon.Bi
 	}
 	sys, merc := cols.get(rec, cSysNo), cols.get(rec, cMercOrderNo)
 	if sys == "" {
-		return l, &colError{colNames[cSysNo], errors.New("empty")}
+		return pl, &colError{colNames[cSysNo], errors.New("empty")}
 	}
 	l.Type = cols.get(rec, cType)
 	switch l.Type {
@@ -503,7 +561,7 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (payrecon.Bi
 		l.ProviderRefundNo, l.MerchantRefundNo = sys, merc
 		l.ProviderTxnNo, l.MerchantOrderNo = cols.get(rec, cOrigSysNo), cols.get(rec, cOrigMercNo)
 	case "":
-		return l, &colError{colNames[cType], errors.New("empty")}
+		return pl, &colError{colNames[cType], errors.New("empty")}
 	default:
 		l.Kind = payrecon.KindOther
 		l.ProviderTxnNo, l.MerchantOrderNo = sys, merc
@@ -514,28 +572,46 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (payrecon.Bi
 	case "失败", "FAILED", "交易失败":
 		l.Status = payrecon.StatusFailed
 	default:
-		return l, &colError{colNames[cStatus], fmt.Errorf("unknown status %q", st)}
+		return pl, &colError{colNames[cStatus], fmt.Errorf("unknown status %q", st)}
 	}
 	order, hasOrder, err := amount(cOrderAmount)
 	if err != nil {
-		return l, err
+		return pl, err
 	}
 	paid, hasPaid, err := amount(cPaid)
 	if err != nil {
-		return l, err
+		return pl, err
 	}
 	promo, _, err := amount(cPromotion)
 	if err != nil {
-		return l, err
+		return pl, err
 	}
 	if l.Fee, _, err = amount(cFee); err != nil {
-		return l, err
+		return pl, err
 	}
 	settle, hasSettle, err := amount(cSettleAmount)
 	if err != nil {
-		return l, err
+		return pl, err
 	}
-	l.Settlement = settle
+	// One sign convention with the trade bill: a 退款 row moves money out
+	// and a 收单 row in, whatever sign the file prints (the trade parser
+	// reads both by 交易类型 too); other types keep the printed sign.
+	switch l.Kind {
+	case payrecon.KindRefund:
+		l.Settlement = -abs(settle)
+	case payrecon.KindPayment:
+		l.Settlement = abs(settle)
+	default:
+		l.Settlement = settle
+	}
+	switch {
+	case kind == payrecon.BillSettlement:
+		pl.printed = settle
+	case hasOrder:
+		pl.printed = order
+	default:
+		pl.printed = paid
+	}
 	switch {
 	case hasOrder:
 		l.Amount = abs(order)
@@ -544,7 +620,7 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (payrecon.Bi
 	case hasSettle:
 		l.Amount = abs(settle)
 	default:
-		return l, &colError{colNames[cOrderAmount], errors.New("empty")}
+		return pl, &colError{colNames[cOrderAmount], errors.New("empty")}
 	}
 	l.PromotionAmount = abs(promo)
 	if hasPaid {
@@ -552,180 +628,17 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (payrecon.Bi
 	} else {
 		l.PayerAmount = l.Amount - l.PromotionAmount
 		if l.PayerAmount < 0 {
-			return l, &colError{colNames[cPromotion], errors.New("promotion exceeds the order amount")}
+			return pl, &colError{colNames[cPromotion], errors.New("promotion exceeds the order amount")}
 		}
 	}
 	if l.CreatedAt, err = parseBillTime(cols.get(rec, cCreated)); err != nil {
-		return l, &colError{colNames[cCreated], err}
+		return pl, &colError{colNames[cCreated], err}
 	}
 	if l.FinishedAt, err = parseBillTime(cols.get(rec, cFinished)); err != nil {
-		return l, &colError{colNames[cFinished], err}
+		return pl, &colError{colNames[cFinished], err}
 	}
 	l.Currency = cols.get(rec, cCurrency)
 	l.Product = cols.get(rec, cProduct)
 	l.Payload = cols.get(rec, cPayload)
-	return l, nil
-}
-
-// billBufSize is the read buffer of a bill: lines are sliced out of it.
-const billBufSize = 256 << 10
-
-// billReader reads CSV records with exactly the semantics of encoding/csv's
-// Reader with FieldsPerRecord = -1, LazyQuotes and ReuseRecord (same record
-// boundaries, fields, start line numbers and errors) but splits a line
-// without a double quote itself; a line with a quote goes through a copy of
-// csv's record parser, which may pull further lines for a quoted field.
-type billReader struct {
-	r       *bufio.Reader
-	numLine int      // lines read so far, as csv.Reader counts them
-	raw     []byte   // a line longer than the bufio buffer
-	buf     []byte   // unquoted field bytes of a quoted record
-	ends    []int    // field ends in buf
-	rec     []string // the record, reused
-}
-
-func newBillReader(r io.Reader) *billReader {
-	return &billReader{r: bufio.NewReaderSize(r, billBufSize)}
-}
-
-// readLine is csv.Reader.readLine: the next line with \r\n normalized to
-// \n, a trailing \r before EOF dropped, and io.EOF only with no data.
-func (r *billReader) readLine() ([]byte, error) {
-	line, err := r.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		r.raw = append(r.raw[:0], line...)
-		for err == bufio.ErrBufferFull {
-			line, err = r.r.ReadSlice('\n')
-			r.raw = append(r.raw, line...)
-		}
-		line = r.raw
-	}
-	readSize := len(line)
-	if readSize > 0 && err == io.EOF {
-		err = nil
-		if line[readSize-1] == '\r' {
-			line = line[:readSize-1]
-		}
-	}
-	r.numLine++
-	if n := len(line); n >= 2 && line[n-2] == '\r' && line[n-1] == '\n' {
-		line[n-2] = '\n'
-		line = line[:n-1]
-	}
-	return line, err
-}
-
-func lengthNL(b []byte) int {
-	if len(b) > 0 && b[len(b)-1] == '\n' {
-		return 1
-	}
-	return 0
-}
-
-// read returns the next record (valid until the next call) and the line it
-// starts on; io.EOF at the end. Empty lines are skipped. A read error comes
-// with the (partial) record, as from csv.Reader.
-func (r *billReader) read() ([]string, int, error) {
-	var line []byte
-	var errRead error
-	for errRead == nil {
-		line, errRead = r.readLine()
-		if errRead == nil && len(line) == lengthNL(line) {
-			line = nil
-			continue // skip empty lines
-		}
-		break
-	}
-	if errRead == io.EOF {
-		return nil, 0, errRead
-	}
-	recLine := r.numLine
-	rec := r.rec[:0]
-	if bytes.IndexByte(line, '"') < 0 {
-		// fast path: no quote, so every field is unquoted
-		s := string(line[:len(line)-lengthNL(line)])
-		for {
-			i := strings.IndexByte(s, ',')
-			if i < 0 {
-				break
-			}
-			rec = append(rec, s[:i])
-			s = s[i+1:]
-		}
-		r.rec = append(rec, s)
-		return r.rec, recLine, errRead
-	}
-	// csv.Reader.readRecord with Comma ',', LazyQuotes, no comments and no
-	// TrimLeadingSpace.
-	buf, ends := r.buf[:0], r.ends[:0]
-parseField:
-	for {
-		if len(line) == 0 || line[0] != '"' {
-			// unquoted field
-			i := bytes.IndexByte(line, ',')
-			field := line
-			if i >= 0 {
-				field = field[:i]
-			} else {
-				field = field[:len(field)-lengthNL(field)]
-			}
-			buf = append(buf, field...)
-			ends = append(ends, len(buf))
-			if i >= 0 {
-				line = line[i+1:]
-				continue parseField
-			}
-			break parseField
-		}
-		// quoted field
-		line = line[1:]
-		for {
-			i := bytes.IndexByte(line, '"')
-			if i >= 0 {
-				buf = append(buf, line[:i]...)
-				line = line[i+1:]
-				switch {
-				case len(line) > 0 && line[0] == '"':
-					// "" is a quote
-					buf = append(buf, '"')
-					line = line[1:]
-				case len(line) > 0 && line[0] == ',':
-					// ", ends the field
-					line = line[1:]
-					ends = append(ends, len(buf))
-					continue parseField
-				case lengthNL(line) == len(line):
-					// "\n ends the record
-					ends = append(ends, len(buf))
-					break parseField
-				default:
-					// a bare quote (LazyQuotes)
-					buf = append(buf, '"')
-				}
-			} else if len(line) > 0 {
-				// end of line inside the quotes: the field goes on
-				buf = append(buf, line...)
-				if errRead != nil {
-					break parseField
-				}
-				line, errRead = r.readLine()
-				if errRead == io.EOF {
-					errRead = nil
-				}
-			} else {
-				// end of file inside the quotes (LazyQuotes: the field ends)
-				ends = append(ends, len(buf))
-				break parseField
-			}
-		}
-	}
-	r.buf, r.ends = buf, ends
-	str := string(buf)
-	prev := 0
-	for _, e := range ends {
-		rec = append(rec, str[prev:e])
-		prev = e
-	}
-	r.rec = rec
-	return rec, recLine, errRead
+	return pl, nil
 }

@@ -175,6 +175,39 @@ func TestParseSettlementBill(t *testing.T) {
 	}
 }
 
+// The settlement bill reads refunds by the trade bill's convention (by
+// 交易类型): a refund printed positive, as the trade bill may print it, is
+// money out all the same, so the day's settlement total does not depend on
+// the sign the file prints.
+func TestParseSettlementBillRefundSign(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "settle_documented.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := func(text string) (int64, []payrecon.BillLine) {
+		var sum int64
+		var lines []payrecon.BillLine
+		err := huawei.ParseSettlementBill(strings.NewReader(text), "s.csv", func(l payrecon.BillLine) error {
+			sum += l.Settlement
+			lines = append(lines, l)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum, lines
+	}
+	neg, negLines := total(string(b))
+	positive := strings.Replace(string(b), ",-99.40,", ",99.40,", 1)
+	if positive == string(b) {
+		t.Fatal("fixture changed: no refund settlement of -99.40")
+	}
+	pos, posLines := total(positive)
+	if neg != pos || negLines[1].Settlement != -9940 || posLines[1].Settlement != -9940 {
+		t.Fatalf("settlement total %d (refund printed negative) vs %d (printed positive); refund lines %+v / %+v", neg, pos, negLines[1], posLines[1])
+	}
+}
+
 // Bill through the client: downloadInfo, presigned download, zip, CSV;
 // settlement bill; the settlement delta; not-ready; the download refuses
 // requests without the presigned headers.

@@ -1,20 +1,15 @@
 package qqpay
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
-
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/transform"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
 
 // Errors the bill parser wraps.
@@ -22,7 +17,7 @@ var (
 	// ErrBillFormat: the statement is not in a layout the parser knows.
 	ErrBillFormat = errors.New("malformed qqpay bill")
 	// ErrSummaryMismatch: the statement's summary disagrees with its lines.
-	ErrSummaryMismatch = errors.New("bill summary disagrees with its lines")
+	ErrSummaryMismatch = billread.ErrSummary
 )
 
 // Placeholder is the text QQ Wallet prints in empty cells (read as "").
@@ -48,43 +43,22 @@ type Summary struct {
 	DetectedFormat string
 }
 
-// maxLine bounds one statement line; real lines are a few hundred bytes.
-const maxLine = 1 << 20
-
-// decodeBill wraps r in the statement's decoder: UTF-8 (BOM dropped) or
-// GB18030 (a superset of GBK). auto looks at what it can peek of the start
-// of the file: valid UTF-8 stays UTF-8, anything else is read as GB18030.
-func decodeBill(r io.Reader, encoding string) (io.Reader, string, error) {
-	br := bufio.NewReaderSize(r, 16<<10)
+// readOptions is how a statement is read in encoding (auto, utf-8, gbk):
+// the encoding held over the whole file, CSV quoting (a quoted cell may
+// carry the ID columns' "`" guard and follow ", ").
+func readOptions(encoding string) (billread.Options, error) {
+	opt := billread.Options{Split: billread.SplitCSV, LeadingSpace: true}
 	switch strings.ToLower(encoding) {
+	case "", EncodingAuto:
+		opt.Encoding = billread.Auto
 	case EncodingUTF8, "utf8":
-		return br, EncodingUTF8, nil
+		opt.Encoding = billread.UTF8
 	case EncodingGBK, "gb18030":
-		return transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder()), EncodingGBK, nil
+		opt.Encoding = billread.GBK
+	default:
+		return opt, fmt.Errorf("bill encoding %q: want auto, utf-8 or gbk", encoding)
 	}
-	head, err := br.Peek(16 << 10)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, "", err
-	}
-	if !errors.Is(err, io.EOF) {
-		// cut at the last line end so that no rune is split
-		if i := bytes.LastIndexByte(head, '\n'); i >= 0 {
-			head = head[:i]
-		} else {
-			// no line end in the window: drop a rune cut at its end
-			start := len(head) - 1
-			for start > 0 && start > len(head)-utf8.UTFMax && !utf8.RuneStart(head[start]) {
-				start--
-			}
-			if start >= 0 && !utf8.FullRune(head[start:]) {
-				head = head[:start]
-			}
-		}
-	}
-	if utf8.Valid(head) {
-		return br, EncodingUTF8, nil
-	}
-	return transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder()), EncodingGBK, nil
+	return opt, nil
 }
 
 // headerName normalises a header cell: BOM, backtick and blanks dropped,
@@ -113,64 +87,6 @@ func cell(s string) string {
 		return ""
 	}
 	return s
-}
-
-// splitCSV splits one line on commas; a cell may be double-quoted (a comma
-// inside a quoted product name stays in its cell, "" is a quote).
-func splitCSV(line string, dst []string) ([]string, error) {
-	dst = dst[:0]
-	if strings.IndexByte(line, '"') < 0 {
-		for {
-			i := strings.IndexByte(line, ',')
-			if i < 0 {
-				return append(dst, line), nil
-			}
-			dst = append(dst, line[:i])
-			line = line[i+1:]
-		}
-	}
-	for {
-		s := strings.TrimLeft(line, " ")
-		if strings.HasPrefix(s, `"`) || strings.HasPrefix(s, "`\"") {
-			pre := ""
-			if s[0] == '`' {
-				pre, s = "`", s[1:]
-			}
-			var b strings.Builder
-			b.WriteString(pre)
-			i := 1
-			for {
-				j := strings.IndexByte(s[i:], '"')
-				if j < 0 {
-					return nil, errors.New("unterminated quoted cell")
-				}
-				b.WriteString(s[i : i+j])
-				i += j + 1
-				if i < len(s) && s[i] == '"' {
-					b.WriteByte('"')
-					i++
-					continue
-				}
-				break
-			}
-			dst = append(dst, b.String())
-			rest := strings.TrimLeft(s[i:], " ")
-			if rest == "" {
-				return dst, nil
-			}
-			if rest[0] != ',' {
-				return nil, errors.New("text after a quoted cell")
-			}
-			line = rest[1:]
-			continue
-		}
-		i := strings.IndexByte(line, ',')
-		if i < 0 {
-			return append(dst, line), nil
-		}
-		dst = append(dst, line[:i])
-		line = line[i+1:]
-	}
 }
 
 // BillTime parses a statement time: yyyy/M/d H:mm (the sample's, single
@@ -327,80 +243,70 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 // other rows (已撤销 …) are KindOther with their status as Type. A bad cell
 // is an error naming the file, line and column. Memory does not grow with
 // the file.
-func ParseTradeBillEncoding(r io.Reader, name, encoding string, fn func(payrecon.BillLine) error) (Summary, error) {
-	var sum Summary
-	dr, enc, err := decodeBill(r, encoding)
+func ParseTradeBillEncoding(r io.Reader, name, encoding string, fn func(payrecon.BillLine) error) (sum Summary, err error) {
+	opt, err := readOptions(encoding)
 	if err != nil {
 		return sum, fmt.Errorf("read %s: %w", name, err)
 	}
-	sum.DetectedFormat = enc
-	sc := bufio.NewScanner(dr)
-	sc.Buffer(make([]byte, 0, 16<<10), maxLine)
-	lineNo := 0
-	next := func() (string, bool) {
-		if !sc.Scan() {
-			return "", false
+	cr := billread.NewReader(r, name, opt)
+	defer func() {
+		if e := cr.Encoding(); e == billread.GBK {
+			sum.DetectedFormat = EncodingGBK
+		} else {
+			sum.DetectedFormat = EncodingUTF8
 		}
-		lineNo++
-		b := sc.Bytes()
-		if lineNo == 1 {
-			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	}()
+	next := func() ([]string, string, bool, error) {
+		vals, err := cr.Read()
+		if err == io.EOF {
+			return nil, "", false, nil
 		}
-		return string(bytes.TrimSuffix(b, []byte("\r"))), true
-	}
-	scanErr := func() error {
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("read %s after line %d: %w", name, lineNo, err)
+		if err != nil {
+			return nil, "", false, err
 		}
-		return nil
+		return vals, cr.Text(), true, nil
 	}
 
 	// header
 	var cols tradeCols
-	var vals []string
 	for {
-		line, ok := next()
+		vals, line, ok, err := next()
+		if err != nil {
+			return sum, err
+		}
 		if !ok {
-			if err := scanErr(); err != nil {
-				return sum, err
-			}
-			return sum, fmt.Errorf("%s: %w: no header line (交易时间,…)", name, ErrBillFormat)
+			return sum, &billread.Error{File: name, Err: fmt.Errorf("%w: no header line (交易时间,…)", ErrBillFormat)}
 		}
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		if vals, err = splitCSV(line, vals); err != nil {
-			return sum, fmt.Errorf("%s line %d: %w: %v", name, lineNo, ErrBillFormat, err)
-		}
 		if headerName(vals[0]) == "交易时间" || (len(vals) > 1 && strings.Contains(line, "交易时间") && strings.Contains(line, "商户订单号")) {
 			if cols, err = newTradeCols(vals); err != nil {
-				return sum, fmt.Errorf("%s line %d: %w", name, lineNo, err)
+				return sum, cr.Wrap("", err)
 			}
-			sum.HeaderLineNo = lineNo
+			cr.SetHeader(vals)
+			sum.HeaderLineNo = cr.Line()
 			break
 		}
 		if !strings.Contains(line, ",") || strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue // a title or comment line: clearly not data
 		}
-		return sum, fmt.Errorf("%s line %d: %w: expected the header line (交易时间,…), got %q", name, lineNo, ErrBillFormat, clip(line))
+		return sum, cr.Errorf("", "%w: expected the header line (交易时间,…), got %q", ErrBillFormat, clip(line))
 	}
 
 	// data lines, then the summary
 	var s sums
 	var summaryHeader []string
 	for {
-		line, ok := next()
+		vals, line, ok, err := next()
+		if err != nil {
+			return sum, err
+		}
 		if !ok {
-			if err := scanErr(); err != nil {
-				return sum, err
-			}
 			break
 		}
 		if strings.TrimSpace(line) == "" {
 			continue
-		}
-		if vals, err = splitCSV(line, vals); err != nil {
-			return sum, fmt.Errorf("%s line %d: %w: %v", name, lineNo, ErrBillFormat, err)
 		}
 		if isSummaryHeader(vals[0]) {
 			summaryHeader = append([]string(nil), vals...)
@@ -409,36 +315,41 @@ func ParseTradeBillEncoding(r io.Reader, name, encoding string, fn func(payrecon
 		if len(vals) == cols.n+1 && strings.TrimSpace(vals[cols.n]) == "" {
 			vals = vals[:cols.n] // a trailing comma
 		}
-		if len(vals) != cols.n {
-			return sum, fmt.Errorf("%s line %d: %w: %d columns, the header has %d", name, lineNo, ErrBillFormat, len(vals), cols.n)
+		if err := cr.CheckWidth(vals, cols.n); err != nil {
+			return sum, err
 		}
 		bl, err := cols.line(vals, &s)
 		if err != nil {
-			return sum, fmt.Errorf("%s line %d %w", name, lineNo, err)
+			return sum, cr.Wrap("", err)
 		}
-		bl.File, bl.LineNo = name, lineNo
+		bl.File, bl.LineNo = name, cr.Line()
 		sum.Lines++
 		if err := fn(bl); err != nil {
 			return sum, err
 		}
 	}
 	if summaryHeader == nil {
-		return sum, nil // no summary printed: nothing to check
+		// QQ Wallet prints the summary at the end of every statement: a
+		// statement without it was cut short.
+		return sum, &billread.Error{File: name, Line: cr.Line(), Err: fmt.Errorf("%w: %w: no summary (交易总笔数,…) at the end", ErrBillFormat, billread.ErrTruncated)}
 	}
-	if err := checkSummary(name, summaryHeader, next, &lineNo, s, &sum); err != nil {
+	if err := checkSummary(cr, summaryHeader, next, s, &sum); err != nil {
 		return sum, err
 	}
 	// after the summary only blank, comment or text lines may follow
 	for {
-		line, ok := next()
+		_, line, ok, err := next()
+		if err != nil {
+			return sum, err
+		}
 		if !ok {
-			return sum, scanErr()
+			return sum, nil
 		}
 		t := strings.TrimSpace(line)
 		if t == "" || strings.HasPrefix(t, "#") || !strings.Contains(t, ",") {
 			continue
 		}
-		return sum, fmt.Errorf("%s line %d: %w: data after the summary: %q", name, lineNo, ErrBillFormat, clip(line))
+		return sum, cr.Errorf("", "%w: data after the summary: %q", ErrBillFormat, clip(line))
 	}
 }
 
@@ -452,7 +363,7 @@ func get(vals []string, i int) string {
 func (c tradeCols) amount(vals []string, i int) (int64, error) {
 	v, err := billYuan(get(vals, i))
 	if err != nil {
-		return 0, fmt.Errorf("column %s: %w", c.names[i], err)
+		return 0, billread.Col(c.names[i], err)
 	}
 	return v, nil
 }
@@ -485,10 +396,10 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 	s.fee += fee
 
 	if l.FinishedAt, err = BillTime(get(vals, c.time)); err != nil {
-		return l, fmt.Errorf("column 交易时间: %w", err)
+		return l, billread.Col("交易时间", err)
 	}
 	if l.FinishedAt.IsZero() {
-		return l, errors.New("column 交易时间: empty")
+		return l, billread.Col("交易时间", errors.New("empty"))
 	}
 	l.CreatedAt = l.FinishedAt
 	l.MerchantOrderNo, l.ProviderTxnNo = get(vals, c.mchOrder), get(vals, c.txn)
@@ -499,7 +410,7 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 	l.Fee = fee
 	if r := get(vals, c.rate); r != "" {
 		if l.FeeRatePPM, err = payrecon.ParseRate(r); err != nil {
-			return l, fmt.Errorf("column %s: %w", c.names[c.rate], err)
+			return l, billread.Col(c.names[c.rate], err)
 		}
 	}
 	l.Status = payrecon.StatusSuccess
@@ -517,19 +428,23 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 			refundAmt = -refundAmt // some bills sign refunds; payrecon's are positive
 		}
 		if refundAmt == 0 {
-			return l, fmt.Errorf("column %s: refund line without a refund amount", c.colName(c.refundAmt, "退款金额(元)"))
+			return l, billread.Col(c.colName(c.refundAmt, "退款金额(元)"), errors.New("refund line without a refund amount"))
 		}
 		l.Amount, l.PromotionAmount = refundAmt, refundQQPromo
 		l.PayerAmount = refundAmt - refundQQPromo
 		if rs := get(vals, c.refundStatus); rs != "" {
-			l.Status = RefundStatus(rs)
+			st, err := RefundStatuses.Map("refund_status", statusWord(rs))
+			if err != nil {
+				return l, fmt.Errorf("column %s: %w", c.colName(c.refundStatus, "退款状态"), err)
+			}
+			l.Status = st
 		}
 		if l.CreatedAt, err = BillTime(get(vals, c.refundAt)); err != nil {
-			return l, fmt.Errorf("column 退款提交时间: %w", err)
+			return l, billread.Col("退款提交时间", err)
 		}
 		done, err := BillTime(get(vals, c.refundDone))
 		if err != nil {
-			return l, fmt.Errorf("column 退款成功时间: %w", err)
+			return l, billread.Col("退款成功时间", err)
 		}
 		if !done.IsZero() {
 			l.FinishedAt = done
@@ -538,7 +453,7 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 			l.CreatedAt = l.FinishedAt
 		}
 		if l.MerchantRefundNo == "" && l.ProviderRefundNo == "" {
-			return l, fmt.Errorf("column %s: refund line without a refund number", c.colName(c.mchRefund, "商户退款订单号"))
+			return l, billread.Col(c.colName(c.mchRefund, "商户退款订单号"), errors.New("refund line without a refund number"))
 		}
 	default:
 		l.Kind = payrecon.KindOther
@@ -559,21 +474,27 @@ func (c tradeCols) colName(i int, fallback string) string {
 
 // checkSummary reads the summary values line under summaryHeader and checks
 // every total it knows against the lines.
-func checkSummary(name string, header []string, next func() (string, bool), lineNo *int, s sums, sum *Summary) error {
-	var line string
+func checkSummary(cr *billread.Reader, header []string, next func() ([]string, string, bool, error), s sums, sum *Summary) error {
+	name := cr.File()
+	var vals []string
 	for {
-		l, ok := next()
+		v, l, ok, err := next()
+		if err != nil {
+			return err
+		}
 		if !ok {
-			return fmt.Errorf("%s line %d: %w: summary header without values", name, *lineNo, ErrBillFormat)
+			return cr.Errorf("", "%w: %w: summary header without values", ErrBillFormat, billread.ErrTruncated)
 		}
 		if strings.TrimSpace(l) != "" {
-			line = l
+			vals = v
 			break
 		}
 	}
-	vals, err := splitCSV(line, nil)
-	if err != nil || len(vals) < len(header) {
-		return fmt.Errorf("%s line %d: %w: summary values do not match the summary header", name, *lineNo, ErrBillFormat)
+	lineNo := new(int)
+	*lineNo = cr.Line()
+	var err error
+	if len(vals) < len(header) {
+		return cr.Errorf("", "%w: summary values do not match the summary header", ErrBillFormat)
 	}
 	sum.HasSummary, sum.SummaryLineNo = true, *lineNo
 	type check struct {
@@ -607,7 +528,7 @@ func checkSummary(name string, header []string, next func() (string, bool), line
 			v, err = billYuan(raw)
 		}
 		if err != nil {
-			return fmt.Errorf("%s line %d column %s: %w: %v", name, *lineNo, strings.TrimSpace(h), ErrBillFormat, err)
+			return &billread.Error{File: name, Line: *lineNo, Column: strings.TrimSpace(h), Err: fmt.Errorf("%w: %v", ErrBillFormat, err)}
 		}
 		*ck.dst = v
 		match := false
@@ -619,7 +540,7 @@ func checkSummary(name string, header []string, next func() (string, bool), line
 			if ck.count {
 				say, got = strconv.FormatInt(v, 10), strconv.FormatInt(ck.got[0], 10)
 			}
-			return fmt.Errorf("%s line %d: %w: %s says %s, the lines add up to %s", name, *lineNo, ErrSummaryMismatch, strings.TrimSpace(h), say, got)
+			return &billread.Error{File: name, Line: *lineNo, Column: strings.TrimSpace(h), Err: fmt.Errorf("%w: %s says %s, the lines add up to %s", ErrSummaryMismatch, strings.TrimSpace(h), say, got)}
 		}
 	}
 	return nil

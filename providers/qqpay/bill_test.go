@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 	"github.com/payrecon/payrecon/providers/qqpay"
 	"github.com/payrecon/payrecon/providers/qqpay/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
@@ -227,7 +228,7 @@ func TestBillErrors(t *testing.T) {
 		{"third decimal", strings.Replace(good, ",1234.56,", ",1234.561,", 1), []string{"b.csv line 3", "订单金额(元)"}, payrecon.ErrAmountSyntax},
 		{"refund total", strings.Replace(good, ",25.00,0.00,", ",25.00,0.00,", 1)[:len(good)-len(",7.86\r\n")] + ",7.87\r\n", []string{"手续费总金额(元)", "7.87", "7.86"}, qqpay.ErrSummaryMismatch},
 		{"bad time", strings.Replace(good, "2026-11-20 09:05:07", "2026-11-20 9h05", 1), []string{"b.csv line 2", "交易时间"}, nil},
-		{"short row", strings.Replace(good, ",p1,", ",", 1), []string{"b.csv line 2", "29 columns, the header has 30"}, qqpay.ErrBillFormat},
+		{"short row", strings.Replace(good, ",p1,", ",", 1), []string{"b.csv line 2", "29 columns, the header has 30"}, billread.ErrColumns},
 		{"no header", "hello,world\n1,2\n", []string{"b.csv line 1", "header"}, qqpay.ErrBillFormat},
 		{"data after summary", good + "1,2,3\n", []string{"data after the summary"}, qqpay.ErrBillFormat},
 		{"empty", "", []string{"no header"}, qqpay.ErrBillFormat},

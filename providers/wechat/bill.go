@@ -1,8 +1,6 @@
 package wechat
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
 
 // Summary is what a bill's own summary rows state, next to what the parser
@@ -38,99 +37,45 @@ type Summary struct {
 	Expense      int64
 }
 
-// maxLine bounds one bill line; real lines are a few hundred bytes.
-const maxLine = 1 << 20
-
 // Errors the bill parsers wrap.
 var (
 	// ErrBillFormat: the bill is not in a layout the parser knows.
 	ErrBillFormat = errors.New("malformed wechat bill")
 	// ErrSummaryMismatch: the bill's summary rows disagree with its lines.
-	ErrSummaryMismatch = errors.New("bill summary disagrees with its lines")
+	ErrSummaryMismatch = billread.ErrSummary
 )
 
-// lineReader yields the lines of a bill: UTF-8 BOM dropped, "\r\n" or "\n".
+// ReadOptions is how WeChat Pay bills are read: UTF-8 only (a BOM is
+// dropped), values prefixed by "`".
+var ReadOptions = billread.Options{Encoding: billread.UTF8, Split: billread.SplitBacktick}
+
+// lineReader yields the lines of a bill through the shared reader: their
+// text and their values.
 type lineReader struct {
-	sc   *bufio.Scanner
+	r    *billread.Reader
 	n    int
 	name string
+	vals []string
 }
 
 func newLineReader(r io.Reader, name string) *lineReader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	return &lineReader{sc: sc, name: name}
+	return &lineReader{r: billread.NewReader(r, name, ReadOptions), name: name}
 }
 
-// next returns the next line (without its end) or io.EOF.
+// next returns the next non-empty line's text or io.EOF; lr.vals holds its
+// values until the next call.
 func (lr *lineReader) next() (string, error) {
-	if !lr.sc.Scan() {
-		if err := lr.sc.Err(); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return "", fmt.Errorf("read %s after line %d: file is truncated: %w", lr.name, lr.n, err)
-			}
-			return "", fmt.Errorf("read %s after line %d: %w", lr.name, lr.n, err)
-		}
-		return "", io.EOF
+	rec, err := lr.r.Read()
+	if err != nil {
+		return "", err
 	}
-	lr.n++
-	b := lr.sc.Bytes()
-	if lr.n == 1 {
-		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	}
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	return string(b), nil
+	lr.n, lr.vals = lr.r.Line(), rec
+	return lr.r.Text(), nil
 }
 
-// splitValues splits a data or summary line. Every value is prefixed by a
-// backtick, so values are separated by ",`" (a comma inside a product name
-// stays in its value); a line without the backtick prefix is split on commas.
-func splitValues(line string, dst []string) []string {
-	dst = dst[:0]
-	if strings.HasPrefix(line, "`") {
-		rest := line[1:]
-		for {
-			i := sepIndex(rest)
-			if i < 0 {
-				return append(dst, trim(rest))
-			}
-			dst = append(dst, trim(rest[:i]))
-			rest = rest[i+2:]
-		}
-	}
-	for {
-		i := strings.IndexByte(line, ',')
-		if i < 0 {
-			return append(dst, trim(strings.TrimPrefix(line, "`")))
-		}
-		dst = append(dst, trim(strings.TrimPrefix(line[:i], "`")))
-		line = line[i+1:]
-	}
-}
-
-// sepIndex finds the next ",`" (faster than strings.Index on long lines).
-func sepIndex(s string) int {
-	off := 0
-	for {
-		i := strings.IndexByte(s[off:], ',')
-		if i < 0 {
-			return -1
-		}
-		off += i
-		if off+1 < len(s) && s[off+1] == '`' {
-			return off
-		}
-		off++
-	}
-}
-
-// trim is strings.TrimSpace for the usual case of nothing to trim.
-func trim(s string) string {
-	if s == "" || (s[0] > ' ' && s[0] < 0x80 && s[len(s)-1] > ' ' && s[len(s)-1] < 0x80) {
-		return s
-	}
-	return strings.TrimSpace(s)
-}
+// wrap names err with the current line (and its column, when err is a
+// billread.Col error).
+func (lr *lineReader) wrap(err error) error { return lr.r.Wrap("", err) }
 
 // headerName normalises a header cell: backticks, blanks and a BOM dropped,
 // full-width brackets made ASCII ("收支金额（元）" == "收支金额(元)").
@@ -302,9 +247,13 @@ func newTradeCols(c columns, n int) (tradeCols, error) {
 		rate:          c.index("费率"),
 		ncols:         n,
 	}
-	for name, i := range map[string]int{"交易时间": tc.time, "微信订单号": tc.txn, "商户订单号": tc.order, "交易状态": tc.state} {
-		if i < 0 {
-			return tc, fmt.Errorf("header lacks column %s", name)
+	// In the bill's header order, so the first missing one is named, the same on every run.
+	for _, col := range []struct {
+		name string
+		i    int
+	}{{"交易时间", tc.time}, {"微信订单号", tc.txn}, {"商户订单号", tc.order}, {"交易状态", tc.state}} {
+		if col.i < 0 {
+			return tc, fmt.Errorf("header lacks column %s", col.name)
 		}
 	}
 	if tc.settle < 0 && tc.total < 0 && tc.orderAmt < 0 {
@@ -348,16 +297,16 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 	if err != nil {
 		return sum, fmt.Errorf("parse trade bill %s: %w", name, err)
 	}
+	lr.r.SetHeader(lr.vals)
 	tc, err := newTradeCols(parseHeader(header), strings.Count(header, ",")+1)
 	if err != nil {
 		return sum, fmt.Errorf("parse trade bill %s line %d: %w: %v", name, lr.n, ErrBillFormat, err)
 	}
 	var sums tradeSums
-	vals := make([]string, 0, 32)
 	for {
 		line, err := lr.next()
 		if err == io.EOF {
-			return sum, fmt.Errorf("parse trade bill %s: %w: no summary rows at the end (truncated file?)", name, ErrBillFormat)
+			return sum, fmt.Errorf("parse trade bill: %w", &billread.Error{File: name, Line: lr.n, Err: fmt.Errorf("%w: %w: no summary rows at the end", ErrBillFormat, billread.ErrTruncated)})
 		}
 		if err != nil {
 			return sum, fmt.Errorf("parse trade bill: %w", err)
@@ -368,14 +317,16 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 		if !strings.HasPrefix(line, "`") {
 			// The summary header: data lines always start with a backtick.
 			if err := checkTradeSummary(lr, line, &sums, &sum); err != nil {
-				return sum, fmt.Errorf("parse trade bill %s: %w", name, err)
+				return sum, fmt.Errorf("parse trade bill: %w", lr.wrap(err))
 			}
 			return sum, nil
 		}
-		vals = splitValues(line, vals)
-		bl, err := tc.line(vals, &sums)
+		if err := lr.r.CheckWidth(lr.vals, tc.ncols); err != nil {
+			return sum, err
+		}
+		bl, err := tc.line(lr.vals, &sums)
 		if err != nil {
-			return sum, fmt.Errorf("parse trade bill %s line %d: %w", name, lr.n, err)
+			return sum, lr.wrap(err)
 		}
 		bl.Bill, bl.File, bl.LineNo = payrecon.BillTrade, name, lr.n
 		sum.Lines++
@@ -402,9 +353,6 @@ func firstLine(lr *lineReader) (string, error) {
 
 func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, error) {
 	var bl payrecon.BillLine
-	if len(vals) != tc.ncols {
-		return bl, fmt.Errorf("%w: %d values, header has %d columns", ErrBillFormat, len(vals), tc.ncols)
-	}
 	var settle, total, orderAmt, coupon, refund, couponRefund, applied int64
 	var err error
 	if settle, err = column(vals, tc.settle, "应结订单金额"); err != nil {
@@ -431,14 +379,14 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 	feeText := get(vals, tc.fee)
 	fu, err := feeUnits(feeText)
 	if err != nil {
-		return bl, fmt.Errorf("field 手续费: %w", err)
+		return bl, billread.Col("手续费", err)
 	}
 	bl.Fee = unitsToFen(fu) // half away from zero, as payrecon.ParseYuanRound
 	if s := get(vals, tc.rate); s != "" {
 		if s != sums.rateText { // rates repeat: parse each distinct one once
 			r, err := payrecon.ParseRate(s)
 			if err != nil {
-				return bl, fmt.Errorf("field 费率: %w", err)
+				return bl, billread.Col("费率", err)
 			}
 			sums.rateText, sums.rate = s, r
 		}
@@ -446,10 +394,10 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 	}
 	at, err := billTime(get(vals, tc.time))
 	if err != nil {
-		return bl, fmt.Errorf("field 交易时间: %w", err)
+		return bl, billread.Col("交易时间", err)
 	}
 	if at.IsZero() {
-		return bl, fmt.Errorf("%w: field 交易时间 is empty", ErrBillFormat)
+		return bl, billread.Col("交易时间", fmt.Errorf("%w: empty", ErrBillFormat))
 	}
 
 	sums.count++
@@ -488,26 +436,28 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		bl.MerchantRefundNo = zeroNo(get(vals, tc.outRefundNo))
 		bl.ProviderRefundNo = zeroNo(get(vals, tc.refundNo))
 		if bl.MerchantRefundNo == "" && bl.ProviderRefundNo == "" {
-			return bl, fmt.Errorf("%w: refund row without 微信退款单号 or 商户退款单号", ErrBillFormat)
+			return bl, billread.Col("商户退款单号", fmt.Errorf("%w: refund row without 微信退款单号 or 商户退款单号", ErrBillFormat))
 		}
 		bl.Amount = firstNonZero(applied, refund)
 		bl.PromotionAmount = couponRefund
 		bl.PayerAmount = refund - couponRefund
 		bl.Settlement = -refund // 退款金额: what the fund flow debits
-		bl.Status = refundStatus(get(vals, tc.refundStatus))
+		if bl.Status, err = refundStatuses.Map("status", get(vals, tc.refundStatus)); err != nil {
+			return bl, fmt.Errorf("field 退款状态: %w", err)
+		}
 		// In the ALL bill 交易时间 is the refund's time; the REFUND bill
 		// has the refund's own times and 交易时间 is the payment's.
 		bl.FinishedAt = at
 		if tc.refundDone >= 0 {
 			if t, err := billTime(get(vals, tc.refundDone)); err != nil {
-				return bl, fmt.Errorf("field 退款成功时间: %w", err)
+				return bl, billread.Col("退款成功时间", err)
 			} else if !t.IsZero() {
 				bl.FinishedAt = t
 			}
 		}
 		if tc.refundAt >= 0 {
 			if t, err := billTime(get(vals, tc.refundAt)); err != nil {
-				return bl, fmt.Errorf("field 退款申请时间: %w", err)
+				return bl, billread.Col("退款申请时间", err)
 			} else if !t.IsZero() {
 				bl.CreatedAt = t
 			}
@@ -517,7 +467,7 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		bl.Amount = firstNonZero(orderAmt, total, settle, refund)
 		bl.FinishedAt = at
 		if state == "" {
-			return bl, fmt.Errorf("%w: field 交易状态 is empty", ErrBillFormat)
+			return bl, billread.Col("交易状态", fmt.Errorf("%w: empty", ErrBillFormat))
 		}
 		bl.Type = strings.TrimSpace(bl.Type + " " + state)
 	}
@@ -528,7 +478,7 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 func column(vals []string, i int, field string) (int64, error) {
 	v, err := yuan(get(vals, i))
 	if err != nil {
-		return 0, fmt.Errorf("field %s: %w", field, err)
+		return 0, billread.Col(field, err)
 	}
 	return v, nil
 }
@@ -542,18 +492,14 @@ func firstNonZero(vs ...int64) int64 {
 	return 0
 }
 
-// refundStatus maps 退款状态 (v3 and v2-era values).
-func refundStatus(s string) payrecon.Status {
-	switch s {
-	case "", "SUCCESS":
-		return payrecon.StatusSuccess
-	case "PROCESSING":
-		return payrecon.StatusPending
-	case "REFUNDCLOSE", "CLOSED":
-		return payrecon.StatusClosed
-	default: // FAIL, CHANGE, ABNORMAL
-		return payrecon.StatusFailed
-	}
+// refundStatuses are 退款状态's documented words (v3 and v2-era); an empty
+// cell is success (the ALL bill lists completed refunds). Anything else is
+// refused, never guessed.
+var refundStatuses = payrecon.StatusMap{
+	"": payrecon.StatusSuccess, "SUCCESS": payrecon.StatusSuccess,
+	"PROCESSING":  payrecon.StatusPending,
+	"REFUNDCLOSE": payrecon.StatusClosed, "CLOSED": payrecon.StatusClosed,
+	"FAIL": payrecon.StatusFailed, "CHANGE": payrecon.StatusFailed, "ABNORMAL": payrecon.StatusFailed,
 }
 
 // summaryRows reads the summary values line after the summary header and
@@ -578,7 +524,7 @@ func summaryRows(lr *lineReader, headerLine string) (columns, []string, error) {
 		if vals != nil {
 			return nil, nil, fmt.Errorf("%w: line %d: unexpected text after the summary rows", ErrBillFormat, lr.n)
 		}
-		vals = splitValues(line, nil)
+		vals = append([]string(nil), lr.vals...)
 		if len(vals) != strings.Count(headerLine, ",")+1 {
 			return nil, nil, fmt.Errorf("%w: line %d: summary has %d values for %d columns", ErrBillFormat, lr.n, len(vals), strings.Count(headerLine, ",")+1)
 		}
@@ -664,6 +610,7 @@ func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) erro
 	if err != nil {
 		return sum, fmt.Errorf("parse fund-flow bill %s: %w", name, err)
 	}
+	lr.r.SetHeader(lr.vals)
 	c := parseHeader(header)
 	fc := fundCols{
 		time: c.index("记账时间"), bizNo: c.index("微信支付业务单号"), flowNo: c.index("资金流水单号"),
@@ -671,17 +618,20 @@ func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) erro
 		amount: c.index("收支金额(元)"), balance: c.index("账户结余(元)"), applicant: c.index("资金变更提交申请人"),
 		note: c.index("备注"), voucher: c.index("业务凭证号"), ncols: strings.Count(header, ",") + 1,
 	}
-	for name, i := range map[string]int{"记账时间": fc.time, "微信支付业务单号": fc.bizNo, "收支类型": fc.dir, "收支金额(元)": fc.amount} {
-		if i < 0 {
-			return sum, fmt.Errorf("parse fund-flow bill %s line 1: %w: header lacks column %s", name, ErrBillFormat, name)
+	// In the bill's header order, so the first missing one is named, the same on every run.
+	for _, col := range []struct {
+		name string
+		i    int
+	}{{"记账时间", fc.time}, {"微信支付业务单号", fc.bizNo}, {"收支类型", fc.dir}, {"收支金额(元)", fc.amount}} {
+		if col.i < 0 {
+			return sum, fmt.Errorf("parse fund-flow bill %s line 1: %w: header lacks column %s", name, ErrBillFormat, col.name)
 		}
 	}
 	var nIn, nOut, in, out int64
-	var vals []string
 	for {
 		line, err := lr.next()
 		if err == io.EOF {
-			return sum, fmt.Errorf("parse fund-flow bill %s: %w: no summary rows at the end (truncated file?)", name, ErrBillFormat)
+			return sum, fmt.Errorf("parse fund-flow bill: %w", &billread.Error{File: name, Line: lr.n, Err: fmt.Errorf("%w: %w: no summary rows at the end", ErrBillFormat, billread.ErrTruncated)})
 		}
 		if err != nil {
 			return sum, fmt.Errorf("parse fund-flow bill: %w", err)
@@ -691,14 +641,16 @@ func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) erro
 		}
 		if !strings.HasPrefix(line, "`") {
 			if err := checkFundSummary(lr, line, nIn, nOut, in, out, &sum); err != nil {
-				return sum, fmt.Errorf("parse fund-flow bill %s: %w", name, err)
+				return sum, fmt.Errorf("parse fund-flow bill: %w", lr.wrap(err))
 			}
 			return sum, nil
 		}
-		vals = splitValues(line, vals)
-		bl, err := fc.line(vals)
+		if err := lr.r.CheckWidth(lr.vals, fc.ncols); err != nil {
+			return sum, err
+		}
+		bl, err := fc.line(lr.vals)
 		if err != nil {
-			return sum, fmt.Errorf("parse fund-flow bill %s line %d: %w", name, lr.n, err)
+			return sum, lr.wrap(err)
 		}
 		if bl.Settlement >= 0 {
 			nIn++
@@ -717,19 +669,16 @@ func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) erro
 
 func (fc fundCols) line(vals []string) (payrecon.BillLine, error) {
 	bl := payrecon.BillLine{Bill: payrecon.BillSettlement, Status: payrecon.StatusSuccess}
-	if len(vals) != fc.ncols {
-		return bl, fmt.Errorf("%w: %d values, header has %d columns", ErrBillFormat, len(vals), fc.ncols)
-	}
 	at, err := billTime(get(vals, fc.time))
 	if err != nil || at.IsZero() {
-		return bl, fmt.Errorf("%w: field 记账时间: %q", ErrBillFormat, get(vals, fc.time))
+		return bl, billread.Col("记账时间", fmt.Errorf("%w: %q", ErrBillFormat, get(vals, fc.time)))
 	}
 	v, err := payrecon.ParseYuanPadded(get(vals, fc.amount))
 	if err != nil {
-		return bl, fmt.Errorf("field 收支金额(元): %w", err)
+		return bl, billread.Col("收支金额(元)", err)
 	}
 	if v < 0 {
-		return bl, fmt.Errorf("%w: field 收支金额(元) is negative: the sign is in 收支类型", ErrBillFormat)
+		return bl, billread.Col("收支金额(元)", fmt.Errorf("%w: negative: the sign is in 收支类型", ErrBillFormat))
 	}
 	switch d := get(vals, fc.dir); d {
 	case "收入":
@@ -737,7 +686,7 @@ func (fc fundCols) line(vals []string) (payrecon.BillLine, error) {
 	case "支出":
 		bl.Settlement = -v
 	default:
-		return bl, fmt.Errorf("%w: field 收支类型 %q: want 收入 or 支出", ErrBillFormat, d)
+		return bl, billread.Col("收支类型", fmt.Errorf("%w: %q: want 收入 or 支出", ErrBillFormat, d))
 	}
 	bl.Amount = v
 	bl.CreatedAt, bl.FinishedAt = at, at

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 	"github.com/payrecon/payrecon/providers/wechat"
 )
 
@@ -224,11 +225,11 @@ func TestParseTradeBill_Errors(t *testing.T) {
 		"TextAfterSummary": {text + "`1,`2\n", "after the summary", wechat.ErrBillFormat},
 		"Empty":            {"", "empty file", wechat.ErrBillFormat},
 		"MissingColumn":    {strings.Replace(text, "微信订单号", "订单号X", 1), "header lacks column 微信订单号", wechat.ErrBillFormat},
-		"ShortRow":         {strings.Replace(text, ",`0.00000,`1.00%,`0.01,`\n", ",`0.00000\n", 1), "line 2: malformed wechat bill: 17 values", wechat.ErrBillFormat},
-		"BadAmount":        {strings.Replace(text, "`128.50,`10.00", "`128.5x,`10.00", 1), "line 3: field 应结订单金额", payrecon.ErrAmountSyntax},
-		"ThreeDecimals":    {strings.Replace(text, "`128.50,`10.00", "`128.505,`10.00", 1), "field 应结订单金额", payrecon.ErrAmountSyntax},
-		"BadTime":          {strings.Replace(text, "2021-02-01 15:00:01", "2021/02/01 15:00", 1), "line 3: field 交易时间", nil},
-		"BadFee":           {strings.Replace(text, "`0.77100", "`0.771001", 1), "field 手续费", payrecon.ErrAmountSyntax},
+		"ShortRow":         {strings.Replace(text, ",`0.00000,`1.00%,`0.01,`\n", ",`0.00000\n", 1), "line 2 column 费率: wrong number of columns: 17 columns", billread.ErrColumns},
+		"BadAmount":        {strings.Replace(text, "`128.50,`10.00", "`128.5x,`10.00", 1), "line 3 column 应结订单金额", payrecon.ErrAmountSyntax},
+		"ThreeDecimals":    {strings.Replace(text, "`128.50,`10.00", "`128.505,`10.00", 1), "column 应结订单金额", payrecon.ErrAmountSyntax},
+		"BadTime":          {strings.Replace(text, "2021-02-01 15:00:01", "2021/02/01 15:00", 1), "line 3 column 交易时间", nil},
+		"BadFee":           {strings.Replace(text, "`0.77100", "`0.771001", 1), "column 手续费", payrecon.ErrAmountSyntax},
 		"GarbageLine":      {strings.Replace(text, "总交易单数", "合计", 1), "neither a data line nor the summary header", wechat.ErrBillFormat},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package wechat
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -15,7 +14,12 @@ import (
 	"strings"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
+
+// BillLimits bound what a downloaded bill may make the reader do (the
+// gzip stream's inflated bytes); zero fields are billread's defaults.
+var BillLimits billread.Limits
 
 // BillLink is the answer to a bill application (trade or fund flow).
 type BillLink struct {
@@ -101,11 +105,11 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	br := bufio.NewReaderSize(io.TeeReader(body, raw), 64<<10)
 	var text io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
+		gz, err := billread.Gunzip(br, bf.Name, BillLimits)
 		if err != nil {
-			return bf, fmt.Errorf("wechat %s bill %s: gunzip %s: %w", kind, day, bf.Name, err)
+			return bf, fmt.Errorf("wechat %s bill %s: %w", kind, day, err)
 		}
-		gz.Multistream(false)
+		defer gz.Close()
 		text = gz
 	}
 	h := sha1.New()
@@ -121,7 +125,7 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	// Read what the parser left (nothing, for a well-formed bill) so the
 	// hash covers the whole file and gzip checks its trailer.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return bf, fmt.Errorf("wechat %s bill %s: read %s: file is truncated or corrupt: %w", kind, day, bf.Name, err)
+		return bf, fmt.Errorf("wechat %s bill %s: %w", kind, day, billread.Errorf(bf.Name, 0, "", err))
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, link.HashValue) {
 		return bf, fmt.Errorf("wechat %s bill %s: %s SHA1 is %s, the bill application said %s: discard the bill", kind, day, bf.Name, got, strings.ToLower(link.HashValue))

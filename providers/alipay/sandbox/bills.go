@@ -220,7 +220,11 @@ func (s *Sandbox) billURL(billType, billDate string) map[string]any {
 	default:
 		return bizErr("isv.invalid-parameter", "bill_type 不合法")
 	}
-	z, err := Zip(files)
+	kind := payrecon.BillTrade
+	if billType == "signcustomer" {
+		kind = payrecon.BillSettlement
+	}
+	z, err := s.tamperedZip(day, kind, files)
 	if err != nil {
 		return map[string]any{"code": "20000", "msg": "Service Currently Unavailable", "sub_code": "isp.unknow-error", "sub_msg": err.Error()}
 	}

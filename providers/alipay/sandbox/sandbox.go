@@ -62,6 +62,8 @@ type Sandbox struct {
 	notifyNow func() time.Time
 	opts      Options
 
+	scenario.TamperHook
+
 	mu    sync.Mutex
 	calls []string
 	files map[string][]byte // fileId → zip

@@ -59,6 +59,8 @@ type Sandbox struct {
 	opts Options
 	srv  *httptest.Server
 
+	scenario.TamperHook
+
 	mu       sync.Mutex
 	calls    []string
 	failures []int // statuses to answer the next requests with
@@ -351,7 +353,7 @@ func (s *Sandbox) list(w http.ResponseWriter, r *http.Request) {
 	if offset > 0 {
 		prev = page(max(0, offset-limit))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	s.writeList(w, gte, offset, map[string]any{
 		"meta":    map[string]any{"limit": limit, "offset": offset, "next": next, "previous": prev, "total_count": total},
 		"objects": objs,
 	})

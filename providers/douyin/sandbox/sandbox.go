@@ -65,6 +65,8 @@ type Sandbox struct {
 	salt  string
 	token string
 
+	scenario.TamperHook
+
 	mu    sync.Mutex
 	calls []string
 	seq   int
@@ -384,7 +386,7 @@ func (s *Sandbox) bill(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset="+s.opts.Encoding)
-	_, _ = w.Write(out)
+	s.serveTampered(w, day, q.Get("bill_type"), out)
 }
 
 // table writes header-first rows joined by the separator.

@@ -95,6 +95,8 @@ type Sandbox struct {
 	merchantRSA *rsa.PrivateKey
 	obsSecret   []byte
 
+	scenario.TamperHook
+
 	mu      sync.Mutex
 	keys    []hwKey // the last one signs
 	calls   []string
@@ -895,6 +897,8 @@ func (sb *Sandbox) BillZip(day payrecon.Day, kind payrecon.BillKind, merc string
 	if kind == payrecon.BillSettlement {
 		name = "SettleBill_" + merc + "_" + day.Compact() + ".csv"
 	}
+	plain, archive := sb.tamper(day, kind, name, csvBuf.Bytes())
+	csvBuf = *bytes.NewBuffer(plain)
 	var zbuf bytes.Buffer
 	zw := zip.NewWriter(&zbuf)
 	fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: day.End().Add(9 * time.Hour)})
@@ -906,6 +910,9 @@ func (sb *Sandbox) BillZip(day payrecon.Day, kind payrecon.BillKind, merc string
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
+	}
+	if archive != nil {
+		return archive(zbuf.Bytes()), nil
 	}
 	return zbuf.Bytes(), nil
 }

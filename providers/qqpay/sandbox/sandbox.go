@@ -56,6 +56,8 @@ type Sandbox struct {
 	sc   *scenario.Scenario
 	opts Options
 
+	scenario.TamperHook
+
 	mu      sync.Mutex
 	calls   []string
 	refunds int
@@ -396,5 +398,5 @@ func (s *Sandbox) statement(w http.ResponseWriter, m map[string]string) {
 	if s.opts.GBK {
 		w.Header().Set("Content-Type", "text/plain; charset=gbk")
 	}
-	_, _ = w.Write(b.Bytes())
+	s.serveTampered(w, d, b.Bytes())
 }

@@ -79,11 +79,15 @@ type Sandbox struct {
 	keyText  []byte // what MerchantConfig lists as the platform key
 	apiv3    []byte
 
+	scenario.TamperHook
+
 	mu      sync.Mutex
 	calls   []string
 	tokens  map[string][]byte // download token → gzipped bill
 	fault   BillFault
 	refunds int
+	// holdRefunds: new refunds start pending (control.go).
+	holdRefunds bool
 }
 
 // keySet is generated once per process: RSA key generation is slow and
@@ -577,12 +581,16 @@ func (s *Sandbox) applyRefund(w http.ResponseWriter, _ *http.Request, body []byt
 	s.refunds++
 	n := s.refunds
 	s.mu.Unlock()
+	st, finished := s.newRefundStatus(), now
+	if st != payrecon.StatusSuccess {
+		finished = time.Time{}
+	}
 	ref, _ := s.sc.AddRefund(scenario.Refund{
 		MerchantRefundNo: req.OutRefundNo,
 		ProviderRefundNo: fmt.Sprintf("50300%s%08d", now.In(payrecon.Shanghai).Format("20060102"), n),
 		MerchantOrderNo:  p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
-		Status: payrecon.StatusSuccess, Amount: req.Amount.Refund, PayerAmount: req.Amount.Refund,
-		CreatedAt: now, FinishedAt: now, Reason: req.Reason,
+		Status: st, Amount: req.Amount.Refund, PayerAmount: req.Amount.Refund,
+		CreatedAt: now, FinishedAt: finished, Reason: req.Reason,
 	})
 	s.writeJSON(w, http.StatusOK, refundObject(ref, p.Amount))
 }
@@ -642,6 +650,7 @@ func (s *Sandbox) applyBill(w http.ResponseWriter, r *http.Request, _ []byte) {
 	if fault == FaultSummaryMismatch {
 		text = bumpSummary(text)
 	}
+	text, archive := s.tamper(day, strings.HasSuffix(r.URL.Path, "tradebill"), text)
 	sum := sha1.Sum(text)
 	hash := hex.EncodeToString(sum[:])
 	var gz bytes.Buffer
@@ -655,6 +664,9 @@ func (s *Sandbox) applyBill(w http.ResponseWriter, r *http.Request, _ []byte) {
 		hash = hex.EncodeToString(other[:])
 	case FaultTruncatedGzip:
 		data = data[:len(data)/2]
+	}
+	if archive != nil {
+		data = archive(data)
 	}
 	token := randomHex(16)
 	s.mu.Lock()

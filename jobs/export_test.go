@@ -1,0 +1,4 @@
+package jobs
+
+// DecideAction exposes decideAction to the external tests.
+var DecideAction = decideAction

@@ -1,0 +1,195 @@
+package billread
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+// Zip is a checked zip archive: at most MaxEntries entries, every name a
+// plain file name (no path separator, not absolute, no "..", no control
+// character, no duplicate), entries opened through a reader that counts the
+// bytes actually inflated.
+type Zip struct {
+	file     string
+	lim      Limits
+	inflated int64
+	Entries  []Entry
+}
+
+// Entry is one file of a Zip.
+type Entry struct {
+	// Name is the entry's name, decoded (GBK names without the UTF-8 flag,
+	// as Alipay writes them, are decoded).
+	Name string
+	f    *zip.File
+}
+
+// OpenZip reads the directory of the zip archive ra of size bytes, called
+// file (for errors), and checks its entries.
+func OpenZip(ra io.ReaderAt, size int64, file string, lim Limits) (*Zip, error) {
+	z := &Zip{file: file, lim: lim.resolved()}
+	zr, err := zip.NewReader(ra, size)
+	if err != nil {
+		head := make([]byte, 4)
+		n, _ := ra.ReadAt(head, 0)
+		switch {
+		case size == 0:
+			return nil, &Error{File: file, Err: fmt.Errorf("%w: the archive is empty", ErrTruncated)}
+		case n == 4 && bytes.Equal(head, []byte("PK\x03\x04")):
+			return nil, &Error{File: file, Err: fmt.Errorf("%w: the zip has no complete central directory (%v)", ErrTruncated, err)}
+		}
+		return nil, &Error{File: file, Err: fmt.Errorf("%w: not a zip: %v", ErrNotAnArchive, err)}
+	}
+	if len(zr.File) > z.lim.MaxEntries {
+		return nil, &Error{File: file, Err: fmt.Errorf("%w: %d entries, at most %d", ErrEntries, len(zr.File), z.lim.MaxEntries)}
+	}
+	seen := map[string]bool{}
+	for _, f := range zr.File {
+		name := EntryName(f)
+		if err := checkEntryName(name); err != nil {
+			return nil, &Error{File: file, Err: fmt.Errorf("%w %q: %s", ErrEntryName, name, err)}
+		}
+		if seen[name] {
+			return nil, &Error{File: file, Err: fmt.Errorf("%w %q: it appears twice", ErrEntryName, name)}
+		}
+		seen[name] = true
+		if f.UncompressedSize64 > uint64(z.lim.MaxInflated) {
+			return nil, &Error{File: file, Err: fmt.Errorf("%w: entry %q declares %d bytes, at most %d", ErrTooLarge, name, f.UncompressedSize64, z.lim.MaxInflated)}
+		}
+		z.Entries = append(z.Entries, Entry{Name: name, f: f})
+	}
+	return z, nil
+}
+
+// EntryName decodes a zip entry name: GBK names without the UTF-8 flag (as
+// Alipay writes them) are decoded.
+func EntryName(f *zip.File) string {
+	if !f.NonUTF8 && utf8.ValidString(f.Name) {
+		return f.Name
+	}
+	if utf8.ValidString(f.Name) && f.Flags&0x800 != 0 {
+		return f.Name
+	}
+	if s, err := simplifiedchinese.GB18030.NewDecoder().String(f.Name); err == nil {
+		return s
+	}
+	return f.Name
+}
+
+func checkEntryName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty name")
+	case strings.ContainsAny(name, `/\`):
+		return errors.New("holds a path separator")
+	case name == "." || name == ".." || strings.Contains(name, ".."):
+		return errors.New(`holds ".."`)
+	case len(name) >= 2 && name[1] == ':':
+		return errors.New("is an absolute (drive) path")
+	case !utf8.ValidString(name):
+		return errors.New("is not valid text")
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
+			return errors.New("holds a control character")
+		}
+	}
+	return nil
+}
+
+// Open opens an entry for reading. Reading fails once the archive has
+// inflated more than MaxInflated bytes, or the entry more than MaxRatio
+// times its compressed size (after the first MiB); a stream that ends early
+// is ErrTruncated, a checksum mismatch ErrArchiveFormat.
+func (z *Zip) Open(e Entry) (io.ReadCloser, error) {
+	rc, err := e.f.Open()
+	if err != nil {
+		return nil, &Error{File: z.file, Err: fmt.Errorf("%w: open %s: %v", ErrArchiveFormat, e.Name, err)}
+	}
+	return &bounded{r: rc, c: rc, what: "zip entry " + e.Name, total: &z.inflated, lim: z.lim, compressed: func() int64 { return int64(e.f.CompressedSize64) }}, nil
+}
+
+// Gunzip opens a gzip stream (one member) read through the same bounds as
+// a zip entry. file names it in errors.
+func Gunzip(r io.Reader, file string, lim Limits) (io.ReadCloser, error) {
+	lim = lim.resolved()
+	cr := &counter{r: r}
+	gz, err := gzip.NewReader(cr)
+	if err != nil {
+		switch {
+		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, &Error{File: file, Err: fmt.Errorf("%w: the gzip stream ends in its header", ErrTruncated)}
+		case errors.Is(err, gzip.ErrHeader):
+			return nil, &Error{File: file, Err: fmt.Errorf("%w: not gzip", ErrNotAnArchive)}
+		}
+		return nil, &Error{File: file, Err: fmt.Errorf("%w: gzip: %v", ErrArchiveFormat, err)}
+	}
+	gz.Multistream(false)
+	var total int64
+	return &bounded{r: gz, c: gz, what: "gzip stream", total: &total, lim: lim, compressed: func() int64 { return cr.n }}, nil
+}
+
+type counter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// bounded counts inflated bytes and maps decompression errors.
+type bounded struct {
+	r          io.Reader
+	c          io.Closer
+	what       string
+	n          int64
+	total      *int64
+	lim        Limits
+	compressed func() int64
+	err        error
+}
+
+func (b *bounded) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	*b.total += int64(n)
+	if *b.total > b.lim.MaxInflated {
+		b.err = fmt.Errorf("%w: %s inflates past %d bytes", ErrTooLarge, b.what, b.lim.MaxInflated)
+		return 0, b.err
+	}
+	if b.n >= ratioAfter {
+		if c := b.compressed(); c > 0 && b.n/c > b.lim.MaxRatio {
+			b.err = fmt.Errorf("%w: %s inflates more than %d times its compressed size (a zip bomb?)", ErrTooLarge, b.what, b.lim.MaxRatio)
+			return 0, b.err
+		}
+	}
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		b.err = fmt.Errorf("%w: the %s ends early", ErrTruncated, b.what)
+		err = b.err
+	case errors.Is(err, zip.ErrChecksum), errors.Is(err, gzip.ErrChecksum):
+		b.err = fmt.Errorf("%w: %s checksum mismatch", ErrArchiveFormat, b.what)
+		err = b.err
+	default:
+		b.err = fmt.Errorf("%w: %s: %v", ErrArchiveFormat, b.what, err)
+		err = b.err
+	}
+	return n, err
+}
+
+func (b *bounded) Close() error { return b.c.Close() }
