@@ -180,6 +180,9 @@ type Jobs struct {
 	// AutoApply lists action kinds applied without approval; kinds that move
 	// money are refused.
 	AutoApply []payrecon.ActionKind `yaml:"auto_apply"`
+	// MetricsListen is where `payrecon schedule` serves /metrics (run
+	// metrics); empty serves none.
+	MetricsListen string `yaml:"metrics_listen"`
 	// ProviderActions lists the money-moving action kinds operators may
 	// apply (refund_duplicate, close_order, unsign); absent means all.
 	// Providers check the configuration these need (Huawei: callback_url

@@ -61,6 +61,7 @@ func (h *Handler) Import(ctx context.Context, account string, r io.Reader) (Impo
 				errs = append(errs, fmt.Errorf("line %d: %w", n, err))
 			} else {
 				out := h.process(ctx, in)
+				h.finished(in, out)
 				switch out.outcome {
 				case Accepted:
 					res.Accepted++

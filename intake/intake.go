@@ -71,6 +71,10 @@ type Config struct {
 	// away or whose body read timed out is still stored; keep it below the
 	// HTTP write timeout so that a stalled database is answered 5xx.
 	StoreTimeout time.Duration
+	// Observer, when set, receives measurements (metrics).
+	Observer Observer
+	// Metrics, when set, is served at GET /metrics.
+	Metrics http.Handler
 	// Ready, when set, is what GET /readyz checks (e.g. a database ping),
 	// under StoreTimeout; without it /readyz answers like /healthz.
 	Ready func(ctx context.Context) error
@@ -106,6 +110,7 @@ type Handler struct {
 	mux       *http.ServeMux
 	limits    *limiter
 	stats     stats
+	obs       Observer
 }
 
 // New returns the handler. It serves
@@ -138,6 +143,12 @@ func New(cfg Config) *Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	h.mux.HandleFunc("GET /readyz", h.ready)
+	if cfg.Metrics != nil {
+		h.mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	if h.obs = cfg.Observer; h.obs == nil {
+		h.obs = noObserver{}
+	}
 	return h
 }
 
@@ -180,10 +191,12 @@ type incoming struct {
 }
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+	defer h.obs.Started()()
 	provider, account := r.PathValue("provider"), r.PathValue("account")
 	if !h.providers[provider] {
 		// Nothing to attribute it to: not stored.
 		h.log.Warn("callback for unknown provider", "provider", clip(provider, maxProviderLen), "remote", r.RemoteAddr)
+		h.obs.Finished(UnknownLabel, UnknownLabel, Rejected)
 		writeReply(w, jsonError(http.StatusNotFound, fmt.Sprintf("unknown provider %q", clip(provider, maxProviderLen))))
 		return
 	}
@@ -203,6 +216,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	} else {
 		res = h.process(r.Context(), in)
 	}
+	h.finished(in, res)
 	writeReply(w, res.reply)
 }
 
@@ -236,9 +250,11 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 		return h.reject(ctx, in, reason, jsonError(http.StatusRequestEntityTooLarge, reason))
 	}
 
+	verifyStart := h.now()
 	vc, verr := acct.Verifier.VerifyCallback(payrecon.CallbackRequest{
 		Account: in.account, Header: in.header, Body: in.body, RemoteAddr: in.remoteAddr, ReceivedAt: in.receivedAt,
 	})
+	h.obs.Verified(in.provider, h.now().Sub(verifyStart))
 	if verr == nil {
 		verr = h.checkEntries(in, acct, vc.Entries)
 	}
@@ -249,9 +265,7 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 
 	raw := h.raw(in, true, "")
 	raw.EventID = vc.EventID
-	sctx, cancel := h.storeContext(ctx)
-	dup, err := h.cfg.Store.StoreCallback(sctx, raw, vc.Entries)
-	cancel()
+	dup, err := h.store(ctx, raw, vc.Entries)
 	if err != nil {
 		h.log.Error("store callback", "account", in.account, "event_id", vc.EventID, "err", err)
 		reply := acct.Verifier.Reply(fmt.Errorf("temporary failure, retry later: %w", payrecon.ErrTransient))
@@ -314,16 +328,19 @@ func (h *Handler) reject(ctx context.Context, in incoming, reason string, reply 
 	_, known := h.cfg.Accounts[in.account]
 	if !known {
 		h.stats.unknownAccount.Add(1)
+		h.obs.UnknownAccount()
 	}
 	if in.source == "http" {
 		now := h.now()
 		switch {
 		case !h.limits.allowReject(now, in.remoteAddr):
 			h.stats.rejectsNotStored.Add(1)
+			h.obs.NotStored("remote")
 			h.log.Debug("rejected callback not stored: remote over its limit", "remote", in.remoteAddr, "reason", reason)
 			return result{outcome: Rejected, reply: reply, reason: reason}
 		case !known && !h.limits.allowUnknown(now):
 			h.stats.rejectsNotStored.Add(1)
+			h.obs.NotStored("unknown_account")
 			if h.limits.logUnknown(now) {
 				h.log.Warn("callbacks for unknown accounts over their limit: not stored", "account", clip(in.account, maxAccountLen),
 					"remote", in.remoteAddr, "unknown_account_total", h.stats.unknownAccount.Load())
@@ -333,9 +350,7 @@ func (h *Handler) reject(ctx context.Context, in incoming, reason string, reply 
 	}
 	raw := h.raw(in, false, reason)
 	raw.EventID = clip(in.eventID, maxEventIDLen)
-	sctx, cancel := h.storeContext(ctx)
-	_, err := h.cfg.Store.StoreCallback(sctx, raw, nil)
-	cancel()
+	_, err := h.store(ctx, raw, nil)
 	if err != nil {
 		h.log.Error("store rejected callback", "account", raw.Account, "reason", reason, "err", err)
 	}
@@ -344,11 +359,34 @@ func (h *Handler) reject(ctx context.Context, in incoming, reason string, reply 
 	return result{outcome: Rejected, reply: reply, reason: reason, id: raw.ID}
 }
 
-// storeContext is the context of one store call: detached from the
-// request's cancellation (a read timeout or a client that left must not
-// lose the row) and bounded by StoreTimeout.
-func (h *Handler) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
+// store makes one store call on a context detached from the request's
+// cancellation (a read timeout or a client that left must not lose the
+// row) and bounded by StoreTimeout, and reports its latency.
+func (h *Handler) store(ctx context.Context, raw *payrecon.RawCallback, entries []payrecon.LedgerEntry) (bool, error) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
+	defer cancel()
+	start := h.now()
+	dup, err := h.cfg.Store.StoreCallback(sctx, raw, entries)
+	h.obs.Stored(h.providerLabel(raw.Provider), h.now().Sub(start), err)
+	return dup, err
+}
+
+// finished reports a callback's outcome with bounded labels.
+func (h *Handler) finished(in incoming, res result) {
+	account, provider := in.account, in.provider
+	if a, ok := h.cfg.Accounts[account]; !ok {
+		account = UnknownLabel
+	} else if provider == "" {
+		provider = a.Provider // imports name no provider
+	}
+	h.obs.Finished(h.providerLabel(provider), account, res.outcome)
+}
+
+func (h *Handler) providerLabel(p string) string {
+	if !h.providers[p] {
+		return UnknownLabel
+	}
+	return p
 }
 
 // raw is the row for a callback: accepted ones keep the whole body,
@@ -483,3 +521,33 @@ func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = io.WriteString(w, "ready\n")
 }
+
+// UnknownLabel stands for an account or provider that is not configured in
+// what intake reports to its Observer (names chosen by the sender would
+// make unbounded metric labels).
+const UnknownLabel = "_unknown"
+
+// Observer receives intake's measurements; label values are configured
+// account names, known provider names or UnknownLabel. Methods must be
+// safe for concurrent use.
+type Observer interface {
+	// Started marks a request in flight; the returned func marks it done.
+	Started() (done func())
+	Verified(provider string, d time.Duration)
+	// Stored reports one store call and its error (nil on success).
+	Stored(provider string, d time.Duration, err error)
+	Finished(provider, account string, outcome Outcome)
+	// NotStored counts a rejected callback not stored because of a limit:
+	// "remote" or "unknown_account".
+	NotStored(limit string)
+	UnknownAccount()
+}
+
+type noObserver struct{}
+
+func (noObserver) Started() func()                     { return func() {} }
+func (noObserver) Verified(string, time.Duration)      {}
+func (noObserver) Stored(string, time.Duration, error) {}
+func (noObserver) Finished(string, string, Outcome)    {}
+func (noObserver) NotStored(string)                    {}
+func (noObserver) UnknownAccount()                     {}

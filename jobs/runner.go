@@ -79,6 +79,9 @@ type Options struct {
 	// those that changed that day) is re-checked on days whose ordinal
 	// (days since 1970-01-01) is a multiple of it.
 	AgreementRecheckDays int
+	// Observe, when set, is told of every attempt RunDay makes, with the
+	// run and error RunDay returns (e.g. for metrics).
+	Observe func(run payrecon.Run, err error)
 	// ProviderActions lists the money-moving action kinds runs may propose
 	// (jobs.provider_actions); nil means all of them. A discrepancy whose
 	// repair is not listed is proposed for manual review.
@@ -189,6 +192,7 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 		if aerr := r.recordAttempt(ctx, &run, owner, err); aerr != nil {
 			log.Warn("run attempt not recorded", "err", aerr)
 		}
+		r.observe(run, err)
 		return run, err
 	}
 	log.Info("run finished", "state", string(run.State), "run_id", run.ID,
@@ -200,7 +204,14 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 			log.Error("after-save hook failed", "err", aerr)
 		}
 	}
+	r.observe(run, nil)
 	return run, nil
+}
+
+func (r *Runner) observe(run payrecon.Run, err error) {
+	if r.opts.Observe != nil {
+		r.opts.Observe(run, err)
+	}
 }
 
 // RecordFailure stores a failed run (run.State is set to RunFailed); it

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +21,8 @@ loopback, starts the callback receiver, lets the sandboxes fire a day of
 signed callbacks (some lost, some retried, one forged and one tampered per
 provider, some that state what the provider's records do not), reconciles
 the day before and the day on a fresh embedded SQLite database in DIR,
-writes the workbook and the JSON report there and prints what it found.
+writes the workbook and the JSON report there and prints what it found;
+the log goes to DIR/demo.log.
 Needs no configuration file and no network beyond loopback.
 
 Exit status:
@@ -37,9 +39,10 @@ Exit status:
 				}
 				day = d
 			}
-			res, err := demo.Run(cmd.Context(), demo.Config{Dir: dir, Day: day, Out: cmd.OutOrStdout(), Logger: a.logger(), Version: version})
+			logFile := filepath.Join(dir, "demo.log")
+			res, err := demo.Run(cmd.Context(), demo.Config{Dir: dir, Day: day, Out: cmd.OutOrStdout(), LogFile: logFile, Version: version})
 			if err != nil {
-				return err
+				return fmt.Errorf("demo (log in %s): %w", logFile, err)
 			}
 			return demo.Check(res)
 		},

@@ -244,6 +244,15 @@ func TestServe(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	if resp, err := http.Get(base + "/metrics"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("metrics: %v %v", resp, err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), "\npayrecon_callbacks_in_flight 0\n") || !strings.Contains(string(b), "process_resident_memory_bytes") {
+			t.Errorf("metrics lack payrecon_callbacks_in_flight or process metrics:\n%.500s", b)
+		}
+	}
 	for _, tc := range []struct {
 		path, body string
 		status     int

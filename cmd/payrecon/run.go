@@ -14,12 +14,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/metrics"
 )
 
 // Exit statuses of `payrecon run` beyond 0 (reconciled clean), 1 (error)
@@ -47,7 +49,7 @@ Exit status:
   3  every run finished and at least one found discrepancies`
 
 func newRunCmd(a *app) *cobra.Command {
-	var date, to, account string
+	var date, to, account, metricsFile string
 	cmd := &cobra.Command{
 		Use:   "run --date D [--to D2] [--account NAME]",
 		Short: "Reconcile provider accounts for one bill day or a range of days",
@@ -59,6 +61,9 @@ proposed repair actions. A re-run of a day supersedes the earlier run and
 keeps the discrepancies' review state.
 
 On a terminal a progress bar is shown; otherwise progress goes to the log.
+--metrics-file writes the run metrics (last success time, duration, bill
+lines, discrepancies by class, balanced, failures) for node_exporter's
+textfile collector, atomically (temporary file, then rename).
 The Go heap works under an 800 MiB soft limit unless $GOMEMLIMIT is set.` + runExitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,7 +96,15 @@ The Go heap works under an 800 MiB soft limit unless $GOMEMLIMIT is set.` + runE
 			}
 			ctx := cmd.Context()
 			prog := newRunProgress(cmd.ErrOrStderr(), a.logger())
-			r, closeRunner, err := buildRunner(ctx, a, prog.update)
+			var (
+				reg     *prometheus.Registry
+				observe func(payrecon.Run, error)
+			)
+			if metricsFile != "" {
+				reg = prometheus.NewRegistry()
+				observe = metrics.NewRuns(reg, accountNames(cfg)).Observe
+			}
+			r, closeRunner, err := buildRunner(ctx, a, prog.update, observe)
 			if err != nil {
 				return err
 			}
@@ -99,6 +112,13 @@ The Go heap works under an 800 MiB soft limit unless $GOMEMLIMIT is set.` + runE
 			runs, runErr := r.RunRange(ctx, accounts, from, until)
 			prog.finish()
 			printRuns(cmd.OutOrStdout(), runs)
+			if reg != nil {
+				// Written (temp file + rename) whatever the runs' outcome:
+				// a failure is exactly what the alert must see.
+				if err := prometheus.WriteToTextfile(metricsFile, reg); err != nil {
+					runErr = errors.Join(runErr, fmt.Errorf("--metrics-file: %w", err))
+				}
+			}
 			if runErr != nil {
 				return runStatus(1, runErr)
 			}
@@ -113,6 +133,7 @@ The Go heap works under an 800 MiB soft limit unless $GOMEMLIMIT is set.` + runE
 	cmd.Flags().StringVar(&date, "date", "", "bill day to reconcile, YYYY-MM-DD (required)")
 	cmd.Flags().StringVar(&to, "to", "", "last bill day of a range, YYYY-MM-DD (default: --date)")
 	cmd.Flags().StringVar(&account, "account", "", "reconcile only this account")
+	cmd.Flags().StringVar(&metricsFile, "metrics-file", "", "write the runs' metrics to FILE in the node_exporter textfile format (e.g. /var/lib/node_exporter/textfile/payrecon.prom)")
 	_ = cmd.MarkFlagRequired("date")
 	return cmd
 }
@@ -132,9 +153,10 @@ func applyMemoryLimit() {
 }
 
 // buildRunner wires a jobs.Runner from the configuration: the store, every
-// account's provider, the jobs settings, and the repair actions' after-run
-// work (auto-apply of jobs.auto_apply, sync of provider outcomes).
-func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jobs.Runner, func(), error) {
+// account's provider, the jobs settings, the repair actions' after-run
+// work (auto-apply of jobs.auto_apply, sync of provider outcomes), and
+// observe (run metrics) when set.
+func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress), observe func(payrecon.Run, error)) (*jobs.Runner, func(), error) {
 	applyMemoryLimit()
 	cfg, err := a.config()
 	if err != nil {
@@ -179,6 +201,7 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 		LockTTL:         cfg.Jobs.LockTTL,
 		Version:         version,
 		Progress:        progress,
+		Observe:         observe,
 		CarryOverDays:   cfg.Review.CarryOverDays,
 		Review:          reviewPolicy(cfg.Review),
 	}

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/huawei"
 	"github.com/payrecon/payrecon/providers/huawei/sandbox"
@@ -80,9 +83,46 @@ func TestRunCommand(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "clean") || !strings.Contains(r.stderr, "run progress") {
 		t.Errorf("clean day: %+v", r)
 	}
-	r = run(t, "--config", cfg, "run", "--date", string(dirty), "--account", "hw1")
+	promFile := filepath.Join(dir, "textfile", "payrecon.prom")
+	if err := os.MkdirAll(filepath.Dir(promFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "--config", cfg, "run", "--date", string(dirty), "--account", "hw1", "--metrics-file", promFile)
 	if r.code != 3 || !strings.Contains(r.stdout, "missing_in_ledger=1") || !strings.Contains(r.stdout, "discrepancy") {
 		t.Errorf("day with a lost callback: %+v", r)
+	}
+	// The textfile for node_exporter, read with the official parser.
+	f, err := os.Open(promFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("parse %s: %v", promFile, err)
+	}
+	gauge := func(name, class string) float64 {
+		for _, m := range mfs[name].GetMetric() {
+			ok := true
+			for _, lp := range m.GetLabel() {
+				if (lp.GetName() == "account" && lp.GetValue() != "hw1") || (lp.GetName() == "class" && lp.GetValue() != class) {
+					ok = false
+				}
+			}
+			if ok {
+				return m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			}
+		}
+		return -1
+	}
+	if gauge("payrecon_run_discrepancies", "missing_in_ledger") != 1 || gauge("payrecon_run_balanced", "") != 1 ||
+		gauge("payrecon_run_bill_lines", "") != 3 || gauge("payrecon_run_failures_total", "") != 0 ||
+		gauge("payrecon_run_last_success_timestamp_seconds", "") < float64(time.Now().Add(-time.Hour).Unix()) {
+		t.Errorf("textfile metrics: %v", mfs)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(promFile)); len(ents) != 1 {
+		t.Errorf("textfile folder holds %d files (a temporary one left?)", len(ents))
 	}
 	r = run(t, "--config", cfg, "run", "--date", string(clean), "--to", string(dirty))
 	if r.code != 3 || strings.Count(r.stdout, "hw1") != 2 {

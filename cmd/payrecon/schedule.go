@@ -3,16 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/metrics"
 	"github.com/payrecon/payrecon/reports"
 )
 
@@ -33,6 +38,10 @@ the workbook written into reports.dir (payrecon-DAY.xlsx) after each firing.
 SIGTERM or SIGINT stops it cleanly: no new run starts, a run in flight
 finishes (or, after a grace period, rolls back, never half-stored).
 
+When jobs.metrics_listen is set, GET /metrics there serves the run metrics
+(last success time per account, duration, bill lines, discrepancies by
+class, balanced, failures) for Prometheus.
+
 --once runs the job a single time for yesterday and exits.
 
 Exit status:
@@ -47,7 +56,17 @@ Exit status:
 			if err != nil {
 				return err
 			}
-			r, closeRunner, err := buildRunner(ctx, a, nil)
+			var observe func(payrecon.Run, error)
+			if cfg.Jobs.MetricsListen != "" && !once {
+				reg := metrics.NewRegistry()
+				observe = metrics.NewRuns(reg, accountNames(cfg)).Observe
+				stopMetrics, err := serveMetrics(ctx, cfg.Jobs.MetricsListen, reg, a.logger())
+				if err != nil {
+					return err
+				}
+				defer stopMetrics()
+			}
+			r, closeRunner, err := buildRunner(ctx, a, nil, observe)
 			if err != nil {
 				return err
 			}
@@ -108,6 +127,24 @@ Exit status:
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "run the job once for yesterday and exit")
 	return cmd
+}
+
+// serveMetrics serves reg at GET /metrics on addr until stop is called.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("jobs.metrics_listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(reg))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("serving run metrics", "addr", ln.Addr().String())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }
 
 // writeRunsWorkbook writes the workbook of a firing's runs (their accounts

@@ -14,6 +14,7 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/intake"
+	"github.com/payrecon/payrecon/metrics"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -21,8 +22,8 @@ func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Receive provider callbacks into the ledger",
-		Long: `Serve POST /callbacks/{provider}/{account}, GET /healthz (liveness) and
-GET /readyz (readiness: the database answers).
+		Long: `Serve POST /callbacks/{provider}/{account}, GET /healthz (liveness),
+GET /readyz (readiness: the database answers) and GET /metrics (Prometheus).
 
 Each callback goes, raw, to its account's verifier; an authentic one is stored
 with its ledger entries in one transaction and acknowledged in the provider's
@@ -57,7 +58,8 @@ func (a *app) serve(ctx context.Context, listen string) error {
 		return err
 	}
 	defer db.Close()
-	h, err := a.intakeHandler(ctx, db, nil, db.Ping)
+	reg := metrics.NewRegistry()
+	h, err := a.intakeHandler(ctx, db, nil, intakeOps{ready: db.Ping, observer: metrics.NewIntake(reg), metrics: metrics.Handler(reg)})
 	if err != nil {
 		return err
 	}
@@ -99,7 +101,14 @@ func (a *app) serve(ctx context.Context, listen string) error {
 // intakeHandler wires the callback handler for the named accounts (all
 // when empty). Accounts whose provider has no callback verifier are left
 // out (their callbacks are stored as rejected: unknown account).
-func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, names []string, ready func(context.Context) error) (*intake.Handler, error) {
+// intakeOps is what serve adds to the handler: readiness and metrics.
+type intakeOps struct {
+	ready    func(context.Context) error
+	observer intake.Observer
+	metrics  http.Handler
+}
+
+func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, names []string, ops intakeOps) (*intake.Handler, error) {
 	c, err := a.config()
 	if err != nil {
 		return nil, err
@@ -136,7 +145,9 @@ func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, name
 		UnknownAccountRate:  orNone(c.Server.UnknownAccountRate),
 		UnknownAccountBurst: c.Server.UnknownAccountBurst,
 		StoreTimeout:        c.Server.StoreTimeout,
-		Ready:               ready,
+		Ready:               ops.ready,
+		Observer:            ops.observer,
+		Metrics:             ops.metrics,
 	}), nil
 }
 

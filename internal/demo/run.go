@@ -36,10 +36,13 @@ import (
 
 // Config shapes a demo run.
 type Config struct {
-	Dir     string // where the SQLite database and the reports go (made fresh)
-	Day     payrecon.Day
-	Out     io.Writer // the summary
-	Logger  *slog.Logger
+	Dir    string // where the SQLite database and the reports go (made fresh)
+	Day    payrecon.Day
+	Out    io.Writer // the summary
+	Logger *slog.Logger
+	// LogFile, when set, receives the log (text, info level; replaced
+	// each run) instead of Logger, so that Out shows only the summary.
+	LogFile string
 	Version string
 }
 
@@ -50,6 +53,7 @@ type Result struct {
 	Rejected  []payrecon.RawCallback
 	Workbook  string
 	JSON      string
+	Log       string         // the log file, "" when none
 	Callbacks map[string]int // outcome → count
 	Pulled    []string       // accounts whose ledger the runs pulled, and from where
 }
@@ -74,6 +78,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
+	}
+	if cfg.LogFile != "" {
+		f, err := os.Create(cfg.LogFile)
+		if err != nil {
+			return nil, fmt.Errorf("demo log: %w", err)
+		}
+		defer f.Close()
+		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	dbPath := filepath.Join(cfg.Dir, "payrecon-demo.db")
 	for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -123,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
 
-	res := &Result{Classes: map[payrecon.Class]int64{}, Callbacks: map[string]int{}}
+	res := &Result{Classes: map[payrecon.Class]int64{}, Callbacks: map[string]int{}, Log: cfg.LogFile}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, a := range accts {
 		url := base + "/callbacks/" + a.acct.Provider + "/" + a.name
@@ -376,6 +388,9 @@ func summarize(w io.Writer, res *Result, dbPath string) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Workbook: %s\nJSON:     %s\nDatabase: %s\n", res.Workbook, res.JSON, dbPath)
+	if res.Log != "" {
+		fmt.Fprintf(w, "Log:      %s\n", res.Log)
+	}
 	fmt.Fprintln(w, "The database holds the runs, the discrepancies with their identity, and the proposed repair actions.")
 }
 

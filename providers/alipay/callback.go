@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -19,6 +20,14 @@ const (
 	NotifyDutUserSign     = "dut_user_sign"
 	NotifyDutUserUnsign   = "dut_user_unsign"
 )
+
+// NotifyTradeStatuses are the trade_status words of trade_status_sync
+// (TRADE_CLOSED here is a trade closed unpaid; a refund's TRADE_CLOSED is
+// read as a refund before this applies).
+var NotifyTradeStatuses = payrecon.StatusMap{
+	"TRADE_SUCCESS": payrecon.StatusSuccess, "TRADE_FINISHED": payrecon.StatusSuccess,
+	"WAIT_BUYER_PAY": payrecon.StatusNotPaid, "TRADE_CLOSED": payrecon.StatusClosed,
+}
 
 // ErrCallbackFormat is wrapped when an authentic notification cannot be
 // read (missing numbers, bad amounts or times, another app or seller).
@@ -58,24 +67,53 @@ func verifyNotification(pub *rsa.PublicKey, body []byte, charset string) (url.Va
 	}
 	v, err := strict.ParseForm(body, charset, "charset")
 	if err != nil {
+		// authentic but not strictly readable, or tampered: a byte
+		// changed in a percent-escape can make invalid text, and that is
+		// a forgery first
+		if verifySign(pub, lenientForm(body)) != nil {
+			return nil, fmt.Errorf("%w: sign does not verify with alipay_public_key (and %w)", payrecon.ErrSignatureInvalid, err)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrCallbackFormat, err)
 	}
+	if err := verifySign(pub, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// lenientForm reads a form body as a lenient reader would: pairs that do
+// not decode are left out, the last of repeated parameters wins.
+func lenientForm(body []byte) url.Values {
+	v := url.Values{}
+	for _, pair := range strings.Split(string(body), "&") {
+		k, val, _ := strings.Cut(pair, "=")
+		dk, err1 := url.QueryUnescape(k)
+		dv, err2 := url.QueryUnescape(val)
+		if err1 == nil && err2 == nil && dk != "" {
+			v.Set(dk, dv)
+		}
+	}
+	return v
+}
+
+// verifySign checks v's sign over its other parameters.
+func verifySign(pub *rsa.PublicKey, v url.Values) error {
 	sig := v.Get("sign")
 	if sig == "" {
-		return nil, fmt.Errorf("%w: no sign parameter", payrecon.ErrSignatureInvalid)
+		return fmt.Errorf("%w: no sign parameter", payrecon.ErrSignatureInvalid)
 	}
 	st := v.Get("sign_type")
 	if st != "" && st != SignTypeRSA2 && st != SignTypeRSA {
-		return nil, fmt.Errorf("%w: unsupported sign_type %q", payrecon.ErrSignatureInvalid, st)
+		return fmt.Errorf("%w: unsupported sign_type %q", payrecon.ErrSignatureInvalid, st)
 	}
-	err = VerifyRSA(pub, st, []byte(SignContent(v, "sign_type")), sig)
+	err := VerifyRSA(pub, st, []byte(SignContent(v, "sign_type")), sig)
 	if err != nil && v.Has("alipay_cert_sn") {
 		err = VerifyRSA(pub, st, []byte(SignContent(v, "sign_type", "alipay_cert_sn")), sig)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: sign does not verify with alipay_public_key", payrecon.ErrSignatureInvalid)
+		return fmt.Errorf("%w: sign does not verify with alipay_public_key", payrecon.ErrSignatureInvalid)
 	}
-	return v, nil
+	return nil
 }
 
 // VerifyCallback implements payrecon.CallbackVerifier: it verifies the
@@ -225,9 +263,6 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if amt <= 0 {
-			return nil, fmt.Errorf("%w: refund_fee %s", ErrCallbackFormat, v.Get("refund_fee"))
-		}
 		at, err := notifyTime("gmt_refund", v.Get("gmt_refund"))
 		if err != nil {
 			return nil, err
@@ -238,21 +273,16 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 			Amount: amt, PayerAmount: amt, Currency: "CNY", OccurredAt: at, Source: "callback",
 		}}, nil
 	}
-	st := payrecon.StatusSuccess
-	switch status {
-	case "TRADE_SUCCESS", "TRADE_FINISHED":
-	case "WAIT_BUYER_PAY", "TRADE_CLOSED":
+	st, err := NotifyTradeStatuses.Map("trade_status", status)
+	if err != nil {
+		return nil, err // undocumented: the domain's status rule, naming the value
+	}
+	if st != payrecon.StatusSuccess {
 		return nil, nil // unpaid: nothing to book
-	default:
-		// undocumented: kept unknown, naming the value, for the domain validation to refuse
-		st = payrecon.Status("unknown:" + status)
 	}
 	total, err := yuanField(v, "total_amount", true)
 	if err != nil {
 		return nil, err
-	}
-	if total <= 0 {
-		return nil, fmt.Errorf("%w: total_amount %s", ErrCallbackFormat, v.Get("total_amount"))
 	}
 	payer := total
 	if v.Get("buyer_pay_amount") != "" {
@@ -302,14 +332,14 @@ func agreementEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 
 // Reply implements payrecon.CallbackVerifier: an accepted notification is
 // answered 200 with exactly "success" (Alipay retries anything else); a
-// rejected one 400 and any other failure (e.g. the store) 500, both with
+// rejected one (bad signature, unreadable, failing the domain validation) 400 and any other failure (e.g. the store) 500, both with
 // "failure", so that Alipay retries.
 func (c *Client) Reply(err error) payrecon.CallbackReply {
 	if err == nil {
 		return payrecon.CallbackReply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte(ReplySuccess)}
 	}
 	status := http.StatusInternalServerError
-	if errors.Is(err, payrecon.ErrSignatureInvalid) || errors.Is(err, ErrCallbackFormat) {
+	if errors.Is(err, payrecon.ErrSignatureInvalid) || errors.Is(err, ErrCallbackFormat) || errors.As(err, new(*payrecon.ValidationError)) {
 		status = http.StatusBadRequest
 	}
 	return payrecon.CallbackReply{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte("failure")}

@@ -242,7 +242,7 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 	if m.OrderID == "" || m.CpOrderNo == "" {
 		return vc, fmt.Errorf("%w: payment msg without order_id or cp_orderno", ErrCallbackFormat)
 	}
-	amount, err := parseFen(string(m.TotalAmount))
+	amount, err := signedFen(string(m.TotalAmount))
 	if err != nil {
 		return vc, fmt.Errorf("%w: payment msg total_amount: %v", ErrCallbackFormat, err)
 	}
@@ -293,7 +293,7 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 	if no == "" {
 		return vc, fmt.Errorf("%w: refund msg without refund_no or cp_refundno", ErrCallbackFormat)
 	}
-	amount, err := parseFen(string(m.RefundAmount))
+	amount, err := signedFen(string(m.RefundAmount))
 	if err != nil {
 		return vc, fmt.Errorf("%w: refund msg refund_amount: %v", ErrCallbackFormat, err)
 	}
@@ -325,6 +325,17 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 		OccurredAt:       at,
 	}}
 	return vc, nil
+}
+
+// signedFen reads a fen amount keeping its sign: whether a callback's
+// amount may be zero or negative is the domain validation's rule
+// (amount_positive), which names it.
+func signedFen(s string) (int64, error) {
+	if neg, ok := strings.CutPrefix(strings.TrimSpace(s), "-"); ok {
+		v, err := parseFen(neg)
+		return -v, err
+	}
+	return parseFen(s)
 }
 
 // Reply implements payrecon.CallbackVerifier: 200 with ReplySuccess, or

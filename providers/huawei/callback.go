@@ -293,16 +293,17 @@ var (
 // Reply renders the acknowledgement: HTTP 200 with exactly
 // {"resultCode":"000000","resultDesc":"Success."} on success; 400 for a
 // callback refused for its content (bad signature, unreadable, another
-// merchant's); 500 otherwise (e.g. the store failed), so Huawei retries.
+// merchant's, failing the domain validation); 500 otherwise (e.g. the store failed), so Huawei retries.
 func (c *Client) Reply(err error) payrecon.CallbackReply {
 	const ct = "application/json"
 	var rej *rejectError
+	var invalid *payrecon.ValidationError
 	switch {
 	case err == nil:
 		return payrecon.CallbackReply{Status: http.StatusOK, ContentType: ct, Body: ackOK}
 	case errors.Is(err, payrecon.ErrSignatureInvalid):
 		return payrecon.CallbackReply{Status: http.StatusBadRequest, ContentType: ct, Body: ackBadSign}
-	case errors.As(err, &rej):
+	case errors.As(err, &rej), errors.As(err, &invalid):
 		return payrecon.CallbackReply{Status: http.StatusBadRequest, ContentType: ct, Body: ackReject}
 	}
 	return payrecon.CallbackReply{Status: http.StatusInternalServerError, ContentType: ct, Body: ackFail}

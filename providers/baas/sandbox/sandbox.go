@@ -424,7 +424,7 @@ func (s *Sandbox) seqOf(p scenario.Payment) int {
 // PaymentCallback implements scenario.Sandbox: the order record of p as the
 // trigger sends it on payment.
 func (s *Sandbox) PaymentCallback(p scenario.Payment) (scenario.Callback, error) {
-	return s.Webhook(s.render(p, nil, s.seqOf(p)).rec)
+	return s.Webhook(triggerRecord(s.render(p, nil, s.seqOf(p)).rec))
 }
 
 // RefundCallback implements scenario.Sandbox: the record of r's order
@@ -447,7 +447,7 @@ func (s *Sandbox) RefundCallback(r scenario.Refund) (scenario.Callback, error) {
 	if !found {
 		refunds = append(refunds, r)
 	}
-	return s.Webhook(s.render(p, refunds, s.seqOf(p)).rec)
+	return s.Webhook(triggerRecord(s.render(p, refunds, s.seqOf(p)).rec))
 }
 
 // AgreementCallback implements scenario.Sandbox: MinCloud has no agreements.
