@@ -43,7 +43,7 @@ func TestConformance(t *testing.T) {
 	for _, opts := range []sandbox.Options{{}, {StringAmounts: true, GatewayType: "alipay_page"}, {SwapNumbers: true}} {
 		t.Run(fmt.Sprintf("strings=%v,swap=%v", opts.StringAmounts, opts.SwapNumbers), func(t *testing.T) {
 			sb, c := mustSandbox(t, &scenario.Scenario{}, opts)
-			providertest.Run(t, providertest.Harness{Sandbox: sb, Provider: onlyOrderQuery{c, c}, Day: testDay})
+			providertest.Run(t, providertest.Harness{Sandbox: sb, Provider: onlyOrderQuery{c, c}, Day: testDay, HostileBills: c})
 			if calls := strings.Join(sb.Calls(), "\n"); (!opts.SwapNumbers && !strings.Contains(calls, "GET /hserve/v2.0/idp/pay/order/")) || !strings.Contains(calls, "GET /hserve/v2.2/idp/pay/order/") {
 				t.Errorf("detail and list paths not used:\n%s", calls)
 			}
