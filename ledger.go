@@ -1,6 +1,7 @@
 package payrecon
 
 import (
+	"errors"
 	"net/http"
 	"time"
 )
@@ -99,9 +100,43 @@ type CallbackReply struct {
 // VerifyCallback returns an error wrapping ErrSignatureInvalid for a
 // forged or tampered callback, and another error for one it cannot read;
 // the error text is the reason stored with the rejected callback and must
-// not contain secrets. It must be safe for concurrent use.
+// not contain secrets. When it rejects a callback whose event id it has
+// read, it may say so (the id is stored with the rejected callback, so a
+// tampered callback reusing a real id can be traced to it): either return
+// a VerifiedCallback with EventID alongside the error, or wrap the error
+// with WithEventID. It must be safe for concurrent use.
 // Reply renders the acknowledgement for a result: err == nil is success.
 type CallbackVerifier interface {
 	VerifyCallback(req CallbackRequest) (VerifiedCallback, error)
 	Reply(err error) CallbackReply
+}
+
+// callbackError carries the event id a verifier read from a callback it
+// rejected.
+type callbackError struct {
+	eventID string
+	err     error
+}
+
+func (e *callbackError) Error() string { return e.err.Error() }
+func (e *callbackError) Unwrap() error { return e.err }
+
+// WithEventID marks err (a verifier's rejection) with the event id read
+// from the rejected callback; the text of err is unchanged, errors.Is and
+// errors.As see through it. A nil err stays nil; an empty id returns err.
+func WithEventID(eventID string, err error) error {
+	if err == nil || eventID == "" {
+		return err
+	}
+	return &callbackError{eventID: eventID, err: err}
+}
+
+// EventIDOf returns the event id WithEventID put on err (the outermost
+// one), or "".
+func EventIDOf(err error) string {
+	var ce *callbackError
+	if errors.As(err, &ce) {
+		return ce.eventID
+	}
+	return ""
 }

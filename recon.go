@@ -13,6 +13,8 @@ type Account struct {
 	Name       string // unique name, used in URLs, the store and reports
 	Provider   string // "huawei", "wechat", …
 	FeeRatePPM int64  // configured fee rate, parts per million; 0 = no fee check
+	Currency   string // the account's currency; "" means DefaultCurrency (CNY)
+	MaxAmount  int64  // largest single amount accepted, fen; 0 means DefaultMaxAmount
 }
 
 // Class is the result class of a bill line or ledger entry. The names are a
@@ -127,6 +129,13 @@ type Item struct {
 	// item (resolved_late, or a carry-over turned into a discrepancy), that
 	// item's Key(); "" otherwise. Not part of the identity.
 	ResolvesKey string `json:",omitempty"`
+	// Tolerance names the configured tolerance rule the item falls under
+	// ("" for none), set by jobs after classification; the item keeps its
+	// class and Delta. Not part of the identity.
+	Tolerance string `json:",omitempty"`
+	// DueDay is when a review is due by the SLA, set by jobs for
+	// discrepancies; the store keeps the first one. Not part of the identity.
+	DueDay Day `json:",omitempty"`
 }
 
 // Key is the discrepancy's stable identity across re-runs: account, class,
@@ -152,6 +161,9 @@ type Totals struct {
 	Fees        int64 // bill fees
 	Settlement  int64 // settlement bill total (0 when none)
 	ByClass     map[Class]ClassTotal
+	// Tolerated counts the discrepancies (already in ByClass) that a
+	// tolerance rule covers; open ones are the rest.
+	Tolerated ClassTotal `json:",omitzero"`
 }
 
 // ClassTotal counts a class.
@@ -172,6 +184,11 @@ const (
 	RunFindings   RunState = "discrepancy" // reconciled, discrepancies found
 	RunFailed     RunState = "failed"
 	RunSuperseded RunState = "superseded"
+	// RunRefused and RunNotReady describe an (account, day) that has no run,
+	// only attempts (see RunAttempt); reports show them so that a day whose
+	// runs keep being refused does not look untouched.
+	RunRefused  RunState = "refused"
+	RunNotReady RunState = "not_ready"
 )
 
 // Run is one reconciliation of one account for one bill day.
@@ -187,6 +204,10 @@ type Run struct {
 	Bills      []BillFile
 	Error      string
 	Version    string // software version that made it
+	// LastAttempt is the newest attempt at the same (account, day) made
+	// after this run started that produced no run (refused, failed, bill
+	// not ready); zero when there is none. Set by the store when reading.
+	LastAttempt RunAttempt
 }
 
 // ActionState is where a repair action is in its life.

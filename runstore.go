@@ -58,3 +58,46 @@ type ActionStore interface {
 	TransitionAction(ctx context.Context, id int64, from []ActionState, to ActionState, actor, detail string) (Action, error)
 	ActionAudit(ctx context.Context, id int64) ([]AuditEntry, error)
 }
+
+// AttemptOutcome is why a run attempt produced no finished run.
+type AttemptOutcome string
+
+const (
+	AttemptRefused  AttemptOutcome = "refused"   // another process held the run lease
+	AttemptFailed   AttemptOutcome = "failed"    // the run failed (recorded as a failed run too)
+	AttemptNotReady AttemptOutcome = "not_ready" // the provider has not published the bill yet
+)
+
+// RunAttempt is one attempt at an (account, day) run that produced no
+// finished run, kept so that reports show that today's run did not happen.
+type RunAttempt struct {
+	ID      int64
+	Account string
+	Day     Day
+	At      time.Time
+	Outcome AttemptOutcome
+	Owner   string // the attempting process
+	// Holder and HolderExpires name the lease that refused the attempt.
+	Holder        string
+	HolderExpires time.Time
+	Reason        string
+}
+
+// AttemptRecorder is implemented by run stores that keep run attempts;
+// the runner records refused and failed attempts when its store has it.
+type AttemptRecorder interface {
+	RecordAttempt(ctx context.Context, a *RunAttempt) error
+}
+
+// LockHeldError is the error LockRun returns while another owner's lease
+// is live; it wraps ErrLocked.
+type LockHeldError struct {
+	Owner   string
+	Expires time.Time
+}
+
+func (e *LockHeldError) Error() string {
+	return "held by " + e.Owner + " until " + e.Expires.UTC().Format(time.RFC3339) + ": " + ErrLocked.Error()
+}
+
+func (e *LockHeldError) Unwrap() error { return ErrLocked }

@@ -16,7 +16,11 @@ type RawCallback struct {
 	ReceivedAt time.Time
 	Header     http.Header // stored as JSON; Authorization-like secrets are not in callbacks
 	Body       []byte
-	BodySHA256 string
+	BodySHA256 string // of the body as received (even when Body is only a prefix of it)
+	// BodyLength is the body's length as received; when it exceeds
+	// len(Body) the stored Body is a prefix (rejected callbacks keep a
+	// bounded prefix). 0 means len(Body).
+	BodyLength int64
 	Accepted   bool
 	Reason     string // why it was rejected ("" when accepted)
 	Source     string // "http" or "import"

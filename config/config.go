@@ -44,12 +44,20 @@ type Config struct {
 	Accounts []Account `yaml:"accounts"`
 	Jobs     Jobs      `yaml:"jobs"`
 	Reports  Reports   `yaml:"reports"`
+	Review   Review    `yaml:"review"`
 }
 
 // Database selects the store.
 type Database struct {
 	Driver string          `yaml:"driver"` // sqlite or mysql
 	DSN    payrecon.Secret `yaml:"dsn"`    // SQLite file path, or a go-sql-driver DSN with parseTime=true&loc=UTC
+	// Connection pool: at most MaxOpenConns connections (callbacks beyond
+	// it wait, within server.store_timeout, instead of exhausting the
+	// server's max_connections), MaxIdleConns kept idle, each reused for
+	// at most ConnMaxLifetime.
+	MaxOpenConns    int           `yaml:"max_open_conns"`
+	MaxIdleConns    int           `yaml:"max_idle_conns"`
+	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
 }
 
 // UnmarshalYAML reads dsn as "env:NAME", "file:PATH" or a literal DSN. Unlike
@@ -57,21 +65,35 @@ type Database struct {
 // SQLite file path), not a file to read the DSN from.
 func (d *Database) UnmarshalYAML(n *yaml.Node) error {
 	var raw struct {
-		Driver *string `yaml:"driver"`
-		DSN    *string `yaml:"dsn"`
+		Driver          *string        `yaml:"driver"`
+		DSN             *string        `yaml:"dsn"`
+		MaxOpenConns    *int           `yaml:"max_open_conns"`
+		MaxIdleConns    *int           `yaml:"max_idle_conns"`
+		ConnMaxLifetime *time.Duration `yaml:"conn_max_lifetime"`
 	}
 	if err := n.Decode(&raw); err != nil {
 		return err
 	}
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i].Value; k != "driver" && k != "dsn" {
+			switch k := n.Content[i].Value; k {
+			case "driver", "dsn", "max_open_conns", "max_idle_conns", "conn_max_lifetime":
+			default:
 				return fmt.Errorf("line %d: field %s not found in database", n.Content[i].Line, k)
 			}
 		}
 	}
 	if raw.Driver != nil {
 		d.Driver = *raw.Driver
+	}
+	if raw.MaxOpenConns != nil {
+		d.MaxOpenConns = *raw.MaxOpenConns
+	}
+	if raw.MaxIdleConns != nil {
+		d.MaxIdleConns = *raw.MaxIdleConns
+	}
+	if raw.ConnMaxLifetime != nil {
+		d.ConnMaxLifetime = *raw.ConnMaxLifetime
 	}
 	if raw.DSN != nil {
 		v := strings.TrimSpace(*raw.DSN)
@@ -93,6 +115,21 @@ type Server struct {
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
 	ReadTimeout  time.Duration `yaml:"read_timeout"`
 	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// StoreTimeout bounds each database call of a callback; below
+	// WriteTimeout, so that a stalled database is answered 5xx in time.
+	StoreTimeout time.Duration `yaml:"store_timeout"`
+	// RejectBodyBytes: how much of a rejected callback's body is stored
+	// (with the whole body's SHA-256 and length).
+	RejectBodyBytes int `yaml:"reject_body_bytes"`
+	// RejectRate / RejectBurst: per remote address, rejected callbacks
+	// stored per second and in a burst; 0 rate stores every one.
+	RejectRate  float64 `yaml:"reject_rate"`
+	RejectBurst int     `yaml:"reject_burst"`
+	// UnknownAccountRate / UnknownAccountBurst: callbacks for unconfigured
+	// accounts stored per second and in a burst (all remotes); 0 rate
+	// stores every one.
+	UnknownAccountRate  float64 `yaml:"unknown_account_rate"`
+	UnknownAccountBurst int     `yaml:"unknown_account_burst"`
 }
 
 // Log configures log/slog. $LOG_LEVEL overrides Level.
@@ -111,6 +148,14 @@ type Account struct {
 	FeeRatePPM int64 `yaml:"-"`
 	// Timezone of the bill day; only Asia/Shanghai is supported.
 	Timezone string `yaml:"timezone"`
+	// Currency is the account's currency (default CNY): a callback or bill
+	// line in any other currency is refused.
+	Currency string `yaml:"currency"`
+	// MaxAmount is the largest single amount accepted, yuan (default
+	// "10000000.00"); a larger callback is refused, a larger bill line fails the run.
+	MaxAmount string `yaml:"max_amount"`
+	// MaxAmountFen is MaxAmount in fen (set by Validate).
+	MaxAmountFen int64 `yaml:"-"`
 	// Section is the provider's own section (the key named after Provider),
 	// kept raw; nil when absent.
 	Section *yaml.Node `yaml:"-"`
@@ -131,7 +176,8 @@ type Jobs struct {
 	// AutoApply lists action kinds applied without approval; kinds that move
 	// money are refused.
 	AutoApply []payrecon.ActionKind `yaml:"auto_apply"`
-	// LockTTL is the run lease length.
+	// LockTTL is the run lease: a run renews it every quarter of it while
+	// it works, so the lease of a killed run lapses within LockTTL.
 	LockTTL time.Duration `yaml:"lock_ttl"`
 }
 
@@ -149,24 +195,41 @@ type Webhook struct {
 	Secret payrecon.Secret `yaml:"secret"`
 }
 
+// Bounds of jobs.lock_ttl: short enough that a killed run's day is free
+// again soon, long enough that a renewal every quarter of it survives a
+// slow database.
+const (
+	MinLockTTL = 10 * time.Second
+	MaxLockTTL = 30 * time.Minute
+)
+
 // Default returns the configuration used where the file says nothing.
 func Default() Config {
 	return Config{
-		Database: Database{Driver: "sqlite", DSN: payrecon.NewSecret("var/payrecon.db")},
+		Database: Database{Driver: "sqlite", DSN: payrecon.NewSecret("var/payrecon.db"),
+			MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute},
 		Server: Server{
 			Listen:       "127.0.0.1:8080",
 			MaxBodyBytes: 1 << 20,
 			ReadTimeout:  10 * time.Second,
 			WriteTimeout: 10 * time.Second,
+			StoreTimeout: 5 * time.Second,
+
+			RejectBodyBytes:     4 << 10,
+			RejectRate:          5,
+			RejectBurst:         50,
+			UnknownAccountRate:  1,
+			UnknownAccountBurst: 10,
 		},
 		Log: Log{Level: "info", Format: "json"},
 		Jobs: Jobs{
 			Cron:              "CRON_TZ=Asia/Shanghai 30 10 * * *",
 			BillReadyDeadline: 36 * time.Hour,
 			RequerySchedule:   []time.Duration{10 * time.Minute, time.Hour, 6 * time.Hour},
-			LockTTL:           30 * time.Minute,
+			LockTTL:           60 * time.Second,
 		},
 		Reports: Reports{Dir: "var/reports", Language: "zh", Webhook: Webhook{Format: "generic"}},
+		Review:  DefaultReview(),
 	}
 }
 
@@ -259,6 +322,7 @@ func checkRefs(n *yaml.Node, path string) []error {
 }
 
 var accountName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // Validate checks every field and returns all problems joined, each naming
 // its field. It also sets Account.FeeRatePPM.
@@ -275,6 +339,15 @@ func (c *Config) Validate() error {
 	if c.Database.DSN.IsZero() {
 		bad("database.dsn", "required")
 	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1, got %d", c.Database.MaxOpenConns)
+	}
+	if c.Database.MaxIdleConns < 0 || c.Database.MaxIdleConns > c.Database.MaxOpenConns {
+		bad("database.max_idle_conns", "must be between 0 and database.max_open_conns (%d), got %d", c.Database.MaxOpenConns, c.Database.MaxIdleConns)
+	}
+	if c.Database.ConnMaxLifetime < time.Second {
+		bad("database.conn_max_lifetime", "must be at least 1s, got %s", c.Database.ConnMaxLifetime)
+	}
 
 	if c.Server.Listen == "" {
 		bad("server.listen", "required")
@@ -287,6 +360,24 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.WriteTimeout <= 0 {
 		bad("server.write_timeout", "must be positive")
+	}
+	if c.Server.StoreTimeout <= 0 || (c.Server.WriteTimeout > 0 && c.Server.StoreTimeout >= c.Server.WriteTimeout) {
+		bad("server.store_timeout", "must be positive and below server.write_timeout (%s), got %s", c.Server.WriteTimeout, c.Server.StoreTimeout)
+	}
+	if c.Server.RejectBodyBytes < 0 {
+		bad("server.reject_body_bytes", "must not be negative, got %d", c.Server.RejectBodyBytes)
+	}
+	if c.Server.RejectRate < 0 {
+		bad("server.reject_rate", "must not be negative (0 stores every rejected callback)")
+	}
+	if c.Server.RejectBurst < 1 {
+		bad("server.reject_burst", "must be at least 1")
+	}
+	if c.Server.UnknownAccountRate < 0 {
+		bad("server.unknown_account_rate", "must not be negative (0 stores every one)")
+	}
+	if c.Server.UnknownAccountBurst < 1 {
+		bad("server.unknown_account_burst", "must be at least 1")
 	}
 
 	switch c.Log.Level {
@@ -337,6 +428,21 @@ func (c *Config) Validate() error {
 		if a.Timezone != "" && a.Timezone != "Asia/Shanghai" {
 			bad(p+".timezone", "only Asia/Shanghai is supported, got %q", a.Timezone)
 		}
+		if a.Currency != "" && !currencyCode.MatchString(a.Currency) {
+			bad(p+".currency", "%q is not an ISO 4217 code like CNY", a.Currency)
+		}
+		a.MaxAmountFen = 0
+		if a.MaxAmount != "" {
+			fen, err := payrecon.ParseYuan(a.MaxAmount)
+			switch {
+			case err != nil:
+				bad(p+".max_amount", "%v", err)
+			case fen <= 0:
+				bad(p+".max_amount", "%q must be more than 0", a.MaxAmount)
+			default:
+				a.MaxAmountFen = fen
+			}
+		}
 	}
 
 	if _, err := cron.ParseStandard(c.Jobs.Cron); err != nil {
@@ -364,8 +470,9 @@ func (c *Config) Validate() error {
 			bad(f, "%s moves money and needs approval; it cannot be applied automatically", k)
 		}
 	}
-	if c.Jobs.LockTTL <= 0 {
-		bad("jobs.lock_ttl", "must be positive")
+	if c.Jobs.LockTTL < MinLockTTL || c.Jobs.LockTTL > MaxLockTTL {
+		bad("jobs.lock_ttl", "must be between %s and %s (renewed every quarter of it; a dead run's lease lapses after it), got %s",
+			MinLockTTL, MaxLockTTL, c.Jobs.LockTTL)
 	}
 
 	if c.Reports.Dir == "" {
@@ -386,6 +493,7 @@ func (c *Config) Validate() error {
 			bad("reports.webhook.url", "must be an http(s) URL")
 		}
 	}
+	errs = append(errs, c.Review.validate(names)...)
 	return errors.Join(errs...)
 }
 
@@ -420,7 +528,7 @@ func (c *Config) Account(name string) (Account, bool) {
 
 // Domain is the account as the reconciliation sees it.
 func (a Account) Domain() payrecon.Account {
-	return payrecon.Account{Name: a.Name, Provider: a.Provider, FeeRatePPM: a.FeeRatePPM}
+	return payrecon.Account{Name: a.Name, Provider: a.Provider, FeeRatePPM: a.FeeRatePPM, Currency: a.Currency, MaxAmount: a.MaxAmountFen}
 }
 
 // UnmarshalYAML reads the account's own keys and keeps the section named
@@ -443,6 +551,10 @@ func (a *Account) UnmarshalYAML(n *yaml.Node) error {
 			dst = &a.FeeRate
 		case "timezone":
 			dst = &a.Timezone
+		case "currency":
+			dst = &a.Currency
+		case "max_amount":
+			dst = &a.MaxAmount
 		default:
 			if !isProvider(k.Value) {
 				return fmt.Errorf("line %d: field %s not found in account", k.Line, k.Value)
@@ -478,6 +590,12 @@ func (a Account) MarshalYAML() (any, error) {
 	}
 	if a.Timezone != "" {
 		add("timezone", str(a.Timezone))
+	}
+	if a.Currency != "" {
+		add("currency", str(a.Currency))
+	}
+	if a.MaxAmount != "" {
+		add("max_amount", str(a.MaxAmount))
 	}
 	if a.Section != nil {
 		add(a.Provider, a.Section)
@@ -598,4 +716,166 @@ func redactNode(n *yaml.Node, secret bool) *yaml.Node {
 		}
 	}
 	return &c
+}
+
+// ---- review (finance staff) ----
+
+// Review configures the finance review of discrepancies: the reason codes
+// a write-off may give, the SLA that sets each discrepancy's due day, the
+// tolerance rules runs apply, and when a carried-over item escalates.
+type Review struct {
+	// ReasonCodes a write-off must pick from.
+	ReasonCodes []string `yaml:"reason_codes"`
+	// SLA: a discrepancy is due Days after it was first seen; the first
+	// tier (highest min_amount first) whose MinAmount the amount at stake
+	// reaches applies, else DefaultDays.
+	SLA         []SLATier `yaml:"sla"`
+	DefaultDays int       `yaml:"sla_default_days"`
+	// CarryOverDays: a carried-over item still absent from the bills this
+	// many days after its origin day becomes a discrepancy (missing_in_bill).
+	CarryOverDays int `yaml:"carry_over_days"`
+	// Tolerances: rules that mark small, explained differences tolerated.
+	Tolerances []Tolerance `yaml:"tolerances"`
+}
+
+// SLATier is one amount tier of the SLA.
+type SLATier struct {
+	MinAmount    string `yaml:"min_amount"` // yuan, e.g. "1000.00"
+	MinAmountFen int64  `yaml:"-"`          // set by Validate
+	Days         int    `yaml:"days"`
+}
+
+// Tolerance is one tolerance rule: a discrepancy of one of Classes on one
+// of Accounts (all when empty) whose amount at stake (|difference|, or the
+// fee difference for fee_mismatch) is at most MaxPerLine is tolerated,
+// up to DailyMaxCount items and DailyMaxAmount per account and day (0: no
+// cap). It keeps its class and difference; the balance still holds.
+type Tolerance struct {
+	Name              string           `yaml:"name"`
+	Accounts          []string         `yaml:"accounts"`
+	Classes           []payrecon.Class `yaml:"classes"`
+	MaxPerLine        string           `yaml:"max_per_line"` // yuan
+	MaxPerLineFen     int64            `yaml:"-"`
+	Reason            string           `yaml:"reason"`
+	DailyMaxCount     int              `yaml:"daily_max_count"`
+	DailyMaxAmount    string           `yaml:"daily_max_amount"` // yuan; "" no cap
+	DailyMaxAmountFen int64            `yaml:"-"`
+}
+
+// DefaultReview is the review configuration used where the file says nothing.
+func DefaultReview() Review {
+	return Review{
+		ReasonCodes:   []string{"rounding", "small_amount", "provider_error", "duplicate_handled", "other"},
+		SLA:           []SLATier{{MinAmount: "10000.00", Days: 1}, {MinAmount: "100.00", Days: 3}},
+		DefaultDays:   7,
+		CarryOverDays: 3,
+	}
+}
+
+var codeName = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+
+// validate checks the review section and sets the fen fields.
+func (r *Review) validate(accounts map[string]int) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	yuan := func(field, v string, dst *int64) {
+		fen, err := payrecon.ParseYuan(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			bad(field, "%v", err)
+		case fen < 0:
+			bad(field, "%q must not be negative", v)
+		default:
+			*dst = fen
+		}
+	}
+	if len(r.ReasonCodes) == 0 {
+		bad("review.reason_codes", "at least one reason code is required")
+	}
+	seen := map[string]bool{}
+	for i, c := range r.ReasonCodes {
+		f := fmt.Sprintf("review.reason_codes[%d]", i)
+		if !codeName.MatchString(c) {
+			bad(f, "%q must match [a-z0-9_]{1,64}", c)
+		} else if seen[c] {
+			bad(f, "%q is listed twice", c)
+		}
+		seen[c] = true
+	}
+	for i := range r.SLA {
+		t := &r.SLA[i]
+		f := fmt.Sprintf("review.sla[%d]", i)
+		yuan(f+".min_amount", t.MinAmount, &t.MinAmountFen)
+		if t.Days <= 0 {
+			bad(f+".days", "must be positive")
+		}
+		if i > 0 && t.MinAmountFen >= r.SLA[i-1].MinAmountFen {
+			bad(f+".min_amount", "tiers must be listed from the highest amount down")
+		}
+	}
+	if r.DefaultDays <= 0 {
+		bad("review.sla_default_days", "must be positive")
+	}
+	if r.CarryOverDays <= 0 {
+		bad("review.carry_over_days", "must be positive")
+	}
+	names := map[string]bool{}
+	for i := range r.Tolerances {
+		t := &r.Tolerances[i]
+		p := fmt.Sprintf("review.tolerances[%d]", i)
+		switch {
+		case !codeName.MatchString(t.Name):
+			bad(p+".name", "%q must match [a-z0-9_]{1,64}", t.Name)
+		case names[t.Name]:
+			bad(p+".name", "%q is already used", t.Name)
+		}
+		names[t.Name] = true
+		for j, a := range t.Accounts {
+			if _, ok := accounts[a]; !ok {
+				bad(fmt.Sprintf("%s.accounts[%d]", p, j), "no account named %q", a)
+			}
+		}
+		if len(t.Classes) == 0 {
+			bad(p+".classes", "at least one class is required")
+		}
+		for j, c := range t.Classes {
+			if !isClass(c) || !c.IsDiscrepancy() {
+				bad(fmt.Sprintf("%s.classes[%d]", p, j), "%q is not a discrepancy class", c)
+			}
+		}
+		if strings.TrimSpace(t.MaxPerLine) == "" {
+			bad(p+".max_per_line", "required (yuan, e.g. \"0.01\")")
+		} else {
+			yuan(p+".max_per_line", t.MaxPerLine, &t.MaxPerLineFen)
+		}
+		if t.DailyMaxCount < 0 {
+			bad(p+".daily_max_count", "must not be negative")
+		}
+		t.DailyMaxAmountFen = 0
+		if t.DailyMaxAmount != "" {
+			yuan(p+".daily_max_amount", t.DailyMaxAmount, &t.DailyMaxAmountFen)
+		}
+	}
+	return errs
+}
+
+// ReasonCode reports whether code is a configured write-off reason.
+func (r Review) ReasonCode(code string) bool {
+	for _, c := range r.ReasonCodes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+func isClass(c payrecon.Class) bool {
+	for _, x := range payrecon.Classes {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }

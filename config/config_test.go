@@ -17,7 +17,11 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Database.Driver != "sqlite" || c.Server.MaxBodyBytes != 1<<20 || c.Jobs.LockTTL != 30*time.Minute {
+	if c.Database.MaxOpenConns != 20 || c.Database.MaxIdleConns != 10 || c.Database.ConnMaxLifetime != 30*time.Minute ||
+		c.Server.StoreTimeout != 5*time.Second || c.Server.StoreTimeout >= c.Server.WriteTimeout || c.Server.RejectBodyBytes != 4096 {
+		t.Errorf("database pool and intake defaults: %+v %+v", c.Database, c.Server)
+	}
+	if c.Database.Driver != "sqlite" || c.Server.MaxBodyBytes != 1<<20 || c.Jobs.LockTTL != 60*time.Second {
 		t.Errorf("example config: %+v", c)
 	}
 }
@@ -137,12 +141,23 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"unknown top key", "databse: {}", []string{"field databse not found"}},
 		{"bad duration", "server: {read_timeout: soon}", []string{"line 1", "soon"}},
 		{"server limits", "server: {listen: '', max_body_bytes: 0, read_timeout: -1s}", []string{"server.listen: required", "server.max_body_bytes: must be positive", "server.read_timeout: must be positive"}},
+		{"database pool", "database: {max_open_conns: 0, max_idle_conns: -1, conn_max_lifetime: 0s}", []string{
+			"database.max_open_conns: must be at least 1, got 0", "database.max_idle_conns: must be between 0 and database.max_open_conns (0), got -1",
+			"database.conn_max_lifetime: must be at least 1s, got 0s",
+		}},
+		{"database unknown key", "database: {max_conns: 3}", []string{"field max_conns not found in database"}},
+		{"intake limits", "server: {write_timeout: 5s, store_timeout: 5s, reject_body_bytes: -1, reject_rate: -2, reject_burst: 0, unknown_account_rate: -1, unknown_account_burst: 0}", []string{
+			"server.store_timeout: must be positive and below server.write_timeout (5s), got 5s", "server.reject_body_bytes: must not be negative",
+			"server.reject_rate: must not be negative", "server.reject_burst: must be at least 1",
+			"server.unknown_account_rate: must not be negative", "server.unknown_account_burst: must be at least 1",
+		}},
 		{"log", "log: {level: loud, format: xml}", []string{"log.level: must be", "log.format: must be json or text"}},
 		{"jobs", `jobs: {cron: "61 * * * *", accounts: [ghost], auto_apply: [refund_duplicate, fly], requery_schedule: [0s], lock_ttl: 0s}`, []string{
 			"jobs.cron:", `jobs.accounts[0]: no account named "ghost"`,
 			"jobs.auto_apply[0]: refund_duplicate moves money", `jobs.auto_apply[1]: unknown action kind "fly"`,
-			"jobs.requery_schedule[0]: must be positive", "jobs.lock_ttl: must be positive",
+			"jobs.requery_schedule[0]: must be positive", "jobs.lock_ttl: must be between 10s and 30m0s",
 		}},
+		{"lock_ttl too long", "jobs: {lock_ttl: 2h}", []string{"jobs.lock_ttl: must be between 10s and 30m0s", "got 2h0m0s"}},
 		{"reports", "reports: {dir: '', language: fr, webhook: {url: 'ftp://x', format: slack}}", []string{
 			"reports.dir: required", "reports.language: must be zh or en", "reports.webhook.url: must be an http(s) URL", "reports.webhook.format: must be",
 		}},

@@ -120,10 +120,11 @@ func (h *Handler) parseLine(account string, line []byte) (incoming, error) {
 			header.Add(k, v) // canonical key, as net/http would give it
 		}
 	}
-	tooBig := int64(len(body)) > h.cfg.MaxBodyBytes
+	length := int64(len(body))
+	tooBig := length > h.cfg.MaxBodyBytes
 	if tooBig {
 		body = body[:h.cfg.MaxBodyBytes]
 	}
-	return incoming{account: account, header: header, body: body, tooBig: tooBig,
+	return incoming{account: account, header: header, body: body, tooBig: tooBig, bodyLength: length,
 		remoteAddr: l.RemoteAddr, receivedAt: at, source: "import"}, nil
 }

@@ -11,12 +11,15 @@ package intake
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +30,10 @@ import (
 type Account struct {
 	Provider string // provider name in the URL, e.g. "wechat"
 	Verifier payrecon.CallbackVerifier
+	// Policy is the domain validation every entry of a verified callback
+	// passes (payrecon.PolicyFor the account). When its Limits are unset,
+	// the verifier's declared limits (payrecon.LimitsDeclarer) apply.
+	Policy payrecon.Policy
 }
 
 // Config wires a Handler.
@@ -43,7 +50,41 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes limits a callback body (default 1 MiB).
 	MaxBodyBytes int64
+	// RejectBodyBytes is how much of a rejected callback's body is stored
+	// (default 4 KiB; its SHA-256 and full length are stored too). Accepted
+	// callbacks are stored whole. Negative stores no body at all.
+	RejectBodyBytes int
+	// RejectRate and RejectBurst: a token bucket per remote address on
+	// storing rejected callbacks (default 5 per second, burst 50); past it,
+	// a rejected callback is answered as usual but not stored, and counted.
+	// Accepted callbacks are never limited. A negative rate disables it.
+	RejectRate  float64
+	RejectBurst int
+	// UnknownAccountRate and UnknownAccountBurst: how many callbacks for
+	// accounts that are not configured are stored (all remotes together;
+	// default 1 per second, burst 10). All are counted; those not stored
+	// are logged at most once a second. A negative rate disables it.
+	UnknownAccountRate  float64
+	UnknownAccountBurst int
+	// StoreTimeout bounds every store call (default 5s). It runs on a
+	// context detached from the request, so a callback whose client went
+	// away or whose body read timed out is still stored; keep it below the
+	// HTTP write timeout so that a stalled database is answered 5xx.
+	StoreTimeout time.Duration
+	// Ready, when set, is what GET /readyz checks (e.g. a database ping),
+	// under StoreTimeout; without it /readyz answers like /healthz.
+	Ready func(ctx context.Context) error
 }
+
+// Defaults of Config's limits.
+const (
+	DefaultRejectBodyBytes     = 4 << 10
+	DefaultRejectRate          = 5
+	DefaultRejectBurst         = 50
+	DefaultUnknownAccountRate  = 1
+	DefaultUnknownAccountBurst = 10
+	DefaultStoreTimeout        = 5 * time.Second
+)
 
 // DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 1 << 20
@@ -53,6 +94,7 @@ const (
 	maxAccountLen  = 64
 	maxProviderLen = 32
 	maxReasonLen   = 2000
+	maxEventIDLen  = 191
 )
 
 // Handler serves the callback routes. It is safe for concurrent use.
@@ -62,12 +104,15 @@ type Handler struct {
 	now       func() time.Time
 	providers map[string]bool
 	mux       *http.ServeMux
+	limits    *limiter
+	stats     stats
 }
 
 // New returns the handler. It serves
 //
 //	POST /callbacks/{provider}/{account}
-//	GET  /healthz
+//	GET  /healthz  liveness: the process answers
+//	GET  /readyz   readiness: Config.Ready (the database) answers too
 func New(cfg Config) *Handler {
 	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, providers: map[string]bool{}, mux: http.NewServeMux()}
 	if h.log == nil {
@@ -79,6 +124,8 @@ func New(cfg Config) *Handler {
 	if h.cfg.MaxBodyBytes <= 0 {
 		h.cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	h.cfg.withDefaults()
+	h.limits = newLimiter(h.cfg.RejectRate, h.cfg.RejectBurst, h.cfg.UnknownAccountRate, h.cfg.UnknownAccountBurst)
 	for _, p := range cfg.Providers {
 		h.providers[p] = true
 	}
@@ -90,6 +137,7 @@ func New(cfg Config) *Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	h.mux.HandleFunc("GET /readyz", h.ready)
 	return h
 }
 
@@ -123,7 +171,9 @@ type incoming struct {
 	account    string
 	header     http.Header
 	body       []byte
-	tooBig     bool // body was cut at MaxBodyBytes
+	tooBig     bool   // body was cut at MaxBodyBytes
+	bodyLength int64  // the body's full length as far as known (> len(body) when tooBig)
+	eventID    string // the event id the verifier read from a callback it rejected
 	remoteAddr string
 	receivedAt time.Time
 	source     string // "http" or "import"
@@ -140,7 +190,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	body, tooBig, err := readLimited(r.Body, h.cfg.MaxBodyBytes)
 	in := incoming{
 		provider: provider, account: account, header: r.Header.Clone(), body: body, tooBig: tooBig,
-		remoteAddr: r.RemoteAddr, receivedAt: h.now(), source: "http",
+		bodyLength: int64(len(body)), remoteAddr: r.RemoteAddr, receivedAt: h.now(), source: "http",
+	}
+	if tooBig {
+		// Not read further: the declared length when there is one, else
+		// "more than the limit".
+		in.bodyLength = max(r.ContentLength, h.cfg.MaxBodyBytes+1)
 	}
 	var res result
 	if err != nil {
@@ -185,15 +240,18 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 		Account: in.account, Header: in.header, Body: in.body, RemoteAddr: in.remoteAddr, ReceivedAt: in.receivedAt,
 	})
 	if verr == nil {
-		verr = h.checkEntries(in, vc.Entries)
+		verr = h.checkEntries(in, acct, vc.Entries)
 	}
 	if verr != nil {
+		in.eventID = rejectedEventID(vc, verr)
 		return h.reject(ctx, in, verr.Error(), acct.Verifier.Reply(verr))
 	}
 
 	raw := h.raw(in, true, "")
 	raw.EventID = vc.EventID
-	dup, err := h.cfg.Store.StoreCallback(ctx, raw, vc.Entries)
+	sctx, cancel := h.storeContext(ctx)
+	dup, err := h.cfg.Store.StoreCallback(sctx, raw, vc.Entries)
+	cancel()
 	if err != nil {
 		h.log.Error("store callback", "account", in.account, "event_id", vc.EventID, "err", err)
 		reply := acct.Verifier.Reply(fmt.Errorf("temporary failure, retry later: %w", payrecon.ErrTransient))
@@ -209,9 +267,15 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 	return result{outcome: Accepted, reply: acct.Verifier.Reply(nil), id: raw.ID}
 }
 
-// checkEntries fills each entry's account and provider and refuses entries
-// the verifier attributed to another account.
-func (h *Handler) checkEntries(in incoming, entries []payrecon.LedgerEntry) error {
+// checkEntries fills each entry's account and provider, refuses entries
+// the verifier attributed to another account, and runs the domain
+// validation (payrecon.Policy.CheckEntry) on every entry: whatever the
+// provider, nothing it failed to check enters the ledger.
+func (h *Handler) checkEntries(in incoming, acct Account, entries []payrecon.LedgerEntry) error {
+	pol := acct.Policy
+	if pol.Limits == (payrecon.Limits{}) {
+		pol.Limits = payrecon.LimitsOf(acct.Verifier)
+	}
 	for i := range entries {
 		e := &entries[i]
 		if e.Account == "" {
@@ -226,35 +290,102 @@ func (h *Handler) checkEntries(in incoming, entries []payrecon.LedgerEntry) erro
 		if e.EventKey == "" {
 			return fmt.Errorf("entry %d has no event key", i)
 		}
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = in.receivedAt
+		}
+		if err := pol.CheckEntry(*e); err != nil {
+			if len(entries) == 1 {
+				return err
+			}
+			return fmt.Errorf("entry %d: %w", i, err)
+		}
 	}
 	return nil
 }
 
-// reject stores the callback as rejected and returns reply. When the store
-// fails the reply still goes out (the provider will retry) and the failure
-// is logged.
+// reject stores the callback as rejected (headers, a body prefix, the
+// body's hash and length) and returns reply. Live callbacks are stored
+// only within the limits (per-remote bucket; unknown accounts' shared
+// bucket); past them they are answered the same but only counted. When
+// the store fails the reply still goes out (the provider will retry) and
+// the failure is logged.
 func (h *Handler) reject(ctx context.Context, in incoming, reason string, reply payrecon.CallbackReply) result {
 	reason = clip(reason, maxReasonLen)
+	_, known := h.cfg.Accounts[in.account]
+	if !known {
+		h.stats.unknownAccount.Add(1)
+	}
+	if in.source == "http" {
+		now := h.now()
+		switch {
+		case !h.limits.allowReject(now, in.remoteAddr):
+			h.stats.rejectsNotStored.Add(1)
+			h.log.Debug("rejected callback not stored: remote over its limit", "remote", in.remoteAddr, "reason", reason)
+			return result{outcome: Rejected, reply: reply, reason: reason}
+		case !known && !h.limits.allowUnknown(now):
+			h.stats.rejectsNotStored.Add(1)
+			if h.limits.logUnknown(now) {
+				h.log.Warn("callbacks for unknown accounts over their limit: not stored", "account", clip(in.account, maxAccountLen),
+					"remote", in.remoteAddr, "unknown_account_total", h.stats.unknownAccount.Load())
+			}
+			return result{outcome: Rejected, reply: reply, reason: reason}
+		}
+	}
 	raw := h.raw(in, false, reason)
-	if _, err := h.cfg.Store.StoreCallback(ctx, raw, nil); err != nil {
+	raw.EventID = clip(in.eventID, maxEventIDLen)
+	sctx, cancel := h.storeContext(ctx)
+	_, err := h.cfg.Store.StoreCallback(sctx, raw, nil)
+	cancel()
+	if err != nil {
 		h.log.Error("store rejected callback", "account", raw.Account, "reason", reason, "err", err)
 	}
 	h.log.Warn("callback rejected", "account", raw.Account, "provider", raw.Provider, "reason", reason,
-		"callback_id", raw.ID, "remote", in.remoteAddr, "source", in.source)
+		"event_id", raw.EventID, "callback_id", raw.ID, "remote", in.remoteAddr, "source", in.source)
 	return result{outcome: Rejected, reply: reply, reason: reason, id: raw.ID}
 }
 
+// storeContext is the context of one store call: detached from the
+// request's cancellation (a read timeout or a client that left must not
+// lose the row) and bounded by StoreTimeout.
+func (h *Handler) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
+}
+
+// raw is the row for a callback: accepted ones keep the whole body,
+// rejected ones the first RejectBodyBytes of it; both record the SHA-256
+// and length of the body as received.
 func (h *Handler) raw(in incoming, accepted bool, reason string) *payrecon.RawCallback {
+	sum := sha256.Sum256(in.body)
+	body := in.body
+	if !accepted && len(body) > h.cfg.RejectBodyBytes {
+		body = body[:max(h.cfg.RejectBodyBytes, 0)]
+	}
+	length := in.bodyLength
+	if length < int64(len(in.body)) {
+		length = int64(len(in.body))
+	}
 	return &payrecon.RawCallback{
 		Account:    clip(in.account, maxAccountLen),
 		Provider:   clip(in.provider, maxProviderLen),
 		ReceivedAt: in.receivedAt,
 		Header:     in.header,
-		Body:       in.body,
+		Body:       body,
+		BodySHA256: hex.EncodeToString(sum[:]),
+		BodyLength: length,
 		Accepted:   accepted,
 		Reason:     reason,
 		Source:     in.source,
 	}
+}
+
+// rejectedEventID is the event id a verifier read from a callback it
+// rejected: VerifiedCallback.EventID returned alongside the error, or one
+// carried by the error (payrecon.EventIDOf); "" when it read none.
+func rejectedEventID(vc payrecon.VerifiedCallback, err error) string {
+	if vc.EventID != "" {
+		return vc.EventID
+	}
+	return payrecon.EventIDOf(err)
 }
 
 // clip shortens s to at most n bytes without splitting a UTF-8 sequence
@@ -293,3 +424,62 @@ func writeReply(w http.ResponseWriter, r payrecon.CallbackReply) {
 
 // ErrUnknownAccount is returned by Import for an account that is not configured.
 var ErrUnknownAccount = errors.New("unknown account")
+
+func (c *Config) withDefaults() {
+	if c.RejectBodyBytes == 0 {
+		c.RejectBodyBytes = DefaultRejectBodyBytes
+	}
+	if c.RejectRate == 0 {
+		c.RejectRate = DefaultRejectRate
+	}
+	if c.RejectBurst <= 0 {
+		c.RejectBurst = DefaultRejectBurst
+	}
+	if c.UnknownAccountRate == 0 {
+		c.UnknownAccountRate = DefaultUnknownAccountRate
+	}
+	if c.UnknownAccountBurst <= 0 {
+		c.UnknownAccountBurst = DefaultUnknownAccountBurst
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = DefaultStoreTimeout
+	}
+}
+
+// stats counts what the limits did.
+type stats struct {
+	unknownAccount   atomic.Int64
+	rejectsNotStored atomic.Int64
+}
+
+// Stats are counters since the handler was made.
+type Stats struct {
+	// UnknownAccount counts callbacks for accounts that are not configured.
+	UnknownAccount int64
+	// RejectsNotStored counts rejected callbacks answered but not stored
+	// because their remote (or unknown accounts together) was over its limit.
+	RejectsNotStored int64
+}
+
+// Stats returns the handler's counters.
+func (h *Handler) Stats() Stats {
+	return Stats{UnknownAccount: h.stats.unknownAccount.Load(), RejectsNotStored: h.stats.rejectsNotStored.Load()}
+}
+
+// ready answers 200 when Config.Ready succeeds within StoreTimeout, else
+// 503 (the reason is logged, not sent).
+func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.StoreTimeout)
+		err := h.cfg.Ready(ctx)
+		cancel()
+		if err != nil {
+			h.log.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "database unavailable\n")
+			return
+		}
+	}
+	_, _ = io.WriteString(w, "ready\n")
+}

@@ -206,6 +206,7 @@ type engine struct {
 	ledgerDone  int64 // ledger entries classified
 	queriesDone int64
 	dupPairs    [][2]int32
+	lines       payrecon.LineChecker // the domain check every bill line passes
 }
 
 func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine {
@@ -215,6 +216,18 @@ func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine
 		agreements: map[string]payrecon.LedgerEntry{},
 		carryByKey: map[string]*carry{},
 		tot:        payrecon.Totals{ByClass: map[payrecon.Class]payrecon.ClassTotal{}},
+		lines:      payrecon.PolicyFor(t.Account, t.Provider).Lines(run.Day),
+	}
+}
+
+// checked runs the domain validation on every bill line before fn sees it:
+// a line that fails fails the run, naming its file, line and column.
+func (e *engine) checked(bill payrecon.BillKind, fn func(payrecon.BillLine) error) func(payrecon.BillLine) error {
+	return func(l payrecon.BillLine) error {
+		if err := e.lines.Check(&l); err != nil {
+			return lineError(e.t.Provider, bill, l, err)
+		}
+		return fn(l)
 	}
 }
 
@@ -239,13 +252,13 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 		return nil, err
 	}
 	e.progress("bill")
-	bf, err := bs.Bill(ctx, e.run.Day, payrecon.BillTrade, e.onTrade)
+	bf, err := bs.Bill(ctx, e.run.Day, payrecon.BillTrade, e.checked(payrecon.BillTrade, e.onTrade))
 	if err != nil {
 		return nil, fmt.Errorf("trade bill: %w", err)
 	}
 	e.run.Bills = append(e.run.Bills, bf)
 	e.progress("settlement")
-	sf, err := bs.Bill(ctx, e.run.Day, payrecon.BillSettlement, e.onSettlement)
+	sf, err := bs.Bill(ctx, e.run.Day, payrecon.BillSettlement, e.checked(payrecon.BillSettlement, e.onSettlement))
 	switch {
 	case err == nil:
 		e.hasSettle = true

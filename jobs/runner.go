@@ -49,8 +49,8 @@ type Options struct {
 	// bills this many days after its origin day becomes missing_in_bill.
 	// Default 3.
 	CarryOverDays int
-	// LockTTL is the run lease; it is renewed every third of it while the run
-	// lasts. Default 10 minutes.
+	// LockTTL is the run lease; it is renewed every quarter of it while the
+	// run lasts, so a killed run's lease lapses within LockTTL. Default 60s.
 	LockTTL time.Duration
 	// Version is stored with every run.
 	Version string
@@ -72,6 +72,9 @@ type Options struct {
 	// AfterSave runs after a run was stored (e.g. auto-applying safe repair
 	// actions); its error is logged, the run stays stored.
 	AfterSave func(ctx context.Context, run payrecon.Run) error
+	// Review sets due days and applies tolerance rules to a run's
+	// discrepancies (tolerance.go); nil: none.
+	Review *ReviewPolicy
 }
 
 func (o Options) withDefaults() Options {
@@ -82,7 +85,7 @@ func (o Options) withDefaults() Options {
 		o.CarryOverDays = 3
 	}
 	if o.LockTTL <= 0 {
-		o.LockTTL = 10 * time.Minute
+		o.LockTTL = DefaultLockTTL
 	}
 	if o.Owner == "" {
 		host, _ := os.Hostname()
@@ -99,6 +102,9 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// DefaultLockTTL is the run lease when Options.LockTTL is zero.
+const DefaultLockTTL = 60 * time.Second
 
 // Runner reconciles accounts day by day. It is safe for concurrent use;
 // runs of one (account, day) are serialised across processes by the store's
@@ -153,7 +159,8 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 	}
 	log := r.log.With("account", account, "day", string(day))
 	log.Info("run started")
-	err := r.runLocked(ctx, t, &run, log)
+	owner := r.opts.Owner + ":" + nonce()
+	err := r.runLocked(ctx, t, &run, owner, log)
 	if err != nil {
 		err = fmt.Errorf("run %s %s: %w", account, day, err)
 		run.State = payrecon.RunFailed
@@ -164,6 +171,9 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 			if ferr := r.RecordFailure(ctx, &run); ferr != nil {
 				err = errors.Join(err, ferr)
 			}
+		}
+		if aerr := r.recordAttempt(ctx, &run, owner, err); aerr != nil {
+			log.Warn("run attempt not recorded", "err", aerr)
 		}
 		return run, err
 	}
@@ -192,6 +202,33 @@ func (r *Runner) RecordFailure(ctx context.Context, run *payrecon.Run) error {
 	if err := r.store.FailRun(fctx, run); err != nil {
 		return fmt.Errorf("record failed run %s %s: %w", run.Account, run.Day, err)
 	}
+	return nil
+}
+
+// recordAttempt keeps the attempt that err ended (refused, failed, bill
+// not ready) when the store records attempts; run.LastAttempt is set.
+func (r *Runner) recordAttempt(ctx context.Context, run *payrecon.Run, owner string, err error) error {
+	rec, ok := r.store.(payrecon.AttemptRecorder)
+	if !ok {
+		return nil
+	}
+	a := payrecon.RunAttempt{Account: run.Account, Day: run.Day, At: r.now(), Outcome: payrecon.AttemptFailed,
+		Owner: owner, Reason: err.Error()}
+	var held *payrecon.LockHeldError
+	switch {
+	case errors.As(err, &held):
+		a.Outcome, a.Holder, a.HolderExpires = payrecon.AttemptRefused, held.Owner, held.Expires
+	case errors.Is(err, payrecon.ErrLocked):
+		a.Outcome = payrecon.AttemptRefused
+	case errors.Is(err, payrecon.ErrBillNotReady):
+		a.Outcome = payrecon.AttemptNotReady
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := rec.RecordAttempt(actx, &a); err != nil {
+		return err
+	}
+	run.LastAttempt = a
 	return nil
 }
 
@@ -243,9 +280,8 @@ func (r *Runner) progress(p Progress) {
 }
 
 // runLocked takes the lease, keeps it renewed, reconciles and saves.
-func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log *slog.Logger) error {
+func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, owner string, log *slog.Logger) error {
 	r.progress(Progress{Account: run.Account, Day: run.Day, Phase: "lock"})
-	owner := r.opts.Owner + ":" + nonce()
 	release, err := r.store.LockRun(ctx, run.Account, run.Day, owner, r.opts.LockTTL)
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
@@ -255,7 +291,7 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		tick := time.NewTicker(r.opts.LockTTL / 3)
+		tick := time.NewTicker(r.opts.LockTTL / 4)
 		defer tick.Stop()
 		for {
 			select {
@@ -288,6 +324,7 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log
 		}
 		return err
 	}
+	r.opts.Review.apply(run, items)
 	actions := proposeActions(items, run, r.now())
 	r.progress(Progress{Account: run.Account, Day: run.Day, Phase: "save", BillLines: run.Totals.BillLines, LedgerLines: run.Totals.LedgerLines})
 	run.FinishedAt = r.now()
@@ -307,8 +344,8 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, log
 func proposeActions(items []payrecon.Item, run *payrecon.Run, now time.Time) []payrecon.Action {
 	var out []payrecon.Action
 	for _, it := range items {
-		if it.Action == payrecon.ActionNone || it.Action == payrecon.ActionRecheck {
-			continue
+		if it.Action == payrecon.ActionNone || it.Action == payrecon.ActionRecheck || it.Tolerance != "" {
+			continue // a tolerated item proposes no repair
 		}
 		out = append(out, payrecon.Action{
 			DiscrepancyKey: it.Key(),

@@ -30,7 +30,12 @@ type fixture struct {
 	items   map[int64][]payrecon.Item
 	actions []payrecon.Action
 	audit   map[int64][]payrecon.AuditEntry
+	reviews map[string]payrecon.Review
+	pending []payrecon.Review
 }
+
+// fixtureReviewKey is the fixture's checksum key (a real one lives in the database).
+var fixtureReviewKey = []byte("0123456789abcdef0123456789abcdef")
 
 func (fx *fixture) source() reports.Source {
 	return reports.Source{
@@ -47,6 +52,19 @@ func (fx *fixture) source() reports.Source {
 		Audit: func(id int64) ([]payrecon.AuditEntry, error) {
 			return fx.audit[id], nil
 		},
+		Reviews: func(runID int64) (map[string]payrecon.Review, error) {
+			out := map[string]payrecon.Review{}
+			for _, it := range fx.items[runID] {
+				if rv, ok := fx.reviews[it.Key()]; ok {
+					out[it.Key()] = rv
+				}
+			}
+			return out, nil
+		},
+		ReviewKey:   fixtureReviewKey,
+		ReasonCodes: []string{"rounding", "small_amount", "other"},
+		Pending:     fx.pending,
+		AsOf:        day,
 	}
 }
 
@@ -143,8 +161,10 @@ func newFixture() *fixture {
 	started := time.Date(2026, 11, 20, 18, 5, 0, 0, time.UTC) // 02:05 next day in Shanghai
 	t1 := totals(a, 120, 3456789, 0)
 	t1.Fees = 2074
+	t1.Tolerated = payrecon.ClassTotal{Count: 1, Amount: a[2].Delta} // the amount mismatch, by a tolerance rule
 	t2 := totals(b, 7, 70000, 1)
 	t2.Fees, t2.Settlement = 420, 69579
+	t2.Tolerated = payrecon.ClassTotal{Count: 1} // the fee mismatch (its amounts agree)
 	fx.runs = []payrecon.Run{
 		{ID: 11, Account: "wx_main", Provider: "wechat", Day: day, State: payrecon.RunFindings,
 			StartedAt: started, FinishedAt: started.Add(42 * time.Second), Totals: t1, Version: "v1.2.3",
@@ -158,6 +178,33 @@ func newFixture() *fixture {
 			}},
 	}
 	fx.items[11], fx.items[12] = a, b
+	// Reviews: the amount mismatch and the fee mismatch tolerated, a
+	// duplicate being investigated by 王五 (with a note that looks like a
+	// formula), the missing-in-bill written off.
+	// Pending discrepancies of every age bucket (ages 0, 1, 3, 5, 12, 40
+	// days), one overdue, one not pending (left out).
+	for i, age := range []int{0, 1, 3, 5, 12, 40} {
+		acct := "wx_main"
+		if i%2 == 1 {
+			acct = "ali_shop"
+		}
+		rv := payrecon.Review{Key: fmt.Sprintf("p%d", i), Account: acct, State: payrecon.ReviewOpen,
+			FirstSeenDay: day.Add(-age), Amount: int64(100 * (i + 1)), DueDay: day.Add(-age + 7)}
+		if i == 2 {
+			rv.State = payrecon.ReviewInvestigating
+		}
+		fx.pending = append(fx.pending, rv)
+	}
+	fx.pending = append(fx.pending, payrecon.Review{Key: "done", Account: "wx_main", State: payrecon.ReviewResolved, FirstSeenDay: day, Amount: 99999})
+	fx.reviews = map[string]payrecon.Review{}
+	for _, rv := range []payrecon.Review{
+		{Key: a[2].Key(), State: payrecon.ReviewTolerated, Rule: "promo_cents", Version: 1, DueDay: day.Add(7)},
+		{Key: b[0].Key(), State: payrecon.ReviewTolerated, Rule: "fee_rounding", Version: 1, DueDay: day.Add(7)},
+		{Key: a[4].Key(), State: payrecon.ReviewInvestigating, Assignee: "王五", Note: "=HYPERLINK(\"x\") 已联系渠道", Version: 2, DueDay: day.Add(3)},
+		{Key: a[1].Key(), State: payrecon.ReviewWrittenOff, ReasonCode: "small_amount", Version: 1, DueDay: day.Add(7)},
+	} {
+		fx.reviews[rv.Key] = rv
+	}
 	// Actions: approved+applied backfill, a proposed refund, a dismissed review.
 	mk := func(id int64, it payrecon.Item, st payrecon.ActionState) payrecon.Action {
 		return payrecon.Action{ID: id, DiscrepancyKey: it.Key(), Account: it.Account, Day: it.Day, Kind: it.Action,

@@ -82,6 +82,14 @@ var runStateLabels = map[payrecon.RunState]label{
 	payrecon.RunFindings:   {"有差异", "Discrepancies"},
 	payrecon.RunFailed:     {"失败", "Failed"},
 	payrecon.RunSuperseded: {"已被替代", "Superseded"},
+	payrecon.RunRefused:    {"被拒绝(租约被占用)", "Refused (lease held)"},
+	payrecon.RunNotReady:   {"账单未出", "Bill not ready"},
+}
+
+var attemptLabels = map[payrecon.AttemptOutcome]label{
+	payrecon.AttemptRefused:  {"被拒绝(租约被占用)", "Refused (lease held)"},
+	payrecon.AttemptFailed:   {"失败", "Failed"},
+	payrecon.AttemptNotReady: {"账单未出", "Bill not ready"},
 }
 
 var billKindLabels = map[payrecon.BillKind]label{
@@ -114,6 +122,7 @@ const (
 	sheetOtherLines  = "其他账单行 Other lines"
 	sheetActions     = "修复动作 Actions"
 	sheetSettlement  = "结算 Settlement"
+	sheetAgeing      = "账龄 Ageing"
 	summaryTitleZh   = "对账汇总"
 	summaryTitleEn   = "Reconciliation summary"
 )

@@ -73,7 +73,22 @@ func TestWorkbookOpensInLibreOffice(t *testing.T) {
 		if err != nil {
 			t.Fatalf("pdftotext: %v", err)
 		}
-		page := string(txt)
+		doc := string(txt)
+		page := doc
+		if lang == "en" {
+			// The review columns print (the hidden identity and checksum
+			// columns do not); the summary shows tolerated apart.
+			for _, want := range []string{"Review state", "Review note", "Assignee", "Due day", "Investigating", "Tolerated amount", "Open amount"} {
+				if !strings.Contains(doc, want) {
+					t.Errorf("en: rendered workbook lacks %q", want)
+				}
+			}
+			for _, hidden := range []string{"Review ID", "Checksum"} {
+				if strings.Contains(doc, hidden) {
+					t.Errorf("en: hidden column %q is rendered", hidden)
+				}
+			}
+		}
 		if i := strings.Index(page, "\f"); i >= 0 {
 			page = page[:i] // the first page: the summary
 		}

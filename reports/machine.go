@@ -138,32 +138,50 @@ func appendString(buf []byte, s string) []byte {
 // Machine forms of runs and audit entries in the JSON document.
 type (
 	jsonRun struct {
-		RunID         int64          `json:"run_id"`
-		Account       string         `json:"account"`
-		Provider      string         `json:"provider"`
-		Day           payrecon.Day   `json:"day"`
-		State         string         `json:"state"`
-		StartedAt     *string        `json:"started_at"`
-		FinishedAt    *string        `json:"finished_at"`
-		Version       string         `json:"version"`
-		BillLines     int64          `json:"bill_lines"`
-		LedgerLines   int64          `json:"ledger_lines"`
-		Matched       int64          `json:"matched"`
-		BillTotalFen  int64          `json:"bill_total_fen"`
-		BillTotal     string         `json:"bill_total"`
-		LedgerTotalFn int64          `json:"ledger_total_fen"`
-		LedgerTotal   string         `json:"ledger_total"`
-		DifferenceFen int64          `json:"difference_fen"`
-		Difference    string         `json:"difference"`
-		ExplainedFen  int64          `json:"explained_fen"`
-		Explained     string         `json:"explained"`
-		Balanced      bool           `json:"balanced"`
-		FeesFen       int64          `json:"fees_fen"`
-		Fees          string         `json:"fees"`
-		SettlementFen int64          `json:"settlement_fen"`
-		Settlement    string         `json:"settlement"`
-		Classes       []jsonClass    `json:"classes"`
-		Bills         []jsonBillFile `json:"bills"`
+		RunID         int64        `json:"run_id"`
+		Account       string       `json:"account"`
+		Provider      string       `json:"provider"`
+		Day           payrecon.Day `json:"day"`
+		State         string       `json:"state"`
+		StartedAt     *string      `json:"started_at"`
+		FinishedAt    *string      `json:"finished_at"`
+		Version       string       `json:"version"`
+		BillLines     int64        `json:"bill_lines"`
+		LedgerLines   int64        `json:"ledger_lines"`
+		Matched       int64        `json:"matched"`
+		BillTotalFen  int64        `json:"bill_total_fen"`
+		BillTotal     string       `json:"bill_total"`
+		LedgerTotalFn int64        `json:"ledger_total_fen"`
+		LedgerTotal   string       `json:"ledger_total"`
+		DifferenceFen int64        `json:"difference_fen"`
+		Difference    string       `json:"difference"`
+		ExplainedFen  int64        `json:"explained_fen"`
+		Explained     string       `json:"explained"`
+		Balanced      bool         `json:"balanced"`
+		FeesFen       int64        `json:"fees_fen"`
+		Fees          string       `json:"fees"`
+		SettlementFen int64        `json:"settlement_fen"`
+		Settlement    string       `json:"settlement"`
+		// Of the discrepancies: those tolerance rules cover, and the rest.
+		ToleratedCount int64          `json:"tolerated_count"`
+		ToleratedFen   int64          `json:"tolerated_amount_fen"`
+		Tolerated      string         `json:"tolerated_amount"`
+		OpenCount      int64          `json:"open_count"`
+		OpenFen        int64          `json:"open_amount_fen"`
+		Open           string         `json:"open_amount"`
+		Classes        []jsonClass    `json:"classes"`
+		Bills          []jsonBillFile `json:"bills"`
+		LastAttempt    *jsonAttempt   `json:"last_attempt,omitempty"`
+	}
+	// jsonAttempt is the newest attempt after the run that produced no run.
+	// Its free-text reason stays out (like Run.Error); the outcome and the
+	// lease holder say what happened.
+	jsonAttempt struct {
+		At            string                  `json:"at"`
+		Outcome       payrecon.AttemptOutcome `json:"outcome"`
+		Owner         string                  `json:"owner"`
+		Holder        string                  `json:"holder,omitempty"`
+		HolderExpires *string                 `json:"holder_expires_at,omitempty"`
 	}
 	jsonClass struct {
 		Class     payrecon.Class `json:"class"`
@@ -206,6 +224,9 @@ func runJSON(r payrecon.Run) jsonRun {
 		SettlementFen: t.Settlement, Settlement: payrecon.FormatYuan(t.Settlement),
 		Classes: []jsonClass{}, Bills: []jsonBillFile{},
 	}
+	c := countsOf(t)
+	out.ToleratedCount, out.ToleratedFen, out.Tolerated = c.tolCount, c.tolAmount, payrecon.FormatYuan(c.tolAmount)
+	out.OpenCount, out.OpenFen, out.Open = c.openCount, c.openAmount, payrecon.FormatYuan(c.openAmount)
 	for _, cl := range payrecon.Classes {
 		if ct, ok := t.ByClass[cl]; ok && (ct.Count != 0 || ct.Amount != 0) {
 			out.Classes = append(out.Classes, jsonClass{Class: cl, Count: ct.Count, AmountFen: ct.Amount, Amount: payrecon.FormatYuan(ct.Amount)})
@@ -213,6 +234,10 @@ func runJSON(r payrecon.Run) jsonRun {
 	}
 	for _, bf := range r.Bills {
 		out.Bills = append(out.Bills, jsonBillFile{Kind: bf.Kind, Name: bf.Name, SHA256: bf.SHA256, Lines: bf.Lines})
+	}
+	if a := r.LastAttempt; !a.At.IsZero() {
+		out.LastAttempt = &jsonAttempt{At: machineTime(a.At), Outcome: a.Outcome, Owner: a.Owner, Holder: a.Holder,
+			HolderExpires: optTime(a.HolderExpires, machineTime(a.HolderExpires))}
 	}
 	return out
 }
@@ -222,7 +247,12 @@ func runJSON(r payrecon.Run) jsonRun {
 //	{"format":"payrecon-report/1",
 //	 "runs":[{run_id, account, provider, day, state, totals as NAME_fen and NAME, classes, bills}, …],
 //	 "items":[{the CSV's columns, same names}, …],
-//	 "actions":[{action columns…, "audit":[{at, actor, step, detail}]}, …]}
+//	 "actions":[{action columns…, "audit":[{at, actor, step, detail}]}, …],
+//	 "ageing":{"as_of", "buckets":["0-1","2-3","4-7","8-30","31+"],
+//	           "accounts":[{account, buckets:[{bucket, count, amount_fen, amount}], count, amount_fen, amount, overdue}]}}
+//
+// The ageing section (open and investigating discrepancies by age) is
+// there when the source has review state (WithReviews).
 //
 // Amounts appear as NAME_fen (integer) and NAME (yuan string, two
 // decimals); times as RFC3339 with +08:00 or null. Text is kept raw: JSON
@@ -303,7 +333,16 @@ func WriteJSON(w io.Writer, src Source, opts Options) error {
 		buf = append(buf, '}')
 		bw.Write(buf)
 	}
-	bw.WriteString("]}\n")
+	bw.WriteString("]")
+	if src.AsOf != "" {
+		b, err := ageingJSON(src)
+		if err != nil {
+			return fmt.Errorf("json ageing: %w", err)
+		}
+		bw.WriteString(",\n\"ageing\":")
+		bw.Write(b)
+	}
+	bw.WriteString("}\n")
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}

@@ -32,6 +32,21 @@ type Source struct {
 	// Audit returns one action's audit trail, oldest first. May be nil
 	// (the Actions sheet then has no audit summary).
 	Audit func(actionID int64) ([]payrecon.AuditEntry, error)
+
+	// Reviews returns the review state of one run's discrepancies keyed by
+	// item key (WithReviews sets it). May be nil: every discrepancy then
+	// shows as open.
+	Reviews func(runID int64) (map[string]payrecon.Review, error)
+	// ReviewKey signs each Discrepancies row (payrecon.ReviewMAC) so that
+	// `payrecon review import` can verify it; nil leaves the identity and
+	// checksum cells empty (such rows cannot be imported).
+	ReviewKey []byte
+	// ReasonCodes are the write-off reasons the 处理状态 drop-down offers.
+	ReasonCodes []string
+	// Pending are the open and investigating discrepancies of the report's
+	// accounts, for the ageing sheet and section, aged at AsOf.
+	Pending []payrecon.Review
+	AsOf    payrecon.Day
 }
 
 // MaxSheetRows is the number of data rows a detail sheet holds below its

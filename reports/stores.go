@@ -46,3 +46,46 @@ func StoreSource(ctx context.Context, runs payrecon.RunStore, acts payrecon.Acti
 	}
 	return src, nil
 }
+
+// ReviewStore is what the workbook's review columns and the ageing need
+// from the store.
+type ReviewStore interface {
+	ReviewsOfRun(ctx context.Context, runID int64) (map[string]payrecon.Review, error)
+	ReviewKey(ctx context.Context) ([]byte, error)
+	ListReviews(ctx context.Context, f payrecon.ReviewFilter) ([]payrecon.Review, error)
+}
+
+// WithReviews adds the review state to a Source: each run's reviews, the
+// checksum key, the write-off reason codes for the drop-down, and the
+// pending (open, investigating) discrepancies of the source's accounts
+// first seen by its last day, aged at that day. accounts empty means all.
+func WithReviews(ctx context.Context, src Source, rs ReviewStore, accounts []string, reasonCodes []string) (Source, error) {
+	key, err := rs.ReviewKey(ctx)
+	if err != nil {
+		return Source{}, fmt.Errorf("report reviews: %w", err)
+	}
+	src.ReviewKey, src.ReasonCodes = key, reasonCodes
+	src.Reviews = func(runID int64) (map[string]payrecon.Review, error) { return rs.ReviewsOfRun(ctx, runID) }
+	src.AsOf = ""
+	for _, r := range src.Runs {
+		src.AsOf = max(src.AsOf, r.Day)
+	}
+	if src.AsOf == "" {
+		return src, nil
+	}
+	f := payrecon.ReviewFilter{States: []payrecon.ReviewState{payrecon.ReviewOpen, payrecon.ReviewInvestigating}}
+	if len(accounts) == 1 {
+		f.Account = accounts[0]
+	}
+	pending, err := rs.ListReviews(ctx, f)
+	if err != nil {
+		return Source{}, fmt.Errorf("report pending reviews: %w", err)
+	}
+	src.Pending = src.Pending[:0]
+	for _, r := range pending {
+		if r.FirstSeenDay <= src.AsOf && (len(accounts) == 0 || slices.Contains(accounts, r.Account)) {
+			src.Pending = append(src.Pending, r)
+		}
+	}
+	return src, nil
+}

@@ -122,6 +122,9 @@ func period(runs []payrecon.Run) string {
 type runCounts struct {
 	discCount, discAmount       int64
 	carriedCount, carriedAmount int64
+	// of the discrepancies: those a tolerance rule covers, and the rest
+	tolCount, tolAmount   int64
+	openCount, openAmount int64
 }
 
 func countsOf(t payrecon.Totals) runCounts {
@@ -134,6 +137,8 @@ func countsOf(t payrecon.Totals) runCounts {
 	}
 	co := t.ByClass[payrecon.ClassCarriedOver]
 	c.carriedCount, c.carriedAmount = co.Count, co.Amount
+	c.tolCount, c.tolAmount = t.Tolerated.Count, t.Tolerated.Amount
+	c.openCount, c.openAmount = c.discCount-c.tolCount, c.discAmount-c.tolAmount
 	return c
 }
 
@@ -162,7 +167,9 @@ func (b *book) summary() error {
 		b.tr("账本笔数", "Ledger entries"), b.tr("账本总额(元)", "Ledger total"),
 		b.tr("差额(元)", "Difference"), b.tr("差异解释合计(元)", "Explained"), b.tr("是否平账", "Balanced"),
 		b.tr("匹配笔数", "Matched"), b.tr("差异笔数", "Discrepancies"), b.tr("差异金额(元)", "Discrepancy amount"),
-		b.tr("跨日挂账笔数", "Carried over"), b.tr("跨日挂账金额(元)", "Carried-over amount"), b.tr("手续费(元)", "Fees"))
+		b.tr("跨日挂账笔数", "Carried over"), b.tr("跨日挂账金额(元)", "Carried-over amount"), b.tr("手续费(元)", "Fees"),
+		b.tr("容差笔数", "Tolerated"), b.tr("容差金额(元)", "Tolerated amount"),
+		b.tr("待处理差异笔数", "Open discrepancies"), b.tr("待处理差异金额(元)", "Open amount"))
 	row++
 	var sum payrecon.Totals
 	var sumC runCounts
@@ -186,6 +193,10 @@ func (b *book) summary() error {
 		g.set(15, row, c.carriedCount, 0)
 		g.set(16, row, money(c.carriedAmount), 0)
 		g.set(17, row, money(t.Fees), 0)
+		g.set(18, row, c.tolCount, 0)
+		g.set(19, row, money(c.tolAmount), 0)
+		g.set(20, row, c.openCount, 0)
+		g.set(21, row, money(c.openAmount), 0)
 		row++
 		sum.BillLines += t.BillLines
 		sum.BillTotal += t.BillTotal
@@ -199,6 +210,10 @@ func (b *book) summary() error {
 		sumC.discAmount += c.discAmount
 		sumC.carriedCount += c.carriedCount
 		sumC.carriedAmount += c.carriedAmount
+		sumC.tolCount += c.tolCount
+		sumC.tolAmount += c.tolAmount
+		sumC.openCount += c.openCount
+		sumC.openAmount += c.openAmount
 		allBalanced = allBalanced && t.Balanced()
 	}
 	if len(runs) > 1 {
@@ -216,6 +231,10 @@ func (b *book) summary() error {
 		g.set(15, row, sumC.carriedCount, b.sBold)
 		g.set(16, row, money(sumC.carriedAmount), b.sBoldMoney)
 		g.set(17, row, money(sum.Fees), b.sBoldMoney)
+		g.set(18, row, sumC.tolCount, b.sBold)
+		g.set(19, row, money(sumC.tolAmount), b.sBoldMoney)
+		g.set(20, row, sumC.openCount, b.sBold)
+		g.set(21, row, money(sumC.openAmount), b.sBoldMoney)
 		row++
 	}
 	if len(runs) == 0 {
@@ -328,6 +347,37 @@ func (b *book) summary() error {
 			}
 			row++
 		}
+	}
+
+	// Block 5, only when there are any: attempts that produced no run
+	// after the run shown (refused while another process held the lease,
+	// failed, bill not ready), so a day whose re-run did not happen says so.
+	firstAttempt := true
+	for _, r := range runs {
+		a := r.LastAttempt
+		if a.At.IsZero() {
+			continue
+		}
+		if firstAttempt {
+			row++
+			g.loose(1, row, b.tr("未完成的运行尝试", "Attempts without a run"), b.sBold)
+			row++
+			g.header(row, b.tr("账户", "Account"), b.tr("账单日", "Bill day"), b.tr("尝试时间", "Attempted at"),
+				b.tr("结果", "Outcome"), b.tr("尝试进程", "Attempted by"), b.tr("租约持有者", "Lease holder"),
+				b.tr("租约到期", "Lease expires"))
+			row++
+			firstAttempt = false
+		}
+		g.set(1, row, text(r.Account), 0)
+		g.set(2, row, text(string(r.Day)), 0)
+		g.set(3, row, a.At, 0)
+		g.set(4, row, enumLabel(attemptLabels, a.Outcome, b.lang), 0)
+		g.set(5, row, text(a.Owner), 0)
+		g.set(6, row, text(a.Holder), 0)
+		if !a.HolderExpires.IsZero() {
+			g.set(7, row, a.HolderExpires, 0)
+		}
+		row++
 	}
 	return g.finish()
 }

@@ -52,6 +52,9 @@ func WriteXLSX(w io.Writer, src Source, opts Options) error {
 	if err := b.settlement(); err != nil {
 		return fmt.Errorf("workbook sheet %s: %w", sheetSettlement, err)
 	}
+	if err := b.ageing(); err != nil {
+		return fmt.Errorf("workbook sheet %s: %w", sheetAgeing, err)
+	}
 	f.SetActiveSheet(0)
 	if err := f.Write(w); err != nil {
 		return fmt.Errorf("write workbook: %w", err)
@@ -114,6 +117,7 @@ type book struct {
 	src  Source
 
 	sHeader, sTitle, sMoney, sTime, sBold, sBoldMoney, sWrap, sGood, sBad int
+	sEditable                                                             int // unlocked review cells
 }
 
 func (b *book) tr(zh, en string) string { return label{zh, en}.in(b.lang) }
@@ -137,6 +141,8 @@ func (b *book) styles() error {
 		{&b.sWrap, &excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}},
 		{&b.sGood, &excelize.Style{Font: &excelize.Font{Bold: true, Color: "006100"}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"C6EFCE"}}}},
 		{&b.sBad, &excelize.Style{Font: &excelize.Font{Bold: true, Color: "9C0006"}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"FFC7CE"}}}},
+		{&b.sEditable, &excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"FFF2CC"}},
+			Protection: &excelize.Protection{Locked: false}}},
 	}
 	for _, d := range defs {
 		id, err := b.f.NewStyle(d.st)
@@ -258,6 +264,11 @@ type streamSheet struct {
 	sw      *excelize.StreamWriter
 	rows    int
 	written int64
+	// before runs on each part's sheet before its stream writer exists
+	// (sheet-level settings the writer carries: protection, validation);
+	// after runs on the new writer before its first row.
+	before func(sheet string) error
+	after  func(sw *excelize.StreamWriter) error
 }
 
 func (b *book) newStreamSheet(base, table string, cols []column, anchor string) *streamSheet {
@@ -287,6 +298,11 @@ func (s *streamSheet) open() error {
 	if err := printFit(f, s.name, false); err != nil {
 		return fmt.Errorf("workbook sheet %s: %w", s.name, err)
 	}
+	if s.before != nil {
+		if err := s.before(s.name); err != nil {
+			return fmt.Errorf("workbook sheet %s: %w", s.name, err)
+		}
+	}
 	sw, err := f.NewStreamWriter(s.name)
 	if err != nil {
 		return fmt.Errorf("workbook sheet %s: %w", s.name, err)
@@ -298,6 +314,11 @@ func (s *streamSheet) open() error {
 	}
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return fmt.Errorf("workbook sheet %s: %w", s.name, err)
+	}
+	if s.after != nil {
+		if err := s.after(sw); err != nil {
+			return fmt.Errorf("workbook sheet %s: %w", s.name, err)
+		}
 	}
 	hdr := make([]any, len(s.header))
 	for i, h := range s.header {
@@ -374,6 +395,7 @@ func (s *streamSheet) close() error {
 // details streams every run's items onto the detail sheets.
 func (b *book) details() error {
 	disc := b.newStreamSheet(sheetDiscrepancy, "Discrepancies", itemColumns, sheetSummary)
+	b.reviewSheet(disc)
 	if err := disc.open(); err != nil {
 		return err
 	}
@@ -386,12 +408,20 @@ func (b *book) details() error {
 	cells := make([]cell, len(itemColumns))
 	vals := make([]any, 0, len(itemColumns)+2)
 	for _, run := range b.src.Runs {
+		var reviews map[string]payrecon.Review
+		if b.src.Reviews != nil {
+			var err error
+			if reviews, err = b.src.Reviews(run.ID); err != nil {
+				return fmt.Errorf("workbook reviews of run %d (%s %s): %w", run.ID, run.Account, run.Day, err)
+			}
+		}
 		err := b.src.Items(run.ID, func(it payrecon.Item) error {
 			r := idx.row(run.ID, it)
 			itemCells(cells, &r)
 			vals = b.rowValues(vals, itemColumns, cells)
 			switch sheetFor(it.Class) {
 			case sheetDiscrepancies:
+				vals = b.reviewCells(vals, &r, reviews)
 				return disc.add(vals)
 			case sheetCarriedOver:
 				return carried.add(vals)

@@ -1,4 +1,4 @@
-// Package schema embeds payrecon's SQL migrations.
+// Package sql embeds payrecon's SQL migrations.
 //
 // Each dialect has its own folder (mysql/, sqlite/) of plain .sql files named
 // NNNN_name.sql. The store applies every file of its dialect in file-name
@@ -9,7 +9,7 @@
 // lines starting with "--" are comments; never edit a file that has been
 // released: add a new one. Use CREATE TABLE / INDEX IF NOT EXISTS so a file
 // interrupted halfway on MySQL (where DDL is not transactional) can re-run.
-package schema
+package sql
 
 import "embed"
 

@@ -31,7 +31,8 @@ var errDuplicateCallback = errors.New("duplicate callback")
 // entries are written in one transaction (an entry whose key exists is
 // skipped). entries[i].ID, CallbackID, ReceivedAt (when zero) and Source
 // (when empty: "callback", or "import" for imported callbacks) are filled in.
-// BodySHA256 is computed when empty.
+// BodySHA256 is computed when empty. BodyLength above len(Body) marks a
+// stored prefix (kept in body_length; NULL means the body is whole).
 func (db *DB) StoreCallback(ctx context.Context, cb *payrecon.RawCallback, entries []payrecon.LedgerEntry) (duplicate bool, err error) {
 	if cb.BodySHA256 == "" {
 		sum := sha256.Sum256(cb.Body)
@@ -53,8 +54,12 @@ func (db *DB) StoreCallback(ctx context.Context, cb *payrecon.RawCallback, entri
 	if cb.Accepted && cb.EventID != "" {
 		eventKey = cb.EventID
 	}
-	cols := []string{"account", "provider", "event_id", "accepted_event_key", "received_at", "headers", "body", "body_sha256", "accepted", "reason", "source"}
-	args := []any{cb.Account, cb.Provider, cb.EventID, eventKey, db.timeArg(cb.ReceivedAt), string(hdr), body, cb.BodySHA256, cb.Accepted, cb.Reason, cb.Source}
+	var length any // NULL: the stored body is the whole body
+	if cb.BodyLength > int64(len(body)) {
+		length = cb.BodyLength
+	}
+	cols := []string{"account", "provider", "event_id", "accepted_event_key", "received_at", "headers", "body", "body_sha256", "body_length", "accepted", "reason", "source"}
+	args := []any{cb.Account, cb.Provider, cb.EventID, eventKey, db.timeArg(cb.ReceivedAt), string(hdr), body, cb.BodySHA256, length, cb.Accepted, cb.Reason, cb.Source}
 
 	var id int64
 	ids := make([]int64, len(entries))
@@ -147,29 +152,34 @@ func insertSQL(table string, cols []string) string {
 }
 
 type callbackRow struct {
-	ID         int64  `db:"id"`
-	Account    string `db:"account"`
-	Provider   string `db:"provider"`
-	EventID    string `db:"event_id"`
-	ReceivedAt dbTime `db:"received_at"`
-	Headers    string `db:"headers"`
-	Body       []byte `db:"body"`
-	BodySHA256 string `db:"body_sha256"`
-	Accepted   bool   `db:"accepted"`
-	Reason     string `db:"reason"`
-	Source     string `db:"source"`
+	ID         int64         `db:"id"`
+	Account    string        `db:"account"`
+	Provider   string        `db:"provider"`
+	EventID    string        `db:"event_id"`
+	ReceivedAt dbTime        `db:"received_at"`
+	Headers    string        `db:"headers"`
+	Body       []byte        `db:"body"`
+	BodySHA256 string        `db:"body_sha256"`
+	BodyLength sql.NullInt64 `db:"body_length"`
+	Accepted   bool          `db:"accepted"`
+	Reason     string        `db:"reason"`
+	Source     string        `db:"source"`
 }
 
-const callbackCols = `id, account, provider, event_id, received_at, headers, body, body_sha256, accepted, reason, source`
+const callbackCols = `id, account, provider, event_id, received_at, headers, body, body_sha256, body_length, accepted, reason, source`
 
 func (r callbackRow) callback() (payrecon.RawCallback, error) {
+	var length int64 // 0: the body is whole
+	if r.BodyLength.Valid {
+		length = r.BodyLength.Int64
+	}
 	var h http.Header
 	if err := json.Unmarshal([]byte(r.Headers), &h); err != nil {
 		return payrecon.RawCallback{}, fmt.Errorf("callback %d headers: %w", r.ID, err)
 	}
 	return payrecon.RawCallback{
 		ID: r.ID, Account: r.Account, Provider: r.Provider, EventID: r.EventID,
-		ReceivedAt: r.ReceivedAt.Time, Header: h, Body: r.Body, BodySHA256: r.BodySHA256,
+		ReceivedAt: r.ReceivedAt.Time, Header: h, Body: r.Body, BodySHA256: r.BodySHA256, BodyLength: length,
 		Accepted: r.Accepted, Reason: r.Reason, Source: r.Source,
 	}, nil
 }

@@ -17,60 +17,9 @@ import (
 
 var _ payrecon.RunStore = (*DB)(nil)
 
-// Runs, run items, discrepancies (identity and review state across
-// re-runs) and run locks; tables from migration 0002_runs.sql.
-
-// ---- locks ----
-
-// LockRun implements payrecon.RunStore with a lease row in run_locks: it
-// updates the row when the lease has expired or owner already holds it
-// (a renewal), and inserts it when absent. It returns an error wrapping
-// payrecon.ErrLocked while another owner's lease is live. The release
-// function deletes the row if owner still holds it.
-func (db *DB) LockRun(ctx context.Context, account string, day payrecon.Day, owner string, ttl time.Duration) (func() error, error) {
-	if ttl <= 0 {
-		return nil, fmt.Errorf("lock run %s %s: ttl must be positive", account, day)
-	}
-	now := db.Now()
-	exp := now.Add(ttl)
-	var holder string
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		holder = ""
-		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE run_locks SET owner = ?, expires_at = ?
-			WHERE account = ? AND day = ? AND (owner = ? OR expires_at <= ?)`),
-			owner, db.timeArg(exp), account, string(day), owner, db.timeArg(now))
-		if err != nil {
-			return err
-		}
-		ins := `INSERT INTO run_locks (account, day, owner, expires_at) VALUES (?, ?, ?, ?)`
-		if db.dialect == MySQL {
-			ins += ` ON DUPLICATE KEY UPDATE owner = owner`
-		} else {
-			ins += ` ON CONFLICT DO NOTHING`
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(ins), account, string(day), owner, db.timeArg(exp)); err != nil {
-			return err
-		}
-		// Whoever holds it now (our update or insert, or another owner).
-		return tx.GetContext(ctx, &holder, tx.Rebind(`SELECT owner FROM run_locks WHERE account = ? AND day = ?`), account, string(day))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("lock run %s %s: %w", account, day, err)
-	}
-	if holder != owner {
-		return nil, fmt.Errorf("lock run %s %s: held by %s: %w", account, day, holder, payrecon.ErrLocked)
-	}
-	release := func() error {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_, err := db.x.ExecContext(rctx, db.x.Rebind(`DELETE FROM run_locks WHERE account = ? AND day = ? AND owner = ?`), account, string(day), owner)
-		if err != nil {
-			return fmt.Errorf("release run lock %s %s: %w", account, day, err)
-		}
-		return nil
-	}
-	return release, nil
-}
+// Runs, run items and discrepancies (identity and review state across
+// re-runs); tables from migration 0002_runs.sql. Run locks and attempts are
+// in locks.go.
 
 // ---- runs ----
 
@@ -159,7 +108,7 @@ func (db *DB) SaveRun(ctx context.Context, run *payrecon.Run, items []payrecon.I
 		if err := db.insertItems(ctx, tx, id, items); err != nil {
 			return err
 		}
-		if err := db.upsertDiscrepancies(ctx, tx, id, run.Day, items); err != nil {
+		if err := db.saveReviews(ctx, tx, id, run.Day, items); err != nil {
 			return err
 		}
 		return db.insertProposed(ctx, tx, id, actions)
@@ -227,53 +176,6 @@ func (db *DB) insertItems(ctx context.Context, tx *sqlx.Tx, runID int64, items [
 	return nil
 }
 
-func (db *DB) upsertDiscrepancies(ctx context.Context, tx *sqlx.Tx, runID int64, day payrecon.Day, items []payrecon.Item) error {
-	now := db.timeArg(db.Now())
-	seen := map[string]bool{}
-	var args []any
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		q := "INSERT INTO discrepancies (item_key, account, class, first_seen_day, last_run_id, review_state, reviewer, review_note, updated_at) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 'new', '', '', ?), ", n), ", ")
-		if db.dialect == MySQL {
-			q += ` ON DUPLICATE KEY UPDATE last_run_id = VALUES(last_run_id), updated_at = VALUES(updated_at),
-				first_seen_day = LEAST(first_seen_day, VALUES(first_seen_day))`
-		} else {
-			q += ` ON CONFLICT (item_key) DO UPDATE SET last_run_id = excluded.last_run_id, updated_at = excluded.updated_at,
-				first_seen_day = MIN(first_seen_day, excluded.first_seen_day)`
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("upsert discrepancies: %w", err)
-		}
-		args, n = args[:0], 0
-		return nil
-	}
-	for _, it := range items {
-		if !it.Class.IsDiscrepancy() {
-			continue
-		}
-		key := it.Key()
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		first := day
-		if it.OriginDay != "" && it.OriginDay < first {
-			first = it.OriginDay
-		}
-		args = append(args, key, it.Account, string(it.Class), string(first), runID, now)
-		if n++; n == 200 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
-}
-
 func (db *DB) insertProposed(ctx context.Context, tx *sqlx.Tx, runID int64, actions []payrecon.Action) error {
 	cols := []string{"discrepancy_key", "account", "day", "kind", "state", "item_json", "idempotency_key",
 		"approved_by", "reason", "result", "created_at", "updated_at"}
@@ -305,7 +207,9 @@ func (db *DB) insertProposed(ctx context.Context, tx *sqlx.Tx, runID int64, acti
 
 // LatestRuns implements payrecon.RunStore: per (account, day) in [from, to],
 // the newest finished run that no later run superseded, or, when the day
-// has none, its newest failed run; ordered by day, then account.
+// has none, its newest failed run; ordered by day, then account. Each run
+// carries its LastAttempt, and a day with attempts but no run appears as a
+// run without ID in the state of its newest attempt (see withAttempts).
 func (db *DB) LatestRuns(ctx context.Context, accounts []string, from, to payrecon.Day) ([]payrecon.Run, error) {
 	q := runSelect + ` WHERE day >= ? AND day <= ? AND superseded_by IS NULL`
 	args := []any{string(from), string(to)}
@@ -345,7 +249,7 @@ func (db *DB) LatestRuns(ctx context.Context, accounts []string, from, to payrec
 		}
 		out = append(out, run)
 	}
-	return out, nil
+	return db.withAttempts(ctx, out, accounts, from, to)
 }
 
 // RunHistory lists every run of (account, day), oldest first, superseded
@@ -480,12 +384,13 @@ func (db *DB) OpenCarryOvers(ctx context.Context, account string, day payrecon.D
 
 // ---- review state ----
 
-// Review states of a discrepancy.
+// Review states of a discrepancy under their names before migration
+// 0004 (review.go has the full review: payrecon.ReviewState).
 const (
-	ReviewNew          = "new"
-	ReviewAcknowledged = "acknowledged"
-	ReviewResolved     = "resolved"
-	ReviewWontFix      = "wont_fix"
+	ReviewNew          = string(payrecon.ReviewOpen)
+	ReviewAcknowledged = string(payrecon.ReviewInvestigating)
+	ReviewResolved     = string(payrecon.ReviewResolved)
+	ReviewWontFix      = string(payrecon.ReviewWrittenOff)
 )
 
 // Discrepancy is a discrepancy's identity and review state across re-runs.
@@ -558,28 +463,26 @@ func (db *DB) Discrepancies(ctx context.Context, keys []string) (map[string]Disc
 	return out, nil
 }
 
-// SetReview records a reviewer's verdict on a discrepancy; re-runs keep it.
+// SetReview records a reviewer's verdict on a discrepancy from the command
+// line (ChangeReview with the state, assignee and note; wont_fix is
+// written off with reason code "other"); re-runs keep it.
 func (db *DB) SetReview(ctx context.Context, key, state, reviewer, note string) error {
-	switch state {
-	case ReviewNew, ReviewAcknowledged, ReviewResolved, ReviewWontFix:
-	default:
-		return fmt.Errorf("set review %s: state %q: want new, acknowledged, resolved or wont_fix", key, state)
+	st := payrecon.ReviewState(state)
+	if !st.Valid() || st == payrecon.ReviewTolerated {
+		return fmt.Errorf("set review %s: state %q: want open, investigating, resolved or written_off", key, state)
 	}
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var n int
-		if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM discrepancies WHERE item_key = ?`), key); err != nil {
-			return fmt.Errorf("set review %s: %w", key, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("set review %s: %w", key, payrecon.ErrNotFound)
-		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE discrepancies SET review_state = ?, reviewer = ?, review_note = ?, updated_at = ? WHERE item_key = ?`),
-			state, reviewer, note, db.timeArg(db.Now()), key)
-		if err != nil {
-			return fmt.Errorf("set review %s: %w", key, err)
-		}
-		return nil
-	})
+	c := payrecon.ReviewChange{State: &st, Assignee: &reviewer, Note: &note, Actor: reviewer, Source: payrecon.SourceCLI, IfVersion: -1}
+	if st == payrecon.ReviewWrittenOff {
+		other := "other"
+		c.ReasonCode = &other
+	}
+	if c.Actor == "" {
+		c.Actor = "unknown"
+	}
+	if _, _, err := db.ChangeReview(ctx, key, c); err != nil {
+		return fmt.Errorf("set review %s: %w", key, err)
+	}
+	return nil
 }
 
 // ---- fast ledger scan for runs ----

@@ -71,6 +71,7 @@ type DB struct {
 	// time, so that writers queue here instead of sleeping in SQLite's busy
 	// handler (other processes still meet busy_timeout).
 	writer chan struct{}
+	memory bool // in-memory SQLite: one connection only
 	// Now stamps history rows and the like; time.Now unless a test sets it
 	// (set it before the DB is shared).
 	Now func() time.Time
@@ -121,8 +122,6 @@ func Open(ctx context.Context, driverName, dsn string, logger *slog.Logger) (*DB
 		if err != nil {
 			return nil, fmt.Errorf("open mysql: %w", err)
 		}
-		x.SetConnMaxLifetime(5 * time.Minute)
-		x.SetMaxIdleConns(8)
 	default:
 		return nil, fmt.Errorf("unknown database driver %q: must be sqlite or mysql", driverName)
 	}
@@ -130,7 +129,48 @@ func Open(ctx context.Context, driverName, dsn string, logger *slog.Logger) (*DB
 		_ = x.Close()
 		return nil, fmt.Errorf("connect %s: %w", driverName, err)
 	}
-	return &DB{x: x, dialect: driverName, log: logger, Now: time.Now, writer: make(chan struct{}, 1)}, nil
+	db := &DB{x: x, dialect: driverName, log: logger, Now: time.Now, writer: make(chan struct{}, 1), memory: driverName == SQLite && x.Stats().MaxOpenConnections == 1}
+	db.SetPool(DefaultPool)
+	return db, nil
+}
+
+// Pool bounds the connection pool.
+type Pool struct {
+	MaxOpen     int           // connections open at most (waiters queue; their context bounds the wait)
+	MaxIdle     int           // connections kept idle
+	MaxLifetime time.Duration // a connection is reused for at most this long
+}
+
+// DefaultPool is what Open applies: safe for MySQL servers with the usual
+// max_connections of 151 and for SQLite, whose writers queue anyway.
+var DefaultPool = Pool{MaxOpen: 20, MaxIdle: 10, MaxLifetime: 30 * time.Minute}
+
+// SetPool applies p (zero fields keep DefaultPool's values). An in-memory
+// SQLite database stays on its single connection.
+func (db *DB) SetPool(p Pool) {
+	if p.MaxOpen <= 0 {
+		p.MaxOpen = DefaultPool.MaxOpen
+	}
+	if p.MaxIdle <= 0 {
+		p.MaxIdle = min(DefaultPool.MaxIdle, p.MaxOpen)
+	}
+	if p.MaxLifetime <= 0 {
+		p.MaxLifetime = DefaultPool.MaxLifetime
+	}
+	if db.memory {
+		p.MaxOpen, p.MaxIdle = 1, 1
+	}
+	db.x.SetMaxOpenConns(p.MaxOpen)
+	db.x.SetMaxIdleConns(min(p.MaxIdle, p.MaxOpen))
+	db.x.SetConnMaxLifetime(p.MaxLifetime)
+}
+
+// Ping checks that the database answers (for readiness probes).
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.x.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", db.dialect, err)
+	}
+	return nil
 }
 
 // sqliteDSN turns a path or file: URI into a modernc DSN with payrecon's pragmas.
@@ -298,7 +338,7 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 			// locking (busy_timeout), which reports a real deadlock as busy.
 		}
 	}
-	tx, err := db.x.BeginTxx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -310,6 +350,37 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// begin starts a transaction. On SQLite, BEGIN IMMEDIATE waits for another
+// process's write lock in SQLite's busy handler (busy_timeout), which does
+// not watch ctx: it then runs aside, and when ctx ends first begin returns
+// ctx's error at once (the late transaction, if any, is rolled back), so a
+// caller with a deadline is answered on time.
+func (db *DB) begin(ctx context.Context) (*sqlx.Tx, error) {
+	if db.dialect != SQLite {
+		return db.x.BeginTxx(ctx, nil)
+	}
+	type begun struct {
+		tx  *sqlx.Tx
+		err error
+	}
+	ch := make(chan begun, 1)
+	go func() {
+		tx, err := db.x.BeginTxx(context.WithoutCancel(ctx), nil)
+		ch <- begun{tx, err}
+	}()
+	select {
+	case b := <-ch:
+		return b.tx, b.err
+	case <-ctx.Done():
+		go func() {
+			if b := <-ch; b.tx != nil {
+				_ = b.tx.Rollback()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 // retryable reports a transient lock conflict worth retrying the transaction for.

@@ -67,6 +67,7 @@ func (a *app) openStore(ctx context.Context) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.SetPool(store.Pool{MaxOpen: c.Database.MaxOpenConns, MaxIdle: c.Database.MaxIdleConns, MaxLifetime: c.Database.ConnMaxLifetime})
 	if err := db.Migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -60,7 +60,7 @@ Exit status 1 also when a line is malformed or a callback was rejected
 			if _, ok := ps[account].(payrecon.CallbackVerifier); !ok {
 				return fmt.Errorf("account %q: provider %s does not verify callbacks", account, ps[account].ProviderName())
 			}
-			h, err := a.intakeHandler(ctx, db, []string{account})
+			h, err := a.intakeHandler(ctx, db, []string{account}, nil)
 			if err != nil {
 				return err
 			}

@@ -28,6 +28,8 @@ var commands = []func(a *app) *cobra.Command{
 	newScheduleCmd,
 	newReportCmd,
 	newActionsCmd,
+	newLocksCmd,
+	newReviewCmd,
 	newDemoCmd,
 }
 

@@ -239,6 +239,11 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("healthz: %d", resp.StatusCode)
 	}
+	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("readyz: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	for _, tc := range []struct {
 		path, body string
 		status     int

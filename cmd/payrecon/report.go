@@ -95,6 +95,13 @@ workbook's language is --lang, else reports.language from the configuration.` + 
 			if err != nil {
 				return err
 			}
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			if src, err = reports.WithReviews(ctx, src, db, accounts, cfg.Review.ReasonCodes); err != nil {
+				return err
+			}
 			if len(src.Runs) == 0 {
 				return statusError{code: exitReportNoRuns, err: fmt.Errorf("no reconciled run for %s..%s", fromDay, toDay)}
 			}

@@ -160,6 +160,8 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress)) (*jo
 		LockTTL:         cfg.Jobs.LockTTL,
 		Version:         version,
 		Progress:        progress,
+		CarryOverDays:   cfg.Review.CarryOverDays,
+		Review:          reviewPolicy(cfg.Review),
 	}
 	if len(cfg.Jobs.AutoApply) > 0 {
 		svc, err := jobs.NewActions(jobs.ActionsDeps{

@@ -69,7 +69,7 @@ Exit status:
 			}
 			defer db.Close()
 			opts.AfterRun = func(ctx context.Context, runs []payrecon.Run) {
-				path, err := writeRunsWorkbook(ctx, db, cfg.Reports.Dir, cfg.Reports.Language, runs)
+				path, err := writeRunsWorkbook(ctx, db, cfg.Reports.Dir, cfg.Reports.Language, cfg.Review.ReasonCodes, runs)
 				if err != nil {
 					a.logger().Error("scheduled workbook not written", "err", err)
 				} else if path != "" {
@@ -117,7 +117,7 @@ Exit status:
 func writeRunsWorkbook(ctx context.Context, st interface {
 	payrecon.RunStore
 	payrecon.ActionStore
-}, dir, lang string, runs []payrecon.Run) (string, error) {
+}, dir, lang string, reasons []string, runs []payrecon.Run) (string, error) {
 	if dir == "" || len(runs) == 0 {
 		return "", nil
 	}
@@ -139,6 +139,11 @@ func writeRunsWorkbook(ctx context.Context, st interface {
 	src, err := reports.StoreSource(ctx, st, st, accounts, from, to)
 	if err != nil {
 		return "", err
+	}
+	if rs, ok := st.(reports.ReviewStore); ok {
+		if src, err = reports.WithReviews(ctx, src, rs, accounts, reasons); err != nil {
+			return "", err
+		}
 	}
 	if len(src.Runs) == 0 {
 		return "", nil

@@ -21,7 +21,8 @@ func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Receive provider callbacks into the ledger",
-		Long: `Serve POST /callbacks/{provider}/{account} (and GET /healthz).
+		Long: `Serve POST /callbacks/{provider}/{account}, GET /healthz (liveness) and
+GET /readyz (readiness: the database answers).
 
 Each callback goes, raw, to its account's verifier; an authentic one is stored
 with its ledger entries in one transaction and acknowledged in the provider's
@@ -39,6 +40,10 @@ gracefully (requests in flight finish).` + exitStatusHelp,
 	return cmd
 }
 
+// maxHeaderBytes bounds a request's headers (net/http's default is 1 MiB):
+// rejected callbacks keep their headers, so this bounds what one stores.
+const maxHeaderBytes = 64 << 10
+
 func (a *app) serve(ctx context.Context, listen string) error {
 	c, err := a.config()
 	if err != nil {
@@ -52,7 +57,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 		return err
 	}
 	defer db.Close()
-	h, err := a.intakeHandler(ctx, db, nil)
+	h, err := a.intakeHandler(ctx, db, nil, db.Ping)
 	if err != nil {
 		return err
 	}
@@ -66,6 +71,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 		ReadTimeout:       c.Server.ReadTimeout,
 		WriteTimeout:      c.Server.WriteTimeout,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          nil,
 	}
 	log := a.logger()
@@ -93,7 +99,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 // intakeHandler wires the callback handler for the named accounts (all
 // when empty). Accounts whose provider has no callback verifier are left
 // out (their callbacks are stored as rejected: unknown account).
-func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, names []string) (*intake.Handler, error) {
+func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, names []string, ready func(context.Context) error) (*intake.Handler, error) {
 	c, err := a.config()
 	if err != nil {
 		return nil, err
@@ -111,18 +117,34 @@ func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, name
 			continue
 		}
 		acct, _ := c.Account(name)
-		accounts[name] = intake.Account{Provider: acct.Provider, Verifier: v}
+		accounts[name] = intake.Account{Provider: acct.Provider, Verifier: v, Policy: payrecon.PolicyFor(acct.Domain(), p)}
 	}
 	sort.Strings(skipped)
 	for _, name := range skipped {
 		a.logger().Warn("account has no callback verifier; its callbacks will be rejected", "account", name)
 	}
 	return intake.New(intake.Config{
-		Accounts:     accounts,
-		Providers:    config.Providers,
-		Store:        st,
-		Logger:       a.logger(),
-		Now:          time.Now,
-		MaxBodyBytes: c.Server.MaxBodyBytes,
+		Accounts:            accounts,
+		Providers:           config.Providers,
+		Store:               st,
+		Logger:              a.logger(),
+		Now:                 time.Now,
+		MaxBodyBytes:        c.Server.MaxBodyBytes,
+		RejectBodyBytes:     orNone(c.Server.RejectBodyBytes),
+		RejectRate:          orNone(c.Server.RejectRate),
+		RejectBurst:         c.Server.RejectBurst,
+		UnknownAccountRate:  orNone(c.Server.UnknownAccountRate),
+		UnknownAccountBurst: c.Server.UnknownAccountBurst,
+		StoreTimeout:        c.Server.StoreTimeout,
+		Ready:               ready,
 	}), nil
+}
+
+// orNone maps the configuration's 0 ("none": no body prefix, no limit) to
+// intake's negative value (its 0 means "the default").
+func orNone[T int | float64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

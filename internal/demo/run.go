@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/intake"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/providers/huawei"
@@ -99,7 +100,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// The callback receiver, on loopback, as `payrecon serve` runs it.
 	ia := map[string]intake.Account{}
 	for _, a := range accts {
-		ia[a.name] = intake.Account{Provider: a.acct.Provider, Verifier: a.verifier}
+		ia[a.name] = intake.Account{Provider: a.acct.Provider, Verifier: a.verifier, Policy: payrecon.PolicyFor(a.acct, a.verifier)}
 	}
 	h := intake.New(intake.Config{Accounts: ia, Store: db, Logger: log})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -150,6 +151,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	src, err := reports.StoreSource(ctx, db, db, names, cfg.Day.Add(-1), cfg.Day)
 	if err != nil {
+		return nil, err
+	}
+	if src, err = reports.WithReviews(ctx, src, db, names, config.DefaultReview().ReasonCodes); err != nil {
 		return nil, err
 	}
 	res.Workbook = filepath.Join(cfg.Dir, "payrecon-"+string(cfg.Day)+".xlsx")

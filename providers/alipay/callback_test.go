@@ -161,7 +161,7 @@ func TestVerifyCallback(t *testing.T) {
 		"FieldAdded":  {append(notify(t, k.alipay, paymentFields()), "&refund_fee=1.00"...), payrecon.ErrSignatureInvalid, "does not verify"},
 		"Unsigned":    {[]byte("notify_id=1&trade_no=2"), payrecon.ErrSignatureInvalid, "no sign"},
 		"Empty":       {nil, payrecon.ErrSignatureInvalid, "empty"},
-		"Duplicate":   {append(notify(t, k.alipay, paymentFields()), "&trade_no=1"...), payrecon.ErrSignatureInvalid, "appears 2 times"},
+		"Duplicate":   {append(notify(t, k.alipay, paymentFields()), "&trade_no=1"...), alipay.ErrCallbackFormat, "repeated_param: trade_no"},
 		"OtherSeller": {notify(t, k.alipay, with(paymentFields(), "seller_id", "2088999999999999")), alipay.ErrCallbackFormat, "seller_id 2088999999999999"},
 		"OtherApp":    {notify(t, k.alipay, with(paymentFields(), "app_id", "2021999999999999")), alipay.ErrCallbackFormat, "app_id 2021999999999999"},
 		"FloatAmount": {notify(t, k.alipay, with(paymentFields(), "total_amount", "1234.567")), alipay.ErrCallbackFormat, "total_amount"},

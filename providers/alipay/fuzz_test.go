@@ -3,6 +3,7 @@ package alipay_test
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -89,14 +90,14 @@ func FuzzVerifyCallback(f *testing.F) {
 		v.Set("sign_type", "RSA2")
 		genuine[v.Get("notify_id")] = true
 		body := []byte(v.Encode())
-		if _, err := c.VerifyCallback(payrecon.CallbackRequest{Body: body}); err != nil {
+		if _, err := c.VerifyCallback(payrecon.CallbackRequest{Header: formHeader, Body: body}); err != nil {
 			f.Fatalf("seed %d rejected: %v", i, err)
 		}
 		f.Add(body)
 	}
 	f.Add([]byte("sign=&sign_type=RSA2"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "f", Body: body, ReceivedAt: fixedNow()})
+		got, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "f", Header: formHeader, Body: body, ReceivedAt: fixedNow()})
 		if err != nil {
 			if !errors.Is(err, payrecon.ErrSignatureInvalid) && !errors.Is(err, alipay.ErrCallbackFormat) {
 				t.Fatalf("error of no class: %v", err)
@@ -108,3 +109,5 @@ func FuzzVerifyCallback(f *testing.F) {
 		}
 	})
 }
+
+var formHeader = http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}}

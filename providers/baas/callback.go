@@ -12,7 +12,30 @@ import (
 	"strings"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
+
+// CallbackContentType is the media type the payment trigger's webhook
+// posts with.
+const CallbackContentType = "application/json"
+
+// Documented JSON types of the order record as the payment trigger sends
+// it (baas.md: v2.2 / trigger serialise total_cost as a number in yuan,
+// times as unix seconds, paid_at null until paid); refund_amount's type in
+// the trigger is not documented, so a number or a string is read. The
+// record may come bare or under "data" or "event.data".
+var callbackSchema = func() strict.Schema {
+	rec := strict.Schema{
+		"id": strict.Integer | strict.String, "gateway_type": strict.String, "currency_type": strict.String,
+		"trade_no": strict.String, "transaction_no": strict.String | strict.Null, "status": strict.String,
+		"refund_status": strict.String | strict.Null, "refund_amount": strict.Number | strict.String | strict.Null,
+		"total_cost": strict.Number, "merchandise_description": strict.String | strict.Null,
+		"merchandise_record_id": strict.String | strict.Integer | strict.Null,
+		"paid_at":               strict.Number | strict.Null, "created_at": strict.Number, "updated_at": strict.Number,
+		"gateway_extra_info": strict.Object | strict.Null,
+	}
+	return strict.Merge(rec, rec.Under("data"), rec.Under("event.data"))
+}()
 
 // SignCallback returns the hex HMAC-SHA256 of body under secret: the value
 // the payment trigger's webhook must send in Config.CallbackSignatureHeader.
@@ -53,7 +76,9 @@ func ParseCallbackOrder(body []byte) (*Order, error) {
 }
 
 // VerifyCallback implements payrecon.CallbackVerifier: it checks the
-// shared-secret HMAC over the raw body, then reads the order record. A paid
+// Content-Type and decodes the body strictly (package strict: no duplicate
+// key at any depth, UTF-8, documented types, whatever the envelope), checks
+// the shared-secret HMAC over the raw body, then reads the order record. A paid
 // order yields a payment entry (payment:<provider txn no>:success), a
 // failed one a failed payment entry, a pending one nothing; a refunded
 // order adds a refund entry for its cumulative refund
@@ -62,6 +87,16 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	var vc payrecon.VerifiedCallback
 	if len(bytes.TrimSpace(req.Body)) == 0 {
 		return vc, errors.New("baas callback: empty body")
+	}
+	charset, err := strict.ContentType(req.Header, CallbackContentType)
+	if err == nil {
+		err = strict.UTF8Charset(charset)
+	}
+	if err == nil {
+		err = strict.CheckJSON(req.Body, callbackSchema)
+	}
+	if err != nil {
+		return vc, fmt.Errorf("baas callback: %w", err)
 	}
 	if len(c.secret) == 0 {
 		return vc, fmt.Errorf("baas callback: no callback_secret configured for this account, so no webhook can be verified: %w", payrecon.ErrSignatureInvalid)

@@ -30,7 +30,7 @@ func mustNew(t testing.TB, cfg baas.Config, opts ...baas.Option) *baas.Client {
 }
 
 func signed(body string) payrecon.CallbackRequest {
-	h := http.Header{}
+	h := http.Header{"Content-Type": {"application/json"}}
 	h.Set(baas.DefaultSignatureHeader, baas.SignCallback([]byte(testSecret), []byte(body)))
 	return payrecon.CallbackRequest{Account: "mc", Header: h, Body: []byte(body), ReceivedAt: time.Unix(1584690000, 0)}
 }
@@ -91,12 +91,12 @@ func TestVerifyCallbackRejects(t *testing.T) {
 	tampered := good
 	tampered.Body = []byte(strings.Replace(paidRecord, "100.00", "900.00", 1))
 	noHeader := good
-	noHeader.Header = http.Header{}
+	noHeader.Header = http.Header{"Content-Type": {"application/json"}}
 	wrongKey := good
-	wrongKey.Header = http.Header{}
+	wrongKey.Header = http.Header{"Content-Type": {"application/json"}}
 	wrongKey.Header.Set(baas.DefaultSignatureHeader, baas.SignCallback([]byte("another-secret-0000"), good.Body))
 	notHex := good
-	notHex.Header = http.Header{}
+	notHex.Header = http.Header{"Content-Type": {"application/json"}}
 	notHex.Header.Set(baas.DefaultSignatureHeader, "zz")
 	for name, req := range map[string]payrecon.CallbackRequest{"tampered": tampered, "no header": noHeader, "wrong key": wrongKey, "not hex": notHex} {
 		if _, err := c.VerifyCallback(req); !errors.Is(err, payrecon.ErrSignatureInvalid) {

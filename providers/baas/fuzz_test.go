@@ -59,7 +59,7 @@ func FuzzVerifyCallback(f *testing.F) {
 	f.Add([]byte(`{"event":{"data":`+paidRecord+`}}`), true)
 	f.Add([]byte(paidRecord), false)
 	f.Fuzz(func(t *testing.T, body []byte, sign bool) {
-		req := payrecon.CallbackRequest{Account: "mc", Header: http.Header{}, Body: body, ReceivedAt: time.Unix(1584690000, 0)}
+		req := payrecon.CallbackRequest{Account: "mc", Header: http.Header{"Content-Type": {"application/json"}}, Body: body, ReceivedAt: time.Unix(1584690000, 0)}
 		if sign {
 			req.Header.Set(baas.DefaultSignatureHeader, baas.SignCallback([]byte(testSecret), body))
 		}

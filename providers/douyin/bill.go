@@ -317,17 +317,30 @@ func (p *billParser) text(rec []string, col string, line int) (string, error) {
 // BillStatus maps a bill's 支付状态 / 退款状态 / 分账状态 cell; the values
 // are undocumented [?], so both the API's words and Chinese ones are read.
 // An empty cell is success (the bill lists completed items).
-func BillStatus(s string) payrecon.Status {
+// A word it does not know is refused (ok false), never read as pending.
+func BillStatus(s string) (st payrecon.Status, ok bool) {
 	u := strings.ToUpper(strings.TrimSpace(s))
 	switch {
 	case u == "" || u == "SUCCESS" || strings.Contains(u, "成功") || u == "已支付" || u == "已退款" || u == "已分账" || u == "完成" || u == "已完成":
-		return payrecon.StatusSuccess
+		return payrecon.StatusSuccess, true
 	case u == "FAIL" || u == "FAILED" || strings.Contains(u, "失败"):
-		return payrecon.StatusFailed
+		return payrecon.StatusFailed, true
 	case u == "TIMEOUT" || strings.Contains(u, "超时") || strings.Contains(u, "关闭"):
-		return payrecon.StatusClosed
+		return payrecon.StatusClosed, true
+	case u == "PROCESSING" || strings.Contains(u, "处理中") || strings.Contains(u, "退款中") || strings.Contains(u, "支付中"):
+		return payrecon.StatusPending, true
 	}
-	return payrecon.StatusPending
+	return "", false
+}
+
+// status reads a status cell through BillStatus, refusing unknown words.
+func (p *billParser) status(rec []string, col string, line int) (payrecon.Status, error) {
+	v := p.cell(rec, col)
+	st, ok := BillStatus(v)
+	if !ok {
+		return "", p.errAt(line, col, "status: %q is not a documented value", v)
+	}
+	return st, nil
 }
 
 func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
@@ -354,7 +367,9 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 			return l, err
 		}
 		l.CreatedAt = l.FinishedAt
-		l.Status = BillStatus(p.cell(rec, colPayStatus))
+		if l.Status, err = p.status(rec, colPayStatus, line); err != nil {
+			return l, err
+		}
 	case BillRefund:
 		l.Kind, l.Type = payrecon.KindRefund, "退款"
 		if t := p.cell(rec, colRefundType); t != "" {
@@ -379,7 +394,9 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 		if l.FinishedAt.IsZero() {
 			l.FinishedAt = l.CreatedAt
 		}
-		l.Status = BillStatus(p.cell(rec, colRefundStatus))
+		if l.Status, err = p.status(rec, colRefundStatus, line); err != nil {
+			return l, err
+		}
 	case BillSettle:
 		// 分账 rows are not payments or refunds: KindOther in the
 		// settlement bill, Settlement = what stays with the merchant
@@ -403,7 +420,9 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 			return l, err
 		}
 		l.CreatedAt = l.FinishedAt
-		l.Status = BillStatus(p.cell(rec, colSettleStatus))
+		if l.Status, err = p.status(rec, colSettleStatus, line); err != nil {
+			return l, err
+		}
 		l.Payload = p.cell(rec, colSettleParts)
 		l.Product = p.cell(rec, colSettleNo)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/internal/sign"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
 
 // Callback types (the body's type field).
@@ -29,6 +30,32 @@ const ReplySuccess = `{"err_no":0,"err_tips":"success"}`
 var ErrCallbackFormat = errors.New("unreadable douyin callback")
 
 const maxCallback = 1 << 20
+
+// CallbackContentType is the media type ecpay posts callbacks with.
+const CallbackContentType = "application/json"
+
+// Documented JSON types (douyin.md, ecpay v1 callbacks): the envelope's
+// timestamp is seen as a number or a string [D]; amounts in msg are numbers
+// (fen; "9980.00" is read from its literal text by parseFen, which refuses
+// a fraction), unix times integers; way is the string "1"/"2".
+var (
+	envelopeSchema = strict.Schema{
+		"timestamp": strict.Integer | strict.String, "nonce": strict.String | strict.Integer, "msg": strict.String,
+		"msg_signature": strict.String, "type": strict.String,
+	}
+	paymentMsgSchema = strict.Schema{
+		"appid": strict.String, "cp_orderno": strict.String, "cp_extra": strict.String, "way": strict.String,
+		"payment_order_no": strict.String, "total_amount": strict.Number, "status": strict.String,
+		"seller_uid": strict.String, "extra": strict.String, "item_id": strict.String, "order_id": strict.String,
+		"paid_at": strict.Integer,
+	}
+	refundMsgSchema = strict.Schema{
+		"appid": strict.String, "cp_refundno": strict.String, "cp_extra": strict.String, "status": strict.String,
+		"refund_amount": strict.Number, "is_all_settled": strict.Bool, "refunded_at": strict.Integer,
+		"message": strict.String, "order_id": strict.String, "refund_no": strict.String,
+	}
+	msgSchemas = map[string]strict.Schema{TypePayment: paymentMsgSchema, TypeRefund: refundMsgSchema}
+)
 
 // Envelope is the callback body: msg is a JSON string signed with the token.
 type Envelope struct {
@@ -69,12 +96,17 @@ type RefundMsg struct {
 	RefundNo     string      `json:"refund_no"`
 }
 
-// DecodeEnvelope reads a callback body. timestamp may be a JSON number or
-// a string (both are seen [D]); its literal text is what is signed.
+// DecodeEnvelope reads a callback body strictly (package strict: no
+// duplicate key, UTF-8, documented types; failures wrap
+// ErrCallbackFormat). timestamp may be a JSON number or a string (both are
+// seen [D]); its literal text is what is signed.
 func DecodeEnvelope(body []byte) (Envelope, error) {
 	var e Envelope
 	if len(body) > maxCallback {
 		return e, fmt.Errorf("%w: body of %d bytes", ErrCallbackFormat, len(body))
+	}
+	if err := strict.CheckJSON(body, envelopeSchema); err != nil {
+		return e, fmt.Errorf("%w: body: %w", ErrCallbackFormat, err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
@@ -132,6 +164,13 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	if len(bytes.TrimSpace(req.Body)) == 0 {
 		return vc, fmt.Errorf("%w: empty body", ErrCallbackFormat)
 	}
+	charset, err := strict.ContentType(req.Header, CallbackContentType)
+	if err == nil {
+		err = strict.UTF8Charset(charset)
+	}
+	if err != nil {
+		return vc, fmt.Errorf("%w: %w", ErrCallbackFormat, err)
+	}
 	env, err := DecodeEnvelope(req.Body)
 	if err != nil {
 		return vc, err
@@ -146,6 +185,11 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	ts, err := parseTime(env.Timestamp)
 	if err != nil {
 		return vc, fmt.Errorf("%w: timestamp: %v", ErrCallbackFormat, err)
+	}
+	// msg is decoded as strictly as the body: what is signed must be read
+	// one way only
+	if err := strict.CheckJSON([]byte(env.Msg), msgSchemas[env.Type]); err != nil {
+		return vc, fmt.Errorf("%w: msg: %w", ErrCallbackFormat, err)
 	}
 	dec := json.NewDecoder(strings.NewReader(env.Msg))
 	dec.UseNumber()
@@ -209,9 +253,11 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 			at = t
 		}
 	}
-	st := payrecon.StatusFailed
-	if strings.EqualFold(m.Status, "SUCCESS") {
-		st = payrecon.StatusSuccess
+	// The payment msg documents status SUCCESS; the other words are read
+	// as query_order spells them, anything undocumented is refused.
+	st, err := OrderStatuses.Map("msg.status", statusWord(m.Status))
+	if err != nil {
+		return vc, err
 	}
 	raw := strings.ToUpper(m.Status)
 	vc.EventID = TypePayment + ":" + m.OrderID + ":" + raw
@@ -260,7 +306,10 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 		}
 		at = t
 	}
-	st := RefundStatus(m.Status)
+	st, err := RefundStatuses.Map("msg.status", statusWord(m.Status))
+	if err != nil {
+		return vc, err
+	}
 	vc.EventID = TypeRefund + ":" + no + ":" + strings.ToUpper(m.Status)
 	vc.Entries = []payrecon.LedgerEntry{{
 		Account:          req.Account,

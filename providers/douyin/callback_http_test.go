@@ -152,7 +152,7 @@ func TestCallbacksThroughIntake(t *testing.T) {
 			{"tampered", "msg_signature", tampered},
 			{"wrongToken", "msg_signature", wrongKey.Body},
 			{"retyped", "does not match its signed msg", retyped},
-			{"notJSON", "not json", []byte("timestamp=1&msg=x")},
+			{"notJSON", "syntax", []byte("timestamp=1&msg=x")},
 		}
 		for _, r := range rejects {
 			status, body := fire(scenario.Callback{Header: hdr, Body: r.body})

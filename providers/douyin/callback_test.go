@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestVerifyPaymentCallback(t *testing.T) {
 	c := mustNew(t, testConfig())
 	for _, num := range []bool{true, false} {
 		b := body("test-token-1", "1602507471", "797", demoPaymentMsg, "payment", num)
-		vc, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "dy", Body: b})
+		vc, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "dy", Header: jsonHeader, Body: b})
 		if err != nil {
 			t.Fatalf("valid callback (number timestamp %v): %v", num, err)
 		}
@@ -70,7 +71,7 @@ func TestVerifyPaymentCallback(t *testing.T) {
 		"unknown type": body("test-token-1", "1602507471", "797", demoPaymentMsg, "paymenu", true),
 		"no signature": []byte(`{"timestamp":1602507471,"nonce":"797","msg":"{}","type":"payment"}`),
 	} {
-		_, err := c.VerifyCallback(payrecon.CallbackRequest{Body: b})
+		_, err := c.VerifyCallback(payrecon.CallbackRequest{Header: jsonHeader, Body: b})
 		if !errors.Is(err, payrecon.ErrSignatureInvalid) {
 			t.Errorf("%s: err = %v, want ErrSignatureInvalid", name, err)
 		}
@@ -79,12 +80,12 @@ func TestVerifyPaymentCallback(t *testing.T) {
 		}
 	}
 	other := strings.Replace(demoPaymentMsg, "tt07e3715e98c9aac0", "tt0000000000000000", 1)
-	if _, err := c.VerifyCallback(payrecon.CallbackRequest{Body: body("test-token-1", "1602507471", "797", other, "payment", true)}); err == nil || !strings.Contains(err.Error(), "appid") {
+	if _, err := c.VerifyCallback(payrecon.CallbackRequest{Header: jsonHeader, Body: body("test-token-1", "1602507471", "797", other, "payment", true)}); err == nil || !strings.Contains(err.Error(), "appid") {
 		t.Errorf("other appid: %v", err)
 	}
 	// a float-looking amount is read from its literal text
 	f := strings.Replace(demoPaymentMsg, `"total_amount":9980`, `"total_amount":9980.00`, 1)
-	vc, err := c.VerifyCallback(payrecon.CallbackRequest{Body: body("test-token-1", "1602507471", "797", f, "payment", true)})
+	vc, err := c.VerifyCallback(payrecon.CallbackRequest{Header: jsonHeader, Body: body("test-token-1", "1602507471", "797", f, "payment", true)})
 	if err != nil || vc.Entries[0].Amount != 9980 {
 		t.Errorf("9980.00: %v %+v", err, vc)
 	}
@@ -93,7 +94,7 @@ func TestVerifyPaymentCallback(t *testing.T) {
 func TestVerifyRefundCallback(t *testing.T) {
 	c := mustNew(t, testConfig())
 	msg := `{"appid":"tt07e3715e98c9aac0","cp_refundno":"R-1","cp_extra":"","status":"SUCCESS","refund_amount":1234,"is_all_settled":false,"refunded_at":1602507500,"message":"","order_id":"N1","refund_no":"RN1"}`
-	vc, err := c.VerifyCallback(payrecon.CallbackRequest{Body: body("test-token-1", "1602507501", "n1", msg, "refund", true)})
+	vc, err := c.VerifyCallback(payrecon.CallbackRequest{Header: jsonHeader, Body: body("test-token-1", "1602507501", "n1", msg, "refund", true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestVerifyRefundCallback(t *testing.T) {
 		t.Errorf("refund %+v %+v", vc, e)
 	}
 	settle := `{"appid":"tt07e3715e98c9aac0","cp_settle_no":"S1","status":"SUCCESS","settle_amount":100,"settle_no":"SN1","out_order_no":"O1"}`
-	vc, err = c.VerifyCallback(payrecon.CallbackRequest{Body: body("test-token-1", "1602507501", "n1", settle, "settle", true)})
+	vc, err = c.VerifyCallback(payrecon.CallbackRequest{Header: jsonHeader, Body: body("test-token-1", "1602507501", "n1", settle, "settle", true)})
 	if err != nil || len(vc.Entries) != 0 || vc.EventID != "settle:SN1:SUCCESS" {
 		t.Errorf("settle: %v %+v", err, vc)
 	}
@@ -142,3 +143,5 @@ func slogText(v any) string {
 	slog.New(slog.NewTextHandler(&b, nil)).Info("cfg", "config", v)
 	return b.String()
 }
+
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}

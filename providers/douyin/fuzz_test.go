@@ -94,7 +94,7 @@ func FuzzVerifyCallback(f *testing.F) {
 	}
 	f.Add([]byte(`{"timestamp":"1","nonce":"","msg":"{}","msg_signature":"","type":"payment"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		vc, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "fz", Body: body})
+		vc, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "fz", Header: jsonHeader, Body: body})
 		if err != nil {
 			if strings.Contains(err.Error(), cfg.Token.Reveal()) {
 				t.Fatal("error leaks the token")

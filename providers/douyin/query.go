@@ -42,30 +42,32 @@ type RefundInfo struct {
 	Msg          string      `json:"msg"`
 }
 
-// OrderStatus maps query_order's order_status.
-func OrderStatus(s string) payrecon.Status {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "SUCCESS":
-		return payrecon.StatusSuccess
-	case "PROCESSING":
-		return payrecon.StatusPending
-	case "FAIL":
-		return payrecon.StatusFailed
-	case "TIMEOUT":
-		return payrecon.StatusClosed
-	}
-	return payrecon.StatusPending
+// OrderStatuses are query_order's documented order_status values.
+var OrderStatuses = payrecon.StatusMap{
+	"SUCCESS":    payrecon.StatusSuccess,
+	"PROCESSING": payrecon.StatusPending,
+	"FAIL":       payrecon.StatusFailed,
+	"TIMEOUT":    payrecon.StatusClosed,
 }
 
-// RefundStatus maps refund_status / a refund callback's status.
+// RefundStatuses are refund_status / a refund callback's documented status values.
+var RefundStatuses = payrecon.StatusMap{
+	"SUCCESS":    payrecon.StatusSuccess,
+	"FAIL":       payrecon.StatusFailed,
+	"PROCESSING": payrecon.StatusPending,
+}
+
+func statusWord(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// OrderStatus maps a queried order_status; an undocumented value reads as
+// pending (queried again). Callbacks refuse such a value.
+func OrderStatus(s string) payrecon.Status {
+	return OrderStatuses.Or(statusWord(s), payrecon.StatusPending)
+}
+
+// RefundStatus maps a queried refund_status; undocumented reads as pending.
 func RefundStatus(s string) payrecon.Status {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "SUCCESS":
-		return payrecon.StatusSuccess
-	case "FAIL":
-		return payrecon.StatusFailed
-	}
-	return payrecon.StatusPending
+	return RefundStatuses.Or(statusWord(s), payrecon.StatusPending)
 }
 
 // ErrNeedMerchantOrderNo is wrapped when an order is asked for by the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
 
 // Callback kinds (VerifiedCallback.Type).
@@ -92,14 +93,51 @@ type subOrderCb struct {
 	FinishTime      string `json:"finishTime"`
 }
 
-// VerifyCallback checks a Huawei callback: SM2 (SM3, default uid) over the
-// sort-join of the raw JSON, base64 DER signature, key picked by certNo; then
-// maps it to ledger entries. Forged or tampered callbacks give errors
+// CallbackContentType is the media type Huawei posts callbacks with.
+const CallbackContentType = "application/json"
+
+// callbackSchema declares the documented JSON types of callback fields
+// (huawei.md §2): amounts are Long fen, identifiers, statuses and times
+// strings; planId is read as a string or a number (flexString).
+var callbackSchema = func() strict.Schema {
+	str := strict.String | strict.Null
+	s := strict.Schema{"planId": str | strict.Number, "subOrders": strict.Array | strict.Null}
+	for _, f := range []string{"callbackId", "callbackTime", "dataType", "sign", "signType", "certNo", "mercNo", "appId",
+		"spMercNo", "subMercNo", "sysTransOrderNo", "mercOrderNo", "orderStatus", "currency", "finishTime",
+		"combinedSysTransOrderNo", "combinedMercOrderNo", "mercRefundNo", "sysRefundNo", "refundOrderStatus",
+		"contractId", "mercContractCode", "operateTime", "changeMode", "payload",
+		"subOrders[].mercNo", "subOrders[].sysTransOrderNo", "subOrders[].mercOrderNo", "subOrders[].orderStatus",
+		"subOrders[].currency", "subOrders[].finishTime"} {
+		s[f] = str
+	}
+	for _, f := range []string{"totalAmount", "payerAmount", "promotionAmount", "refundAmount", "payerRefundAmount",
+		"promotionRefundAmount", "subOrders[].totalAmount", "subOrders[].payerAmount", "subOrders[].promotionAmount",
+		"promotionDetail[].promotionAmount", "subOrders[].promotionDetail[].promotionAmount"} {
+		s[f] = strict.Integer
+	}
+	return s
+}()
+
+// VerifyCallback checks a Huawei callback: the Content-Type and the body's
+// strict decoding (package strict: no duplicate key, UTF-8, documented
+// types), then SM2 (SM3, default uid) over the sort-join of the raw JSON,
+// base64 DER signature, key picked by certNo; then maps it to ledger
+// entries. Forged or tampered callbacks give errors
 // wrapping payrecon.ErrSignatureInvalid.
 func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
 	body := req.Body
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return payrecon.VerifiedCallback{}, reject("empty callback body")
+	}
+	charset, err := strict.ContentType(req.Header, CallbackContentType)
+	if err == nil {
+		err = strict.UTF8Charset(charset)
+	}
+	if err == nil {
+		err = strict.CheckJSON(body, callbackSchema)
+	}
+	if err != nil {
+		return payrecon.VerifiedCallback{}, reject("callback: %w", err)
 	}
 	var cb callbackBody
 	if err := json.Unmarshal(body, &cb); err != nil {
@@ -141,8 +179,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		if cb.SysRefundNo == "" || cb.MercRefundNo == "" {
 			return out, reject("refund callback %s: sysRefundNo and mercRefundNo required", cb.CallbackID)
 		}
-		raw := deref(cb.RefundOrderStatus)
-		st := RefundStatus(raw)
+		st, err := RefundStatuses.Map("refundOrderStatus", deref(cb.RefundOrderStatus))
+		if err != nil {
+			return out, err
+		}
 		at, err := occurred("finishTime", cb.FinishTime)
 		if err != nil {
 			return out, err
@@ -180,7 +220,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			if err != nil {
 				return out, err
 			}
-			st := OrderStatus(so.OrderStatus)
+			st, err := OrderStatuses.Map(fmt.Sprintf("subOrders[%d].orderStatus", i), so.OrderStatus)
+			if err != nil {
+				return out, err
+			}
 			e := base
 			e.EventKey = "payment:" + so.SysTransOrderNo + ":" + string(st)
 			e.Kind, e.Status = payrecon.KindPayment, st
@@ -194,8 +237,10 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		if cb.SysTransOrderNo == "" || cb.MercOrderNo == "" {
 			return out, reject("payment callback %s: sysTransOrderNo and mercOrderNo required", cb.CallbackID)
 		}
-		raw := deref(cb.OrderStatus)
-		st := OrderStatus(raw)
+		st, err := OrderStatuses.Map("orderStatus", deref(cb.OrderStatus))
+		if err != nil {
+			return out, err
+		}
 		at, err := occurred("finishTime", cb.FinishTime)
 		if err != nil {
 			return out, err

@@ -235,7 +235,7 @@ func TestCallbacksThroughIntake(t *testing.T) {
 			{"unknownCertNo", unknownCert, 400, "unknown certNo"},
 			{"encrypted", encrypted, 400, "encrypted callbacks need a decryption key"},
 			{"otherMerchant", otherMerc, 400, "is not this account's"},
-			{"notJSON", scenario.Callback{Header: hdr, Body: []byte("mercOrderNo=1&sign=x")}, 400, "not a Huawei callback"},
+			{"notJSON", scenario.Callback{Header: hdr, Body: []byte("mercOrderNo=1&sign=x")}, 400, "syntax: body"},
 		}
 		for _, r := range rejects {
 			status, body := f.fire(t, f.account, r.cb)

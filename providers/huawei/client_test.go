@@ -236,7 +236,7 @@ func TestReply(t *testing.T) {
 	if ok.Status != 200 || string(ok.Body) != ackSuccess || !strings.HasPrefix(ok.ContentType, "application/json") {
 		t.Errorf("Reply(nil) = %d %s %s", ok.Status, ok.ContentType, ok.Body)
 	}
-	_, verr := c.VerifyCallback(payrecon.CallbackRequest{Body: []byte(`{"orderStatus":"TRX_SUCCESS","sign":"AAAA"}`)})
+	_, verr := c.VerifyCallback(payrecon.CallbackRequest{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"orderStatus":"TRX_SUCCESS","sign":"AAAA"}`)})
 	if !errors.Is(verr, payrecon.ErrSignatureInvalid) {
 		t.Fatalf("bad sign: %v", verr)
 	}
@@ -279,12 +279,12 @@ func TestEncryptedCallbackWithKeyConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.VerifyCallback(payrecon.CallbackRequest{Body: cb.Body})
+	_, err = c.VerifyCallback(payrecon.CallbackRequest{Header: cb.Header, Body: cb.Body})
 	if !errors.Is(err, huawei.ErrEncryptedUnsupported) || c.Reply(err).Status != 400 {
 		t.Errorf("err = %v, want %v", err, huawei.ErrEncryptedUnsupported)
 	}
 	noKey := mustClient(t, sb, huawei.ModelDirect)
-	if _, err := noKey.VerifyCallback(payrecon.CallbackRequest{Body: cb.Body}); !errors.Is(err, huawei.ErrEncryptedNoKey) {
+	if _, err := noKey.VerifyCallback(payrecon.CallbackRequest{Header: cb.Header, Body: cb.Body}); !errors.Is(err, huawei.ErrEncryptedNoKey) {
 		t.Errorf("without key: %v", err)
 	}
 }

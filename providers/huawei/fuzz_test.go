@@ -2,6 +2,7 @@ package huawei_test
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,7 @@ func FuzzVerifyCallback(f *testing.F) {
 	f.Add([]byte(`{"dataType":"encrypt","callbackId":"1"}`))
 	f.Add([]byte(`{"a":{"b":[1,{"c":null}]},"sign":"MEUCIQ=="}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := payrecon.CallbackRequest{Account: "acct", Body: body, ReceivedAt: time.Unix(1_800_000_000, 0)}
+		req := payrecon.CallbackRequest{Account: "acct", Header: http.Header{"Content-Type": {"application/json"}}, Body: body, ReceivedAt: time.Unix(1_800_000_000, 0)}
 		vc, err := c.VerifyCallback(req)
 		reply := c.Reply(err)
 		if err != nil {

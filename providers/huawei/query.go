@@ -54,29 +54,29 @@ var Paths = struct {
 	SettleBillInfo: [2]string{pathSettleBillInfo, pathSettleBillInfoP},
 }
 
-// OrderStatus maps Huawei's orderStatus.
-func OrderStatus(raw string) payrecon.Status {
-	switch raw {
-	case "TRX_SUCCESS":
-		return payrecon.StatusSuccess
-	case "TRX_FAILED":
-		return payrecon.StatusFailed
-	case "TRX_CLOSED", "TRX_CLOSE":
-		return payrecon.StatusClosed
-	}
-	return payrecon.StatusPending // TRX_APPLY, TRX_PROC and anything undocumented
+// OrderStatuses are Huawei's documented orderStatus values.
+var OrderStatuses = payrecon.StatusMap{
+	"TRX_SUCCESS": payrecon.StatusSuccess,
+	"TRX_FAILED":  payrecon.StatusFailed,
+	"TRX_CLOSED":  payrecon.StatusClosed,
+	"TRX_CLOSE":   payrecon.StatusClosed,
+	"TRX_APPLY":   payrecon.StatusPending,
+	"TRX_PROC":    payrecon.StatusPending,
 }
 
-// RefundStatus maps Huawei's refundOrderStatus.
-func RefundStatus(raw string) payrecon.Status {
-	switch raw {
-	case "REFUND_SUCCESS":
-		return payrecon.StatusSuccess
-	case "REFUND_FAILED":
-		return payrecon.StatusFailed
-	}
-	return payrecon.StatusPending // REFUND_CHL_PROC
+// RefundStatuses are Huawei's documented refundOrderStatus values.
+var RefundStatuses = payrecon.StatusMap{
+	"REFUND_SUCCESS":  payrecon.StatusSuccess,
+	"REFUND_FAILED":   payrecon.StatusFailed,
+	"REFUND_CHL_PROC": payrecon.StatusPending,
 }
+
+// OrderStatus maps a queried orderStatus; an undocumented value reads as
+// pending (the order is queried again). Callbacks refuse such a value.
+func OrderStatus(raw string) payrecon.Status { return OrderStatuses.Or(raw, payrecon.StatusPending) }
+
+// RefundStatus maps a queried refundOrderStatus; undocumented reads as pending.
+func RefundStatus(raw string) payrecon.Status { return RefundStatuses.Or(raw, payrecon.StatusPending) }
 
 // SignStatus maps a contract's signStatus (1 signed, 9 unsigned).
 func SignStatus(raw string) (payrecon.Status, error) {

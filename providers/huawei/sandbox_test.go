@@ -23,7 +23,7 @@ func TestSandboxDeliverRetriesAndDuplicates(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := posts.Add(1)
 		body, _ := io.ReadAll(r.Body)
-		_, err := c.VerifyCallback(payrecon.CallbackRequest{Body: body})
+		_, err := c.VerifyCallback(payrecon.CallbackRequest{Header: r.Header, Body: body})
 		if n <= failFirst.Load() {
 			err = io.ErrUnexpectedEOF // pretend the store failed
 		}

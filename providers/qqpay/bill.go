@@ -433,7 +433,11 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 		l.Amount, l.PromotionAmount = refundAmt, refundQQPromo
 		l.PayerAmount = refundAmt - refundQQPromo
 		if rs := get(vals, c.refundStatus); rs != "" {
-			l.Status = RefundStatus(rs)
+			st, err := RefundStatuses.Map("refund_status", statusWord(rs))
+			if err != nil {
+				return l, fmt.Errorf("column %s: %w", c.colName(c.refundStatus, "退款状态"), err)
+			}
+			l.Status = st
 		}
 		if l.CreatedAt, err = BillTime(get(vals, c.refundAt)); err != nil {
 			return l, billread.Col("退款提交时间", err)

@@ -7,7 +7,12 @@ import (
 	"strings"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
+
+// CallbackContentTypes are the media types QQ Wallet's XML notifications
+// are accepted with.
+var CallbackContentTypes = []string{"text/xml", "application/xml"}
 
 // Acknowledgements. QQ Wallet retries until it reads return_code SUCCESS.
 var (
@@ -38,6 +43,13 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 func (c *Client) verifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
 	if len(req.Body) == 0 {
 		return payrecon.VerifiedCallback{}, errors.New("empty body")
+	}
+	charset, err := strict.ContentType(req.Header, CallbackContentTypes...)
+	if err == nil {
+		err = strict.UTF8Charset(charset)
+	}
+	if err != nil {
+		return payrecon.VerifiedCallback{}, err
 	}
 	m, err := DecodeXML(req.Body)
 	if err != nil {
@@ -84,16 +96,18 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 		return payrecon.VerifiedCallback{}, errors.New("payment notification lacks trade_state")
 	}
 	vc := payrecon.VerifiedCallback{EventID: "payment:" + txn + ":" + state, Type: "payment"}
-	st := TradeStatus(state)
+	st, err := TradeStatuses.Map("trade_state", statusWord(state))
+	if err != nil {
+		return vc, err
+	}
 	if st != payrecon.StatusSuccess {
 		return vc, nil // nothing moved (PAYERROR, CLOSED …): acknowledged, no ledger entry
 	}
 	e := c.entry(req)
-	e.Kind, e.Status = payrecon.KindPayment, payrecon.StatusSuccess
+	e.Kind, e.Status = payrecon.KindPayment, st
 	e.EventKey = "payment:" + txn + ":" + string(st)
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], txn
 	e.Currency = currency(m["fee_type"])
-	var err error
 	if e.Amount, err = fen(m, "total_fee"); err != nil {
 		return vc, err
 	}
@@ -128,7 +142,10 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	if state == "" {
 		return payrecon.VerifiedCallback{}, errors.New("refund notification lacks refund_status")
 	}
-	st := RefundStatus(state)
+	st, err := RefundStatuses.Map("refund_status", statusWord(state))
+	if err != nil {
+		return payrecon.VerifiedCallback{}, err
+	}
 	vc := payrecon.VerifiedCallback{EventID: "refund:" + no + ":" + state, Type: "refund"}
 	e := c.entry(req)
 	e.Kind, e.Status = payrecon.KindRefund, st
@@ -136,7 +153,6 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	e.MerchantRefundNo, e.ProviderRefundNo = m["out_refund_no"], m["refund_id"]
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], m["transaction_id"]
 	e.Currency = currency(m["fee_type"])
-	var err error
 	if e.Amount, err = fen(m, "refund_fee"); err != nil {
 		return vc, err
 	}

@@ -97,7 +97,7 @@ func TestCallbacksThroughIntake(t *testing.T) {
 			{"otherMerchant", otherMerchant, "is not this account's"},
 			{"unsigned", unsigned, "no sign"},
 			{"badSignType", badTypeCB, "unsupported sign_type"},
-			{"notXML", notXML, "xml"},
+			{"notXML", notXML, "syntax"},
 		}
 		for _, rj := range rejects {
 			status, body := fire(rj.cb)

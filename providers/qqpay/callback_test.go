@@ -15,7 +15,7 @@ func TestCallbackFields(t *testing.T) {
 	_, c := mustSandbox(t, sc, sandbox.Options{})
 	verify := func(f map[string]string) (payrecon.VerifiedCallback, error) {
 		cb := sandbox.SignCallback(f, sandbox.APIKey, "MD5")
-		return c.VerifyCallback(payrecon.CallbackRequest{Account: "qq", Body: cb.Body, ReceivedAt: time.Now()})
+		return c.VerifyCallback(payrecon.CallbackRequest{Account: "qq", Header: cb.Header, Body: cb.Body, ReceivedAt: time.Now()})
 	}
 	f := sandbox.PaymentFields(sc.Payments[1]) // 123456 total, 1000 promotion
 	delete(f, "cash_fee")

@@ -3,6 +3,7 @@ package qqpay_test
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func FuzzVerifyCallback(f *testing.F) {
 	f.Add(ref.Body)
 	f.Add([]byte("<xml><sign>x</sign></xml>"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		vc, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "qq", Body: body, ReceivedAt: time.Unix(0, 0)})
+		vc, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "qq", Header: http.Header{"Content-Type": {"text/xml; charset=utf-8"}}, Body: body, ReceivedAt: time.Unix(0, 0)})
 		if err != nil {
 			if len(vc.Entries) != 0 {
 				t.Fatal("entries with an error")

@@ -11,41 +11,45 @@ import (
 	"github.com/payrecon/payrecon"
 )
 
-// TradeStatus maps trade_state ([I] the WeChat-v2 set). REFUND means the
-// payment succeeded and was (partly) refunded since.
-func TradeStatus(s string) payrecon.Status {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "SUCCESS", "REFUND", "支付成功", "转入退款":
-		return payrecon.StatusSuccess
-	case "NOTPAY", "未支付":
-		return payrecon.StatusNotPaid
-	case "CLOSED", "REVOKED", "已关闭", "已撤销":
-		return payrecon.StatusClosed
-	case "USERPAYING", "用户支付中":
-		return payrecon.StatusPending
-	case "PAYERROR", "支付失败":
-		return payrecon.StatusFailed
-	}
-	return payrecon.StatusPending
+// TradeStatuses are the trade_state words ([I] the WeChat-v2 set) and the
+// statement's Chinese ones. REFUND means the payment succeeded and was
+// (partly) refunded since.
+var TradeStatuses = payrecon.StatusMap{
+	"SUCCESS": payrecon.StatusSuccess, "REFUND": payrecon.StatusSuccess, "支付成功": payrecon.StatusSuccess, "转入退款": payrecon.StatusSuccess,
+	"NOTPAY": payrecon.StatusNotPaid, "未支付": payrecon.StatusNotPaid,
+	"CLOSED": payrecon.StatusClosed, "REVOKED": payrecon.StatusClosed, "已关闭": payrecon.StatusClosed, "已撤销": payrecon.StatusClosed,
+	"USERPAYING": payrecon.StatusPending, "用户支付中": payrecon.StatusPending,
+	"PAYERROR": payrecon.StatusFailed, "FAIL": payrecon.StatusFailed, "支付失败": payrecon.StatusFailed,
 }
 
-// RefundStatus maps a refund status. The fact file knows two spellings [?]:
-// strings (SUCCESS / FAIL / PROCESSING / NOTSURE / CHANGE, and the bill's
-// Chinese text) and an older numeric mapping (4,10 success; 3,5,6 fail;
-// 8,9,11 processing; 1,2 not sure; 7 转入代发); both are accepted. NOTSURE
-// (1,2) needs a re-query: pending. CHANGE / 7 (转入代发, the money did not
-// reach the payer and goes to offline payout) counts as failed.
+// RefundStatuses: the fact file knows two spellings [?]: strings (SUCCESS /
+// FAIL / PROCESSING / NOTSURE / CHANGE, and the bill's Chinese text) and an
+// older numeric mapping (4,10 success; 3,5,6 fail; 8,9,11 processing; 1,2
+// not sure; 7 转入代发); both are accepted. NOTSURE (1,2) needs a re-query:
+// pending. CHANGE / 7 (转入代发, the money did not reach the payer and goes
+// to offline payout) counts as failed.
+var RefundStatuses = payrecon.StatusMap{
+	"SUCCESS": payrecon.StatusSuccess, "4": payrecon.StatusSuccess, "10": payrecon.StatusSuccess, "退款成功": payrecon.StatusSuccess,
+	"FAIL": payrecon.StatusFailed, "FAILED": payrecon.StatusFailed, "3": payrecon.StatusFailed, "5": payrecon.StatusFailed,
+	"6": payrecon.StatusFailed, "退款失败": payrecon.StatusFailed, "CHANGE": payrecon.StatusFailed, "7": payrecon.StatusFailed,
+	"转入代发": payrecon.StatusFailed, "退款异常": payrecon.StatusFailed,
+	"CLOSED": payrecon.StatusClosed, "REFUNDCLOSE": payrecon.StatusClosed, "退款关闭": payrecon.StatusClosed,
+	"PROCESSING": payrecon.StatusPending, "NOTSURE": payrecon.StatusPending, "8": payrecon.StatusPending, "9": payrecon.StatusPending,
+	"11": payrecon.StatusPending, "1": payrecon.StatusPending, "2": payrecon.StatusPending, "退款中": payrecon.StatusPending,
+	"处理中": payrecon.StatusPending,
+}
+
+func statusWord(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// TradeStatus maps a queried trade_state; an undocumented word reads as
+// pending (queried again). Notifications refuse such a word.
+func TradeStatus(s string) payrecon.Status {
+	return TradeStatuses.Or(statusWord(s), payrecon.StatusPending)
+}
+
+// RefundStatus maps a queried refund status; undocumented reads as pending.
 func RefundStatus(s string) payrecon.Status {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "SUCCESS", "4", "10", "退款成功":
-		return payrecon.StatusSuccess
-	case "FAIL", "FAILED", "3", "5", "6", "退款失败", "CHANGE", "7", "转入代发", "退款异常":
-		return payrecon.StatusFailed
-	case "CLOSED", "REFUNDCLOSE", "退款关闭":
-		return payrecon.StatusClosed
-	}
-	// PROCESSING, NOTSURE, 8, 9, 11, 1, 2, 退款中, 处理中 …
-	return payrecon.StatusPending
+	return RefundStatuses.Or(statusWord(s), payrecon.StatusPending)
 }
 
 // shanghai parses QQ's API times: yyyyMMddHHmmss, or yyyy-MM-dd HH:mm:ss.

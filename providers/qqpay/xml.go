@@ -3,11 +3,9 @@ package qqpay
 import (
 	"bytes"
 	"encoding/xml"
-	"errors"
-	"fmt"
-	"io"
 	"sort"
-	"strings"
+
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
 
 // EncodeXML renders a flat parameter map as QQ Wallet's request / notify
@@ -33,60 +31,10 @@ func EncodeXML(params map[string]string) []byte {
 }
 
 // DecodeXML reads a flat <xml><key>value</key>…</xml> document (CDATA or
-// escaped text) into a map. Nested elements, a repeated key or text outside
-// the elements are errors: what is signed must be unambiguous.
+// escaped text) into a map with the shared strict reader (package strict):
+// UTF-8 only, one root, no nested element, no repeated key (rule
+// repeated_param), no text outside the elements, no DOCTYPE or entity
+// declaration: what is signed must be unambiguous.
 func DecodeXML(body []byte) (map[string]string, error) {
-	dec := xml.NewDecoder(bytes.NewReader(body))
-	dec.Strict = true
-	out := map[string]string{}
-	depth := 0
-	var key string
-	var val strings.Builder
-	root := false
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("xml: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			switch depth {
-			case 1:
-				if root {
-					return nil, errors.New("xml: more than one root element")
-				}
-				root = true
-			case 2:
-				key = t.Name.Local
-				val.Reset()
-			default:
-				return nil, fmt.Errorf("xml: element <%s> nested in <%s>", t.Name.Local, key)
-			}
-		case xml.EndElement:
-			if depth == 2 {
-				if _, dup := out[key]; dup {
-					return nil, fmt.Errorf("xml: <%s> appears twice", key)
-				}
-				out[key] = val.String()
-			}
-			depth--
-		case xml.CharData:
-			switch depth {
-			case 2:
-				val.Write(t)
-			default:
-				if len(bytes.TrimSpace(t)) != 0 {
-					return nil, errors.New("xml: text outside the parameter elements")
-				}
-			}
-		}
-	}
-	if !root {
-		return nil, errors.New("xml: empty document")
-	}
-	return out, nil
+	return strict.ParseXML(body)
 }

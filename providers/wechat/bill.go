@@ -438,7 +438,9 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		bl.PromotionAmount = couponRefund
 		bl.PayerAmount = refund - couponRefund
 		bl.Settlement = -refund // 退款金额: what the fund flow debits
-		bl.Status = refundStatus(get(vals, tc.refundStatus))
+		if bl.Status, err = refundStatuses.Map("status", get(vals, tc.refundStatus)); err != nil {
+			return bl, fmt.Errorf("field 退款状态: %w", err)
+		}
 		// In the ALL bill 交易时间 is the refund's time; the REFUND bill
 		// has the refund's own times and 交易时间 is the payment's.
 		bl.FinishedAt = at
@@ -486,18 +488,14 @@ func firstNonZero(vs ...int64) int64 {
 	return 0
 }
 
-// refundStatus maps 退款状态 (v3 and v2-era values).
-func refundStatus(s string) payrecon.Status {
-	switch s {
-	case "", "SUCCESS":
-		return payrecon.StatusSuccess
-	case "PROCESSING":
-		return payrecon.StatusPending
-	case "REFUNDCLOSE", "CLOSED":
-		return payrecon.StatusClosed
-	default: // FAIL, CHANGE, ABNORMAL
-		return payrecon.StatusFailed
-	}
+// refundStatuses are 退款状态's documented words (v3 and v2-era); an empty
+// cell is success (the ALL bill lists completed refunds). Anything else is
+// refused, never guessed.
+var refundStatuses = payrecon.StatusMap{
+	"": payrecon.StatusSuccess, "SUCCESS": payrecon.StatusSuccess,
+	"PROCESSING":  payrecon.StatusPending,
+	"REFUNDCLOSE": payrecon.StatusClosed, "CLOSED": payrecon.StatusClosed,
+	"FAIL": payrecon.StatusFailed, "CHANGE": payrecon.StatusFailed, "ABNORMAL": payrecon.StatusFailed,
 }
 
 // summaryRows reads the summary values line after the summary header and

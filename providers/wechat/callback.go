@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/internal/sign"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
 
 // Notification is the v3 notification envelope (the callback body).
@@ -44,9 +45,53 @@ var ErrCallbackFormat = errors.New("unreadable wechat notification")
 // maxCallback bounds a callback body.
 const maxCallback = 1 << 20
 
+// CallbackContentType is the media type WeChat Pay posts notifications with.
+const CallbackContentType = "application/json"
+
+// Documented JSON types (wechat.md; API v3 notification and resource
+// objects): amounts are integer fen, everything else read here strings.
+var (
+	envelopeSchema = strict.Schema{
+		"id": strict.String, "create_time": strict.String, "event_type": strict.String,
+		"resource_type": strict.String, "summary": strict.String, "resource": strict.Object,
+		"resource.original_type": strict.String, "resource.algorithm": strict.String,
+		"resource.ciphertext": strict.String, "resource.associated_data": strict.String, "resource.nonce": strict.String,
+	}
+	transactionSchema = schemaOf(
+		[]string{"appid", "mchid", "sp_appid", "sp_mchid", "sub_appid", "sub_mchid", "out_trade_no", "transaction_id",
+			"trade_type", "trade_state", "trade_state_desc", "bank_type", "attach", "success_time", "payer", "payer.openid",
+			"amount.currency", "amount.payer_currency", "promotion_detail[].coupon_id", "promotion_detail[].currency"},
+		[]string{"amount.total", "amount.payer_total", "promotion_detail[].amount", "promotion_detail[].wechatpay_contribute",
+			"promotion_detail[].merchant_contribute", "promotion_detail[].other_contribute"})
+	refundSchema = schemaOf(
+		[]string{"mchid", "sp_mchid", "sub_mchid", "refund_id", "out_refund_no", "transaction_id", "out_trade_no",
+			"refund_status", "success_time", "user_received_account", "amount.currency"},
+		[]string{"amount.total", "amount.refund", "amount.payer_total", "amount.payer_refund",
+			"amount.settlement_total", "amount.settlement_refund", "amount.discount_refund"})
+	plaintextSchemas = map[string]strict.Schema{
+		EventTransactionSuccess: transactionSchema,
+		EventRefundSuccess:      refundSchema, EventRefundAbnormal: refundSchema, EventRefundClosed: refundSchema,
+	}
+)
+
+func schemaOf(strs, ints []string) strict.Schema {
+	s := strict.Schema{"amount": strict.Object, "promotion_detail": strict.Array}
+	for _, f := range strs {
+		s[f] = strict.String
+	}
+	s["payer"] = strict.Object
+	for _, f := range ints {
+		s[f] = strict.Integer
+	}
+	return s
+}
+
 // DecodeNotification parses a notification body and decrypts its resource
-// with the APIv3 key (AEAD_AES_256_GCM; 16- or 32-byte keys). It does not
-// check the signature: VerifyCallback does that first. A resource that does
+// with the APIv3 key (AEAD_AES_256_GCM; 16- or 32-byte keys). Both the body
+// and the decrypted plaintext are decoded strictly (package strict: no
+// duplicate key at any depth, UTF-8, documented types), and such failures
+// wrap ErrCallbackFormat. It does not check the signature: VerifyCallback
+// does that first. A resource that does
 // not decrypt (wrong key, tampered ciphertext, nonce or associated data)
 // wraps payrecon.ErrSignatureInvalid; anything unreadable wraps
 // ErrCallbackFormat.
@@ -55,8 +100,8 @@ func DecodeNotification(body, apiv3Key []byte) (Notification, []byte, error) {
 	if len(body) > maxCallback {
 		return n, nil, fmt.Errorf("%w: body of %d bytes", ErrCallbackFormat, len(body))
 	}
-	if err := json.Unmarshal(body, &n); err != nil {
-		return n, nil, fmt.Errorf("%w: body is not notification json: %v", ErrCallbackFormat, err)
+	if err := strict.DecodeJSON(body, envelopeSchema, &n); err != nil {
+		return n, nil, fmt.Errorf("%w: body: %w", ErrCallbackFormat, err)
 	}
 	if n.ID == "" || n.EventType == "" {
 		return n, nil, fmt.Errorf("%w: id or event_type missing", ErrCallbackFormat)
@@ -67,6 +112,9 @@ func DecodeNotification(body, apiv3Key []byte) (Notification, []byte, error) {
 	pt, err := sign.DecryptAESGCM(apiv3Key, n.Resource.Nonce, n.Resource.AssociatedData, n.Resource.Ciphertext)
 	if err != nil {
 		return n, nil, fmt.Errorf("%w: resource does not decrypt with apiv3_key (wrong key or tampered ciphertext): %v", payrecon.ErrSignatureInvalid, err)
+	}
+	if err := strict.CheckJSON(pt, plaintextSchemas[n.EventType]); err != nil {
+		return n, nil, fmt.Errorf("%w: resource plaintext: %w", ErrCallbackFormat, err)
 	}
 	return n, pt, nil
 }
@@ -86,6 +134,13 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	at := req.ReceivedAt
 	if at.IsZero() {
 		at = c.now()
+	}
+	charset, err := strict.ContentType(req.Header, CallbackContentType)
+	if err == nil {
+		err = strict.UTF8Charset(charset)
+	}
+	if err != nil {
+		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w: %w", ErrCallbackFormat, err)
 	}
 	if err := c.verifySigned(req.Header, req.Body, at); err != nil {
 		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w", err)
@@ -126,8 +181,14 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		if t.TransactionID == "" || t.OutTradeNo == "" {
 			return nil, fmt.Errorf("%w: transaction without transaction_id or out_trade_no", ErrCallbackFormat)
 		}
-		if t.TradeState != "SUCCESS" {
+		st := payrecon.StatusSuccess
+		switch t.TradeState {
+		case "SUCCESS":
+		case "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "ACCEPT", "PAYERROR":
 			return nil, fmt.Errorf("%w: TRANSACTION.SUCCESS with trade_state %q", ErrCallbackFormat, t.TradeState)
+		default:
+			// undocumented: kept unknown, naming the value, for the domain validation to refuse
+			st = payrecon.Status("unknown:" + t.TradeState)
 		}
 		if t.Amount.Total <= 0 {
 			return nil, fmt.Errorf("%w: transaction amount.total %d", ErrCallbackFormat, t.Amount.Total)
@@ -142,9 +203,9 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		}
 		return []payrecon.LedgerEntry{{
 			Provider:        Name,
-			EventKey:        "payment:" + t.TransactionID + ":success",
+			EventKey:        "payment:" + t.TransactionID + ":" + string(st),
 			Kind:            payrecon.KindPayment,
-			Status:          payrecon.StatusSuccess,
+			Status:          st,
 			MerchantOrderNo: t.OutTradeNo,
 			ProviderTxnNo:   t.TransactionID,
 			Amount:          o.Amount,

@@ -34,6 +34,9 @@ func a9(t *testing.T) (http.Header, []byte, wechat.Config) {
 		k, v, _ := strings.Cut(sc.Text(), ": ")
 		h.Set(k, v)
 	}
+	// the vector's headers list the signature headers only; WeChat Pay posts
+	// application/json, which payrecon requires
+	h.Set("Content-Type", "application/json")
 	sb := sandbox.New(nil, sandbox.Options{}) // only for a merchant key pair
 	t.Cleanup(sb.Close)
 	cfg := sb.MerchantConfig()
@@ -204,7 +207,9 @@ func TestVerifyCallback_Sandbox(t *testing.T) {
 	}
 	// Unreadable but authentic: a 400 with the FAIL body, not a 5xx.
 	junk := []byte(`{"id":"x"}`)
-	_, err = c.VerifyCallback(payrecon.CallbackRequest{Header: sb.SignHeaders(junk, fixedNow()), Body: junk})
+	junkHeader := sb.SignHeaders(junk, fixedNow())
+	junkHeader.Set("Content-Type", "application/json")
+	_, err = c.VerifyCallback(payrecon.CallbackRequest{Header: junkHeader, Body: junk})
 	if !errors.Is(err, wechat.ErrCallbackFormat) {
 		t.Fatalf("junk: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/payrecon/payrecon"
@@ -65,6 +66,9 @@ func Render(token string, timestamp int64, nonce, typ string, msg any) ([]byte, 
 	})
 }
 
+// jsonHeader is what ecpay posts callbacks with.
+func jsonHeader() http.Header { return http.Header{"Content-Type": {douyin.CallbackContentType}} }
+
 func nonce() string { return strconv.FormatUint(uint64(randUint16()), 10) }
 
 func randUint16() uint16 {
@@ -86,7 +90,7 @@ func (s *Sandbox) PaymentCallback(p scenario.Payment) (scenario.Callback, error)
 	if err != nil {
 		return scenario.Callback{}, err
 	}
-	return scenario.Callback{Body: body, EventID: douyin.TypePayment + ":" + p.ProviderTxnNo + ":SUCCESS"}, nil
+	return scenario.Callback{Header: jsonHeader(), Body: body, EventID: douyin.TypePayment + ":" + p.ProviderTxnNo + ":SUCCESS"}, nil
 }
 
 // RefundCallback implements scenario.Sandbox.
@@ -105,7 +109,7 @@ func (s *Sandbox) RefundCallback(r scenario.Refund) (scenario.Callback, error) {
 	if err != nil {
 		return scenario.Callback{}, err
 	}
-	return scenario.Callback{Body: body, EventID: douyin.TypeRefund + ":" + r.ProviderRefundNo + ":" + st}, nil
+	return scenario.Callback{Header: jsonHeader(), Body: body, EventID: douyin.TypeRefund + ":" + r.ProviderRefundNo + ":" + st}, nil
 }
 
 // AgreementCallback implements scenario.Sandbox: ecpay v1 has no agreements.

@@ -1,0 +1,117 @@
+package intake
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// bucket is a token bucket: rate tokens per second up to burst.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take refills b up to now and takes a token if there is one.
+func (b *bucket) take(now time.Time, rate, burst float64) bool {
+	if b.last.IsZero() {
+		b.tokens = burst
+	} else if d := now.Sub(b.last).Seconds(); d > 0 {
+		b.tokens = min(burst, b.tokens+d*rate)
+	}
+	if now.After(b.last) {
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// maxRemotes bounds the per-remote buckets kept in memory.
+const maxRemotes = 10000
+
+// limiter rations what rejected callbacks may store: a token bucket per
+// remote address, and one shared bucket for callbacks to unknown accounts
+// (whose account names are made up by the sender). A zero or negative rate
+// disables that bucket (everything is stored).
+type limiter struct {
+	mu             sync.Mutex
+	rate, burst    float64
+	remotes        map[string]*bucket
+	unknownRate    float64
+	unknownBurst   float64
+	unknown        bucket
+	lastUnknownLog time.Time
+}
+
+func newLimiter(rate float64, burst int, unknownRate float64, unknownBurst int) *limiter {
+	return &limiter{rate: rate, burst: float64(max(burst, 1)), remotes: map[string]*bucket{},
+		unknownRate: unknownRate, unknownBurst: float64(max(unknownBurst, 1))}
+}
+
+// allowReject reports whether a rejected callback from remote may be stored.
+func (l *limiter) allowReject(now time.Time, remote string) bool {
+	if l.rate <= 0 {
+		return true
+	}
+	host := remoteHost(remote)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.remotes[host]
+	if !ok {
+		if len(l.remotes) >= maxRemotes {
+			l.sweep(now)
+		}
+		b = &bucket{}
+		l.remotes[host] = b
+	}
+	return b.take(now, l.rate, l.burst)
+}
+
+// sweep drops the buckets that have refilled (forgetting them changes
+// nothing); if every bucket is still draining, it forgets them all rather
+// than grow without bound.
+func (l *limiter) sweep(now time.Time) {
+	full := time.Duration(l.burst / l.rate * float64(time.Second))
+	for k, b := range l.remotes {
+		if now.Sub(b.last) >= full {
+			delete(l.remotes, k)
+		}
+	}
+	if len(l.remotes) >= maxRemotes {
+		clear(l.remotes)
+	}
+}
+
+// allowUnknown reports whether a callback for an unknown account may be stored.
+func (l *limiter) allowUnknown(now time.Time) bool {
+	if l.unknownRate <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unknown.take(now, l.unknownRate, l.unknownBurst)
+}
+
+// logUnknown reports whether a dropped unknown-account callback should be
+// logged: at most once a second, so the log cannot be flooded either.
+func (l *limiter) logUnknown(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastUnknownLog) < time.Second && !l.lastUnknownLog.IsZero() {
+		return false
+	}
+	l.lastUnknownLog = now
+	return true
+}
+
+// remoteHost is the address without its port (every connection of one
+// client has another port).
+func remoteHost(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}

@@ -1,0 +1,187 @@
+package jobs_test
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
+)
+
+// Tolerance rules on a real run: a re-run with rules keeps every item's
+// class and delta and the balance to the fen, marks tolerated exactly the
+// items a rule covers (within its daily cap), counts them separately in the
+// totals, sets due days from the SLA, and dismisses their repair actions.
+func TestToleranceKeepsBalance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p := newPlan(11, 60)
+		p.load(t, db)
+		clk := &clock{}
+		clk.runAfter(dayD)
+		plain := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{})
+		first, err := plain.RunDay(ctx, testAccount, dayD)
+		storetest.Must(t, err)
+		items := runItems(t, db, first.ID)
+
+		// Bound the amount rule at the smallest amount_mismatch, so some
+		// are tolerated and (with two or more distinct amounts) some not.
+		// The capped rule takes a class with two or more items.
+		var bound int64 = -1
+		count := map[payrecon.Class]int{}
+		for _, it := range items {
+			count[it.Class]++
+			if it.Class == payrecon.ClassAmountMismatch {
+				if a := payrecon.ItemAmount(it); bound < 0 || a < bound {
+					bound = a
+				}
+			}
+		}
+		var capped payrecon.Class
+		for _, c := range payrecon.Classes {
+			if c.IsDiscrepancy() && c != payrecon.ClassAmountMismatch && count[c] >= 2 {
+				capped = c
+				break
+			}
+		}
+		if bound < 0 || capped == "" {
+			t.Fatalf("plan lacks amount_mismatch or a class with two items: %v", count)
+		}
+		policy := &jobs.ReviewPolicy{
+			SLA:         []jobs.SLATier{{MinAmount: 100_00, Days: 1}},
+			DefaultDays: 5,
+			Tolerances: []jobs.ToleranceRule{
+				{Name: "any_one", Classes: []payrecon.Class{capped}, MaxPerLine: 1 << 40, DailyMaxCount: 1},
+				{Name: "small_amount", Accounts: []string{testAccount}, Classes: []payrecon.Class{payrecon.ClassAmountMismatch}, MaxPerLine: bound},
+			},
+		}
+		clk.Set(clk.Now().Add(3600e9))
+		tol := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{Review: policy})
+		second, err := tol.RunDay(ctx, testAccount, dayD)
+		storetest.Must(t, err)
+		items2 := runItems(t, db, second.ID)
+		if !reflect.DeepEqual(itemsSig(items), itemsSig(items2)) {
+			t.Fatal("tolerance changed the items")
+		}
+		if !second.Totals.Balanced() || second.Totals.Difference != first.Totals.Difference || !reflect.DeepEqual(second.Totals.ByClass, first.Totals.ByClass) {
+			t.Fatalf("totals changed: %+v vs %+v", second.Totals, first.Totals)
+		}
+
+		reviews, err := db.ReviewsOfRun(ctx, second.ID)
+		storetest.Must(t, err)
+		var tolCount, tolAmount int64
+		perRule := map[string]int{}
+		for _, it := range items2 {
+			if !it.Class.IsDiscrepancy() {
+				continue
+			}
+			rv, ok := reviews[it.Key()]
+			if !ok {
+				t.Fatalf("no review for %s", itemID(it))
+			}
+			amount := payrecon.ItemAmount(it)
+			wantDue := dayD.Add(5)
+			if it.OriginDay != "" && it.OriginDay < dayD {
+				wantDue = it.OriginDay.Add(5)
+			}
+			if amount >= 100_00 {
+				wantDue = wantDue.Add(-4)
+			}
+			if rv.DueDay != wantDue {
+				t.Errorf("%s (amount %d): due %s, want %s", itemID(it), amount, rv.DueDay, wantDue)
+			}
+			if rv.State != payrecon.ReviewTolerated {
+				if it.Class == payrecon.ClassAmountMismatch && amount <= bound {
+					t.Errorf("%s (amount %d ≤ %d) not tolerated: %s", itemID(it), amount, bound, rv.State)
+				}
+				continue
+			}
+			perRule[rv.Rule]++
+			tolCount++
+			tolAmount += it.Delta
+			switch rv.Rule {
+			case "small_amount":
+				if it.Class != payrecon.ClassAmountMismatch || amount > bound {
+					t.Errorf("%s tolerated by %s: class %s amount %d", itemID(it), rv.Rule, it.Class, amount)
+				}
+			case "any_one":
+				if it.Class != capped {
+					t.Errorf("%s tolerated by %s: class %s", itemID(it), rv.Rule, it.Class)
+				}
+			default:
+				t.Errorf("%s: unknown rule %q", itemID(it), rv.Rule)
+			}
+			acts, err := db.ListActions(ctx, payrecon.ActionFilter{Account: testAccount})
+			storetest.Must(t, err)
+			for _, a := range acts {
+				if a.DiscrepancyKey == it.Key() && a.State != payrecon.ActionDismissed {
+					t.Errorf("tolerated %s keeps action %d in state %s", itemID(it), a.ID, a.State)
+				}
+			}
+		}
+		if perRule["any_one"] != 1 || perRule["small_amount"] == 0 {
+			t.Errorf("tolerated per rule: %v (cap of one fee item, at least one small amount)", perRule)
+		}
+		if second.Totals.Tolerated.Count != tolCount || second.Totals.Tolerated.Amount != tolAmount {
+			t.Errorf("totals tolerated %+v, reviews say %d items %d fen", second.Totals.Tolerated, tolCount, tolAmount)
+		}
+		// The stored run keeps the tolerated totals (reports read them).
+		latest, err := db.LatestRuns(ctx, []string{testAccount}, dayD, dayD)
+		storetest.Must(t, err)
+		if latest[0].Totals.Tolerated != second.Totals.Tolerated {
+			t.Errorf("stored tolerated totals %+v, run had %+v", latest[0].Totals.Tolerated, second.Totals.Tolerated)
+		}
+	})
+}
+
+// Carried-over items still absent after the configured number of days
+// (review.carry_over_days → Options.CarryOverDays) escalate to discrepancies
+// with their own note, aged from the day they were first seen.
+func TestCarryOverEscalatesAfterConfiguredDays(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p := newPlan(5, 20)
+		p.load(t, db)
+		clk := &clock{}
+		r := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{CarryOverDays: 2})
+		clk.runAfter(dayD)
+		first, err := r.RunDay(ctx, testAccount, dayD)
+		storetest.Must(t, err)
+		carried := map[string]bool{}
+		for _, it := range runItems(t, db, first.ID) {
+			if it.Class == payrecon.ClassCarriedOver {
+				carried[it.Key()] = true
+			}
+		}
+		if len(carried) == 0 {
+			t.Fatal("plan has no carried-over item")
+		}
+		later := dayD.Add(2)
+		clk.runAfter(later)
+		second, err := r.RunDay(ctx, testAccount, later)
+		storetest.Must(t, err)
+		escalated := 0
+		for _, it := range runItems(t, db, second.ID) {
+			if !carried[it.ResolvesKey] {
+				continue
+			}
+			if !it.Class.IsDiscrepancy() || it.Note == "" || !strings.Contains(it.Note, "carried over 2 days") || it.OriginDay != dayD {
+				t.Errorf("carry-over %s on %s: %s %q", it.ResolvesKey, later, it.Class, it.Note)
+				continue
+			}
+			escalated++
+			rv, err := db.GetReview(ctx, it.Key())
+			storetest.Must(t, err)
+			if rv.FirstSeenDay != dayD || rv.AgeDays(later) != 2 || rv.State != payrecon.ReviewOpen {
+				t.Errorf("escalated review: %+v", rv)
+			}
+		}
+		if escalated != len(carried) {
+			t.Errorf("%d of %d carried-over items escalated after 2 days", escalated, len(carried))
+		}
+	})
+}
