@@ -80,15 +80,17 @@ var (
 // calls fn for every data line, in file order, streaming in constant
 // memory. Columns are found by header NAME (extra and reordered columns are
 // fine); cells are split on "," with any spaces after it (both ", " as the
-// doc prints and bare ","), quoted cells and a leading "`" are tolerated.
-// Text is UTF-8 (a BOM is skipped) or GBK/GB18030 when the header row is
-// not valid UTF-8 — the encoding is undocumented [?].
+// doc prints and bare ","); a quoted cell must close on its row. Text is
+// UTF-8 (a BOM is skipped) or GBK/GB18030, decided by the file and held
+// over all of it (billread) — the encoding is undocumented [?]. Every row
+// has the header's column count.
 //
 // Rows before the header (titles) and blank or "#" rows are skipped; a row
 // whose first cell starts with 合计/总计/汇总 is a summary row whose amount
 // (and "共N笔" count, if printed) must equal the lines' total — a mismatch
 // is an error naming the total. No summary row is documented; none is
-// required. A bad cell is an error naming file, line and column.
+// required, but 序号, where printed, must count 1, 2, 3… (a row taken out
+// of a bill fails it). A bad cell is an error naming file, line and column.
 //
 // Payment rows are KindPayment; refund rows KindRefund with the original
 // 订单号 (the refund bill carries no 平台订单号, so ProviderTxnNo stays
