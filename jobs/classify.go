@@ -93,23 +93,22 @@ func missingInBill(kind payrecon.Kind) payrecon.Class {
 
 // ledgerFacts is what the ledger index knows of an entry without re-reading
 // it: whether it is a success, a refund, a second success of its merchant
-// order (duplicate), its amount and the splitHash of its payer/promotion
-// split (0 when the ledger has none).
+// order (duplicate), and its amount.
 type ledgerFacts struct {
 	success, refund, duplicate bool
 	amount                     int64
-	split                      uint32
 }
 
 // pairClass is the class of a bill line met with a ledger entry of the same
-// key: the hot path's decision, small and allocation-free. feeDiffers says
-// the line's stated fee (on the trade bill, or on the settlement bill for
-// its order) disagrees with the configured rate.
+// key: the hot path's decision, small enough to inline and allocation-free.
+// splitDiffers says the payer/promotion split disagrees (splitDiffers);
+// feeDiffers says the line's stated fee (on the trade bill, or on the
+// settlement bill for its order) disagrees with the configured rate.
 //
 // Status first (one side success, the other not), then, when both say no
 // money moved, matched; a refund is checked on its amount alone; a payment
 // on being a duplicate, then its total and split, then its fee.
-func pairClass(led ledgerFacts, l *payrecon.BillLine, feeDiffers bool) payrecon.Class {
+func pairClass(led ledgerFacts, l *payrecon.BillLine, splitDiffers, feeDiffers bool) payrecon.Class {
 	ok := l.Status == payrecon.StatusSuccess
 	switch {
 	case led.success != ok:
@@ -123,7 +122,7 @@ func pairClass(led ledgerFacts, l *payrecon.BillLine, feeDiffers bool) payrecon.
 		return payrecon.ClassMatched
 	case led.duplicate:
 		return payrecon.ClassDuplicatePayment
-	case led.amount != l.Amount || splitDiffers(led.split, l):
+	case led.amount != l.Amount || splitDiffers:
 		return payrecon.ClassAmountMismatch
 	case feeDiffers:
 		return payrecon.ClassFeeMismatch

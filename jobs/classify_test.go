@@ -56,7 +56,7 @@ func refundLine(st payrecon.Status, amount int64) *payrecon.BillLine {
 func TestPairClass(t *testing.T) {
 	ok, failed := payrecon.StatusSuccess, payrecon.StatusFailed
 	paid := ledgerFacts{success: true, amount: 1000}
-	split := ledgerFacts{success: true, amount: 1000, split: splitHash(900, 100)}
+	split := splitHash(900, 100) // the ledger's payer/promotion split
 	withSplit := func(payer, promo int64) *payrecon.BillLine {
 		l := payLine(ok, 1000)
 		l.PayerAmount, l.PromotionAmount = payer, promo
@@ -65,33 +65,34 @@ func TestPairClass(t *testing.T) {
 	cases := []struct {
 		name  string
 		led   ledgerFacts
+		split uint32 // the ledger's split, 0 when none
 		line  *payrecon.BillLine
 		fee   bool
 		class payrecon.Class
 	}{
-		{"payment agrees", paid, payLine(ok, 1000), false, payrecon.ClassMatched},
-		{"both sides failed: no money moved", ledgerFacts{amount: 1000}, payLine(failed, 1000), false, payrecon.ClassMatched},
-		{"both failed, amounts differ", ledgerFacts{amount: 1000}, payLine(failed, 5), true, payrecon.ClassMatched},
-		{"ledger success, bill failed", paid, payLine(failed, 1000), false, payrecon.ClassStatusMismatch},
-		{"ledger failed, bill success", ledgerFacts{amount: 1000}, payLine(ok, 1000), false, payrecon.ClassStatusMismatch},
-		{"status before duplicate", ledgerFacts{duplicate: true, amount: 1000}, payLine(ok, 1000), false, payrecon.ClassStatusMismatch},
-		{"payment total differs", paid, payLine(ok, 999), false, payrecon.ClassAmountMismatch},
-		{"same total, other payer/promotion split", split, withSplit(800, 200), false, payrecon.ClassAmountMismatch},
-		{"same split", split, withSplit(900, 100), false, payrecon.ClassMatched},
-		{"bill states no split", split, payLine(ok, 1000), false, payrecon.ClassMatched},
-		{"ledger has no split", paid, withSplit(800, 200), false, payrecon.ClassMatched},
-		{"second transaction of one order", ledgerFacts{success: true, duplicate: true, amount: 1000}, payLine(ok, 1000), false, payrecon.ClassDuplicatePayment},
-		{"duplicate before amount", ledgerFacts{success: true, duplicate: true, amount: 1000}, payLine(ok, 1), false, payrecon.ClassDuplicatePayment},
-		{"fee differs", paid, payLine(ok, 1000), true, payrecon.ClassFeeMismatch},
-		{"amount before fee", paid, payLine(ok, 1), true, payrecon.ClassAmountMismatch},
-		{"refund agrees", ledgerFacts{success: true, refund: true, amount: 500}, refundLine(ok, 500), false, payrecon.ClassMatched},
-		{"partial refund: bill refunds less", ledgerFacts{success: true, refund: true, amount: 500}, refundLine(ok, 300), false, payrecon.ClassRefundAmountMismatch},
-		{"refund: fee not checked", ledgerFacts{success: true, refund: true, amount: 500}, refundLine(ok, 500), true, payrecon.ClassMatched},
-		{"refund failed at the provider", ledgerFacts{success: true, refund: true, amount: 500}, refundLine(failed, 500), false, payrecon.ClassStatusMismatch},
+		{"payment agrees", paid, 0, payLine(ok, 1000), false, payrecon.ClassMatched},
+		{"both sides failed: no money moved", ledgerFacts{amount: 1000}, 0, payLine(failed, 1000), false, payrecon.ClassMatched},
+		{"both failed, amounts differ", ledgerFacts{amount: 1000}, 0, payLine(failed, 5), true, payrecon.ClassMatched},
+		{"ledger success, bill failed", paid, 0, payLine(failed, 1000), false, payrecon.ClassStatusMismatch},
+		{"ledger failed, bill success", ledgerFacts{amount: 1000}, 0, payLine(ok, 1000), false, payrecon.ClassStatusMismatch},
+		{"status before duplicate", ledgerFacts{duplicate: true, amount: 1000}, 0, payLine(ok, 1000), false, payrecon.ClassStatusMismatch},
+		{"payment total differs", paid, 0, payLine(ok, 999), false, payrecon.ClassAmountMismatch},
+		{"same total, other payer/promotion split", paid, split, withSplit(800, 200), false, payrecon.ClassAmountMismatch},
+		{"same split", paid, split, withSplit(900, 100), false, payrecon.ClassMatched},
+		{"bill states no split", paid, split, payLine(ok, 1000), false, payrecon.ClassMatched},
+		{"ledger has no split", paid, 0, withSplit(800, 200), false, payrecon.ClassMatched},
+		{"second transaction of one order", ledgerFacts{success: true, duplicate: true, amount: 1000}, 0, payLine(ok, 1000), false, payrecon.ClassDuplicatePayment},
+		{"duplicate before amount", ledgerFacts{success: true, duplicate: true, amount: 1000}, 0, payLine(ok, 1), false, payrecon.ClassDuplicatePayment},
+		{"fee differs", paid, 0, payLine(ok, 1000), true, payrecon.ClassFeeMismatch},
+		{"amount before fee", paid, 0, payLine(ok, 1), true, payrecon.ClassAmountMismatch},
+		{"refund agrees", ledgerFacts{success: true, refund: true, amount: 500}, 0, refundLine(ok, 500), false, payrecon.ClassMatched},
+		{"partial refund: bill refunds less", ledgerFacts{success: true, refund: true, amount: 500}, 0, refundLine(ok, 300), false, payrecon.ClassRefundAmountMismatch},
+		{"refund: fee not checked", ledgerFacts{success: true, refund: true, amount: 500}, 0, refundLine(ok, 500), true, payrecon.ClassMatched},
+		{"refund failed at the provider", ledgerFacts{success: true, refund: true, amount: 500}, 0, refundLine(failed, 500), false, payrecon.ClassStatusMismatch},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := pairClass(c.led, c.line, c.fee); got != c.class {
+			if got := pairClass(c.led, c.line, splitDiffers(c.split, c.line), c.fee); got != c.class {
 				t.Errorf("pairClass = %s, want %s", got, c.class)
 			}
 		})

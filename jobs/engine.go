@@ -265,7 +265,7 @@ func paid(l *payrecon.BillLine) int64 {
 // compare classifies a bill line against the ledger entry it met
 // (pairClass); the fee is checked where the provider states it.
 func (e *engine) compare(ent *lent, l *payrecon.BillLine) payrecon.Class {
-	return pairClass(ent.facts(), l, tradeFeeMismatch(e.fees, l, e.t.Account.FeeRatePPM) || e.sfees.find(l) != nil)
+	return pairClass(ent.facts(), l, splitDiffers(ent.split, l), tradeFeeMismatch(e.fees, l, e.t.Account.FeeRatePPM) || e.sfees.find(l) != nil)
 }
 
 // onSettlement adds up every line of the settlement (fund) bill: payments,

@@ -59,7 +59,7 @@ type lent struct {
 // facts is what classification (pairClass) reads of a compact entry.
 func (ent *lent) facts() ledgerFacts {
 	return ledgerFacts{success: ent.status == codeSuccess, refund: ent.kind == kindRefund,
-		duplicate: ent.flags&flagDup != 0, amount: ent.amount, split: ent.split}
+		duplicate: ent.flags&flagDup != 0, amount: ent.amount}
 }
 
 // splitHash folds a payer/promotion split into 32 bits (never 0). Two
