@@ -29,8 +29,15 @@ type want struct {
 	note   string
 }
 
+// seen collects the classes the tables expect while
+// TestClassifyCoversEveryClass runs them (nil otherwise).
+var seen map[payrecon.Class]bool
+
 func (w want) check(t *testing.T, d Decision) {
 	t.Helper()
+	if seen != nil {
+		seen[w.class] = true
+	}
 	if d.Class != w.class || d.Action != w.action {
 		t.Errorf("got class %s action %q, want %s %q (note %q)", d.Class, d.Action, w.class, w.action, d.Note)
 	}
@@ -92,6 +99,9 @@ func TestPairClass(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if seen != nil {
+				seen[c.class] = true
+			}
 			if got := pairClass(c.led, c.line, splitDiffers(c.split, c.line), c.fee); got != c.class {
 				t.Errorf("pairClass = %s, want %s", got, c.class)
 			}
@@ -457,4 +467,26 @@ func TestFeeAndSettlement(t *testing.T) {
 		settleFeeLeftover(f, 6000, capsFull))
 	want{payrecon.ClassSettlementMismatch, payrecon.ActionManualReview,
 		"settlement bill total 99.00 vs trade bill net 100.00 (difference -1.00)"}.check(t, settlementMismatch(9900, 10000, capsFull))
+}
+
+// TestClassifyCoversEveryClass runs the tables above and checks that
+// between them they expect every class a run reports.
+func TestClassifyCoversEveryClass(t *testing.T) {
+	seen = map[payrecon.Class]bool{}
+	defer func() { seen = nil }()
+	for _, tc := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"pair class", TestPairClass}, {"pair", TestPairDecision}, {"trade fee", TestTradeFeeStated},
+		{"unmatched line", TestUnmatchedLine}, {"leftover", TestLeftover}, {"carry-over", TestCarryOver},
+		{"agreement", TestAgreementCheck}, {"order refunds", TestOrderRefunds}, {"fee and settlement", TestFeeAndSettlement},
+	} {
+		t.Run(tc.name, tc.f)
+	}
+	for _, c := range payrecon.Classes {
+		if !seen[c] {
+			t.Errorf("no case expects class %s", c)
+		}
+	}
 }
