@@ -101,9 +101,9 @@ type ledgerFacts struct {
 
 // pairClass is the class of a bill line met with a ledger entry of the same
 // key: the hot path's decision, small enough to inline and allocation-free.
-// splitDiffers says the payer/promotion split disagrees (splitDiffers);
-// feeDiffers says the line's stated fee (on the trade bill, or on the
-// settlement bill for its order) disagrees with the configured rate.
+// splitDiffers says the payer/promotion split disagrees (the function of
+// that name); feeDiffers says the line's stated fee (on the trade bill, or
+// on the settlement bill for its order) disagrees with the configured rate.
 //
 // Status first (one side success, the other not), then, when both say no
 // money moved, matched; a refund is checked on its amount alone; a payment
