@@ -163,11 +163,14 @@ func (b *bodyBudget) read(r io.Reader, limit, declared int64) (body []byte, tooB
 		reserved += n
 		return true
 	}
-	first := int64(readStep)
+	// The buffer grows to target at most: the declared length (+1 to see
+	// EOF) or the limit (+1 to see a longer body), in doubling steps from
+	// readStep, so a client that declares much but sends little holds little.
+	target := limit + 1
 	if declared >= 0 && declared < limit {
-		first = declared + 1 // +1 to see EOF
+		target = declared + 1
 	}
-	first = min(first, limit+1)
+	first := min(int64(readStep), target)
 	if !grow(first) {
 		return nil, false, release, errBodyBudget
 	}
@@ -177,7 +180,11 @@ func (b *bodyBudget) read(r io.Reader, limit, declared int64) (body []byte, tooB
 			if int64(len(buf)) > limit {
 				return buf[:limit], true, release, nil
 			}
-			step := min(max(int64(cap(buf)), readStep), limit+1-int64(cap(buf)))
+			step := min(max(int64(cap(buf)), readStep), target-int64(cap(buf)))
+			if step <= 0 { // the declared length was a lie: allow up to the limit
+				target = limit + 1
+				step = min(max(int64(cap(buf)), readStep), target-int64(cap(buf)))
+			}
 			if !grow(step) {
 				return nil, false, release, errBodyBudget
 			}
