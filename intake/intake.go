@@ -554,8 +554,9 @@ type Observer interface {
 	// Stored reports one store call and its error (nil on success).
 	Stored(provider string, d time.Duration, err error)
 	Finished(provider, account string, outcome Outcome)
-	// NotStored counts a rejected callback not stored because of a limit:
-	// "remote" or "unknown_account".
+	// NotStored counts a callback not stored because of a limit: "remote"
+	// or "unknown_account" (rejected, answered as usual), or
+	// "bodies_in_flight" (answered 503 unread).
 	NotStored(limit string)
 	UnknownAccount()
 }

@@ -146,7 +146,7 @@ func (b *bodyBudget) give(n int64) {
 }
 
 // readStep is how much more buffer a body reserves at a time.
-const readStep = 32 << 10
+const readStep = 4 << 10
 
 // read reads up to limit bytes of r into a buffer reserved from the budget
 // (sized by the declared length when there is one); tooBig reports more
