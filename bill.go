@@ -34,10 +34,15 @@ type BillLine struct {
 	Amount          int64 // order total incl. promotion (payments) / refund amount (refunds)
 	PayerAmount     int64 // actually paid / refunded to the payer
 	PromotionAmount int64
-	Fee             int64 // provider fee in fen (may be negative on refunds)
+	Fee             int64 // provider fee in fen (may be negative on refunds); 0 unless FeeStated
 	FeeRatePPM      int64 // fee rate the bill prints, parts per million; 0 if absent
 	Settlement      int64 // settlement amount (settlement bills), signed
 	Currency        string
+
+	// FeeStated is true when the bill states this line's fee: it has a fee
+	// column and the cell holds an amount (0.00 included). Only such lines
+	// are fee-checked, and only on the bill the provider's FeeFacts name.
+	FeeStated bool
 
 	CreatedAt  time.Time
 	FinishedAt time.Time
@@ -72,4 +77,34 @@ type BillFile struct {
 // the number of lines.
 type BillSource interface {
 	Bill(ctx context.Context, day Day, kind BillKind, fn func(BillLine) error) (BillFile, error)
+}
+
+// FeeFacts says which of a provider's bills state its fees, and so where
+// the fee check runs and which fees the settlement check nets on both sides.
+type FeeFacts struct {
+	// Bill is the bill whose lines state fees:
+	//   - BillTrade: every trade-bill line states its own fee (Huawei,
+	//     WeChat Pay, Alipay, QQ Wallet); the trade net subtracts them;
+	//   - BillSettlement: every settlement-bill line states the fee of the
+	//     one order it settles (Douyin's 技术服务费 on the settle bill), the
+	//     trade bill none; the fee check reads them per order and the trade
+	//     net subtracts the same fees;
+	//   - "": no bill states fees (MinCloud's order list): no fee check.
+	Bill BillKind
+}
+
+// FeeDeclarer is the optional capability through which a provider declares
+// its FeeFacts.
+type FeeDeclarer interface {
+	FeeFacts() FeeFacts
+}
+
+// FeeFactsOf returns p's declared FeeFacts; a provider that declares none
+// is taken to state fees on its trade-bill lines (each line still says
+// whether it does: BillLine.FeeStated).
+func FeeFactsOf(p Provider) FeeFacts {
+	if d, ok := p.(FeeDeclarer); ok {
+		return d.FeeFacts()
+	}
+	return FeeFacts{Bill: BillTrade}
 }

@@ -65,8 +65,19 @@ type LedgerEntry struct {
 	Currency        string
 	OccurredAt      time.Time // when it happened at the provider (finish / sign time)
 	ReceivedAt      time.Time // when payrecon stored it
-	Source          string    // "callback", "import", "repair"
+	Source          string    // "callback", "import", "repair"; pulled: "mincloud", "sql", "csv" (LedgerSource)
 	CallbackID      int64     // raw callback it came from, 0 for repairs
+}
+
+// EventKey is the ledger's de-duplication key for a provider event, one
+// format for every provider, source and repair: "payment:<provider txn
+// no>:<status>", "refund:<provider refund no>:<status>",
+// "agreement:<agreement no>:<status>". A retried callback, a backfill and a
+// pulled copy of the same event get the same key, so the event is stored
+// once. Ledger sources that are not the provider prefix it with their own
+// name ("mincloud:" + EventKey(…)).
+func EventKey(kind Kind, providerNo string, st Status) string {
+	return string(kind) + ":" + providerNo + ":" + string(st)
 }
 
 // BillDay is the Shanghai calendar day of the event.

@@ -30,15 +30,6 @@ type ActionChanger interface {
 	ChangeAction(ctx context.Context, id int64, c ActionChange) (Action, error)
 }
 
-// RefundNoLimiter is implemented by a provider Client to declare the
-// longest merchant refund number its refund API takes, so that derived
-// refund numbers (DeterministicRefundNo) fit without naming providers in
-// callers. (Interim: superseded by LimitsDeclarer once the domain's
-// validation contract lands.)
-type RefundNoLimiter interface {
-	RefundNoMaxLen() int
-}
-
 // ActionConfigChecker is implemented by a provider whose repair actions
 // need configuration its queries do not (e.g. a callback URL for refunds).
 // CheckActions returns an error naming each missing field for the enabled

@@ -162,7 +162,11 @@ type Account struct {
 	// Section is the provider's own section (the key named after Provider),
 	// kept raw; nil when absent.
 	Section *yaml.Node `yaml:"-"`
-	line    int
+	// Ledger is where the account's ledger comes from (config/ledger.go);
+	// decoded from its raw section by Validate.
+	Ledger     Ledger     `yaml:"-"`
+	ledgerNode *yaml.Node // raw accounts[].ledger
+	line       int
 }
 
 // Jobs configures scheduled reconciliation runs.
@@ -496,6 +500,7 @@ func (c *Config) Validate() error {
 		bad("jobs.lock_ttl", "must be between %s and %s (renewed every quarter of it; a dead run's lease lapses after it), got %s",
 			MinLockTTL, MaxLockTTL, c.Jobs.LockTTL)
 	}
+	errs = append(errs, c.validateLedgers()...)
 
 	if c.Reports.Dir == "" {
 		bad("reports.dir", "required")
@@ -577,6 +582,12 @@ func (a *Account) UnmarshalYAML(n *yaml.Node) error {
 			dst = &a.Currency
 		case "max_amount":
 			dst = &a.MaxAmount
+		case "ledger":
+			if v.Kind != yaml.MappingNode {
+				return fmt.Errorf("line %d: ledger must be a mapping", v.Line)
+			}
+			a.ledgerNode = v
+			continue
 		default:
 			if !isProvider(k.Value) {
 				return fmt.Errorf("line %d: field %s not found in account", k.Line, k.Value)
@@ -622,6 +633,13 @@ func (a Account) MarshalYAML() (any, error) {
 	if a.Section != nil {
 		add(a.Provider, a.Section)
 	}
+	if a.ledgerNode != nil {
+		var l yaml.Node
+		if err := l.Encode(a.Ledger); err != nil {
+			return nil, err
+		}
+		add("ledger", &l)
+	}
 	return n, nil
 }
 
@@ -635,43 +653,7 @@ func (a Account) DecodeProvider(index int, v any) error {
 	if a.Section == nil {
 		return fmt.Errorf("%s: required", field)
 	}
-	// yaml.Node.Decode cannot reject unknown keys: go through a strict
-	// decoder, then map its line numbers back to the file's.
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(a.Section); err != nil {
-		return fmt.Errorf("%s: %w", field, err)
-	}
-	_ = enc.Close()
-	src := buf.Bytes()
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	dec.KnownFields(true)
-	err := dec.Decode(v)
-	if err == nil || errors.Is(err, io.EOF) {
-		return nil
-	}
-	lines := map[string]string{}
-	var copyNode yaml.Node
-	if yaml.Unmarshal(src, &copyNode) == nil && len(copyNode.Content) == 1 {
-		mapLines(copyNode.Content[0], a.Section, lines)
-	}
-	fix := func(msg string) string {
-		return lineRef.ReplaceAllStringFunc(strings.TrimPrefix(msg, "yaml: "), func(m string) string {
-			if orig, ok := lines[lineRef.FindStringSubmatch(m)[1]]; ok {
-				return "line " + orig
-			}
-			return m
-		})
-	}
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		errs := make([]error, len(te.Errors))
-		for i, e := range te.Errors {
-			errs[i] = fmt.Errorf("%s: %s", field, fix(e))
-		}
-		return errors.Join(errs...)
-	}
-	return fmt.Errorf("%s: %s", field, fix(err.Error()))
+	return decodeStrict(field, a.Section, v)
 }
 
 var lineRef = regexp.MustCompile(`line (\d+)`)

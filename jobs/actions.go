@@ -413,13 +413,6 @@ func (s *Actions) carryOut(ctx context.Context, a *payrecon.Action, prov payreco
 	return outcome{}, fmt.Errorf("%s cannot be applied: %w", a.Kind, payrecon.ErrInvalidState)
 }
 
-// EventKey is the ledger's de-duplication key for a provider event, as the
-// providers' callback verifiers derive it: "payment:<provider txn no>:<status>",
-// "refund:<provider refund no>:<status>", "agreement:<agreement no>:<status>".
-func EventKey(kind payrecon.Kind, providerNo string, st payrecon.Status) string {
-	return string(kind) + ":" + providerNo + ":" + string(st)
-}
-
 func (s *Actions) queryOrder(ctx context.Context, prov payrecon.Provider, it payrecon.Item) (payrecon.Order, error) {
 	q, ok := prov.(payrecon.OrderQuerier)
 	if !ok {
@@ -494,7 +487,7 @@ func (s *Actions) backfill(ctx context.Context, a payrecon.Action, prov payrecon
 		if e.ProviderTxnNo == "" {
 			return "", errors.New("provider returned no transaction number: cannot derive the ledger event key")
 		}
-		e.EventKey = EventKey(payrecon.KindPayment, e.ProviderTxnNo, payrecon.StatusSuccess)
+		e.EventKey = payrecon.EventKey(payrecon.KindPayment, e.ProviderTxnNo, payrecon.StatusSuccess)
 	case payrecon.KindRefund:
 		r, err := s.queryRefund(ctx, prov, it)
 		if err != nil {
@@ -513,7 +506,7 @@ func (s *Actions) backfill(ctx context.Context, a payrecon.Action, prov payrecon
 		if e.ProviderRefundNo == "" {
 			return "", errors.New("provider returned no refund number: cannot derive the ledger event key")
 		}
-		e.EventKey = EventKey(payrecon.KindRefund, e.ProviderRefundNo, payrecon.StatusSuccess)
+		e.EventKey = payrecon.EventKey(payrecon.KindRefund, e.ProviderRefundNo, payrecon.StatusSuccess)
 	default:
 		return "", fmt.Errorf("backfill of a %s item is not supported", it.Kind)
 	}
@@ -644,7 +637,7 @@ func (s *Actions) correctAgreement(ctx context.Context, a payrecon.Action, prov 
 		if e.OccurredAt.IsZero() {
 			e.OccurredAt = a.Day.Start()
 		}
-		e.EventKey = EventKey(payrecon.KindAgreement, e.AgreementNo, ag.Status)
+		e.EventKey = payrecon.EventKey(payrecon.KindAgreement, e.AgreementNo, ag.Status)
 		dup, err := s.ledger.AddLedgerEntry(ctx, e)
 		if err != nil {
 			return "", fmt.Errorf("add ledger entry %s: %w", e.EventKey, err)

@@ -160,12 +160,10 @@ func refundGen(no string) int {
 }
 
 // RefundNoMaxLen is the longest merchant refund number the provider takes,
-// as it declares it (payrecon.RefundNoLimiter); 32 when it declares none.
+// as it declares it (payrecon.LimitsDeclarer; the domain's default when it
+// declares none).
 func RefundNoMaxLen(p payrecon.Provider) int {
-	if l, ok := p.(payrecon.RefundNoLimiter); ok && l.RefundNoMaxLen() > 0 {
-		return l.RefundNoMaxLen()
-	}
-	return 32
+	return payrecon.LimitsOf(p).RefundNoMaxLen()
 }
 
 // InFlight says, for an action and its audit trail, what an operator must

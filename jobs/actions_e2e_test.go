@@ -29,7 +29,6 @@ func TestGroundTruthRepairedHuaweiSandbox(t *testing.T) {
 		for i := range p.ledger {
 			p.ledger[i].Provider = huawei.Name
 		}
-		p.closedAsNotFound()
 		p.load(t, db)
 		clk := &clock{}
 		clk.runAfter(dayD)

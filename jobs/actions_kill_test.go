@@ -30,7 +30,6 @@ type journalProvider struct {
 }
 
 func (j *journalProvider) ProviderName() string { return "huawei" }
-func (j *journalProvider) RefundNoMaxLen() int  { return 64 }
 
 func (j *journalProvider) lines() []string {
 	b, _ := os.ReadFile(j.path)

@@ -142,3 +142,61 @@ func TestRefundOutcomesFollowed(t *testing.T) {
 		})
 	}
 }
+
+// A refund the provider fails, found by the next run's sync, puts the
+// duplicate payment back in front of the reviewers: its discrepancy,
+// marked resolved when the refund was sent, is new again.
+func TestFailedRefundReopensDiscrepancy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fake := newFake()
+		at := func(h int) time.Time { return testDay.Start().Add(time.Duration(h) * time.Hour) }
+		var lines []payrecon.BillLine
+		for i, txn := range []string{"4200000000000000401", "4200000000000000402"} {
+			lines = append(lines, payrecon.BillLine{Kind: payrecon.KindPayment, Type: "收单", Status: payrecon.StatusSuccess, MerchantOrderNo: "M4",
+				ProviderTxnNo: txn, Amount: 900, PayerAmount: 900, Currency: "CNY", CreatedAt: at(9 + i), FinishedAt: at(9 + i)})
+			fake.orders[txn] = payrecon.Order{MerchantOrderNo: "M4", ProviderTxnNo: txn, Status: payrecon.StatusSuccess, Amount: 900, Currency: "CNY", PaidAt: at(9 + i)}
+		}
+		addEntry(t, db, payrecon.LedgerEntry{EventKey: "payment:4200000000000000401:success", Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess,
+			MerchantOrderNo: "M4", ProviderTxnNo: "4200000000000000401", Amount: 900, PayerAmount: 900, OccurredAt: at(9)})
+		now := func() time.Time { return testDay.End().Add(10 * time.Hour) }
+		svc, err := jobs.NewActions(jobs.ActionsDeps{Store: db, Ledger: db, LedgerReader: db,
+			Providers: map[string]payrecon.Provider{"hw1": fake}, Logger: storetest.Logger(t), Now: now})
+		storetest.Must(t, err)
+		runner := jobs.NewRunner(db, map[string]jobs.Target{
+			"hw1": {Account: payrecon.Account{Name: "hw1", Provider: "huawei"}, Provider: billFake{fakeProvider: fake, lines: lines}},
+		}, storetest.Logger(t), now, jobs.Options{AfterSave: svc.AfterSave, QueryBackoff: time.Millisecond})
+		_, err = runner.RunDay(ctx, "hw1", testDay)
+		storetest.Must(t, err)
+		list, err := svc.List(ctx, payrecon.ActionFilter{Account: "hw1", Kinds: []payrecon.ActionKind{payrecon.ActionRefundDuplicate}})
+		storetest.Must(t, err)
+		if len(list) != 1 {
+			t.Fatalf("refund actions = %+v", list)
+		}
+		rd := list[0]
+		_, err = svc.Approve(ctx, rd.ID, "alice", "paid twice")
+		storetest.Must(t, err)
+		res, err := svc.Apply(ctx, rd.ID, "bob")
+		storetest.Must(t, err)
+		storetest.Must(t, db.SetReview(ctx, rd.DiscrepancyKey, store.ReviewResolved, "alice", "refund sent"))
+
+		fake.mu.Lock()
+		r := fake.issued[res.Action.IdempotencyKey]
+		r.Status, r.RawStatus = payrecon.StatusFailed, "REFUND_FAILED"
+		fake.issued[res.Action.IdempotencyKey] = r
+		fake.mu.Unlock()
+		_, err = runner.RunDay(ctx, "hw1", testDay) // the re-run syncs the account's outcomes
+		storetest.Must(t, err)
+
+		got, err := db.GetAction(ctx, rd.ID)
+		storetest.Must(t, err)
+		if got.State != payrecon.ActionFailed || !strings.Contains(got.Result, "REFUND_FAILED") {
+			t.Errorf("refund action after the provider failed it: %s %q", got.State, got.Result)
+		}
+		d, err := db.GetDiscrepancy(ctx, rd.DiscrepancyKey)
+		storetest.Must(t, err)
+		if d.ReviewState != store.ReviewNew || !strings.Contains(d.ReviewNote, "failed at the provider") {
+			t.Errorf("discrepancy after the failed refund: %+v, want it new again", d)
+		}
+	})
+}

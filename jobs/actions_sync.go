@@ -146,18 +146,22 @@ func (s *Actions) syncOne(ctx context.Context, a payrecon.Action, actor string) 
 	return ApplyResult{Action: rec, Message: out.msg}, nil
 }
 
-// reviewReopener is the store's review side (optional): a provider-failed
+// reviewChanger is the store's review side (optional): a provider-failed
 // action re-opens its discrepancy, so that it surfaces again for review.
-type reviewReopener interface {
-	SetReview(ctx context.Context, key, state, reviewer, note string) error
+type reviewChanger interface {
+	ChangeReview(ctx context.Context, key string, c payrecon.ReviewChange) (payrecon.Review, bool, error)
 }
 
 func (s *Actions) reopen(ctx context.Context, a payrecon.Action, why string) {
-	r, ok := s.store.(reviewReopener)
+	r, ok := s.store.(reviewChanger)
 	if !ok {
 		return
 	}
-	if err := r.SetReview(ctx, a.DiscrepancyKey, "new", ActorSync, fmt.Sprintf("action %d failed at the provider: %s", a.ID, why)); err != nil && !errors.Is(err, payrecon.ErrNotFound) {
+	st := payrecon.ReviewOpen
+	note := fmt.Sprintf("action %d failed at the provider: %s", a.ID, why)
+	_, _, err := r.ChangeReview(ctx, a.DiscrepancyKey, payrecon.ReviewChange{State: &st, Note: &note, Comment: note,
+		Actor: ActorSync, Source: payrecon.SourceRun, IfVersion: -1})
+	if err != nil && !errors.Is(err, payrecon.ErrNotFound) {
 		s.log.WarnContext(ctx, "re-open discrepancy", "id", a.ID, "key", a.DiscrepancyKey, "err", err)
 	}
 }

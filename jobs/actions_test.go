@@ -37,7 +37,6 @@ func newFake() *fakeProvider {
 }
 
 func (f *fakeProvider) ProviderName() string { return "huawei" }
-func (f *fakeProvider) RefundNoMaxLen() int  { return 64 }
 
 func notFound(what string) error {
 	return &payrecon.ProviderError{Provider: "huawei", Code: "400000", SubCode: what + "_NOT_EXIST", NotFound: true}
@@ -365,7 +364,7 @@ func TestBackfillIdempotent(t *testing.T) {
 			t.Fatalf("ledger has %d entries after backfilling twice, want 1: %+v", len(entries), entries)
 		}
 		got := entries[0]
-		wantKey := jobs.EventKey(payrecon.KindPayment, o.ProviderTxnNo, payrecon.StatusSuccess)
+		wantKey := payrecon.EventKey(payrecon.KindPayment, o.ProviderTxnNo, payrecon.StatusSuccess)
 		if got.EventKey != wantKey || got.Source != "repair" || got.Amount != o.Amount || got.PayerAmount != o.PayerAmount ||
 			got.Status != payrecon.StatusSuccess || !got.OccurredAt.Equal(o.PaidAt) || got.Provider != "huawei" || got.MerchantOrderNo != o.MerchantOrderNo {
 			t.Errorf("backfilled entry = %+v", got)

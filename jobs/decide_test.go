@@ -50,8 +50,6 @@ func (p queryProv) QueryAgreement(_ context.Context, ref payrecon.AgreementRef) 
 // fullProv can also refund, close orders and unsign.
 type fullProv struct{ queryProv }
 
-func (p fullProv) RefundNoMaxLen() int { return 64 }
-
 func (p fullProv) ApplyRefund(_ context.Context, req payrecon.RefundRequest) (payrecon.Refund, error) {
 	return payrecon.Refund{MerchantRefundNo: req.MerchantRefundNo, ProviderRefundNo: "9" + req.MerchantRefundNo, Status: payrecon.StatusPending, Amount: req.Amount}, nil
 }
@@ -226,4 +224,33 @@ func applyInState(ctx context.Context, t *testing.T, db *store.DB, seq int, clas
 		err = errors.New("apply left the action " + string(res.Action.State))
 	}
 	return err
+}
+
+// shortProv declares a short merchant refund number (as QQ Wallet's 32).
+type shortProv struct{ fullProv }
+
+func (shortProv) Limits() payrecon.Limits {
+	return payrecon.Limits{MerchantRefundNo: payrecon.IDRule{MaxLen: 20}}
+}
+
+// The refund number fits the limit the provider declares (no provider
+// names in jobs).
+func TestRefundNoFitsDeclaredLimit(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	p := shortProv{fullProv{queryProv{bareProv{&propState{status: payrecon.StatusSuccess}}}}}
+	if n := jobs.RefundNoMaxLen(p); n != 20 {
+		t.Fatalf("RefundNoMaxLen = %d, want the declared 20", n)
+	}
+	if err := applyInState(ctx, t, db, 1, payrecon.ClassDuplicatePayment, payrecon.KindPayment, payrecon.StatusSuccess, payrecon.StatusSuccess, payrecon.ActionRefundDuplicate, p); err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.GetAction(ctx, 1)
+	storetest.Must(t, err)
+	if len(a.IdempotencyKey) != 20 || !strings.HasPrefix(a.IdempotencyKey, jobs.RefundNoPrefix) {
+		t.Errorf("refund number %q: want %s… cut to the declared 20 bytes", a.IdempotencyKey, jobs.RefundNoPrefix)
+	}
+	if n := jobs.RefundNoMaxLen(bareProv{}); n != payrecon.DefaultIDMaxLen {
+		t.Errorf("RefundNoMaxLen of a provider declaring nothing = %d, want the default %d", n, payrecon.DefaultIDMaxLen)
+	}
 }

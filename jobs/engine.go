@@ -202,8 +202,10 @@ type engine struct {
 	tradeNet    int64
 	settlement  int64
 	hasSettle   bool
-	billDone    int64 // trade bill lines classified
-	ledgerDone  int64 // ledger entries classified
+	fees        payrecon.FeeFacts // where the provider's bills state fees
+	sfees       settleFees        // orders whose settlement-bill fee disagrees
+	billDone    int64             // trade bill lines classified
+	ledgerDone  int64             // ledger entries classified
 	queriesDone int64
 	dupPairs    [][2]int32
 	lines       payrecon.LineChecker // the domain check every bill line passes
@@ -245,11 +247,23 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 	if !ok {
 		return nil, fmt.Errorf("provider %s has no bill source", e.t.Provider.ProviderName())
 	}
-	if err := e.loadLedger(ctx); err != nil {
+	var err error
+	if err = e.loadLedger(ctx); err != nil {
 		return nil, err
 	}
 	if err := e.loadCarryOvers(ctx); err != nil {
 		return nil, err
+	}
+	// Fees stated per order on the settlement bill are read first, so
+	// that the trade line of an order whose fee disagrees is classed
+	// fee_mismatch as it streams by.
+	e.fees = payrecon.FeeFactsOf(e.t.Provider)
+	var sf payrecon.BillFile
+	settleFirst := e.fees.Bill == payrecon.BillSettlement
+	if settleFirst {
+		if sf, err = e.settlementBill(ctx, bs); err != nil {
+			return nil, err
+		}
 	}
 	e.progress("bill")
 	bf, err := bs.Bill(ctx, e.run.Day, payrecon.BillTrade, e.checked(payrecon.BillTrade, e.onTrade))
@@ -257,18 +271,13 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 		return nil, fmt.Errorf("trade bill: %w", err)
 	}
 	e.run.Bills = append(e.run.Bills, bf)
-	e.progress("settlement")
-	sf, err := bs.Bill(ctx, e.run.Day, payrecon.BillSettlement, e.checked(payrecon.BillSettlement, e.onSettlement))
-	switch {
-	case err == nil:
-		e.hasSettle = true
+	if !settleFirst {
+		if sf, err = e.settlementBill(ctx, bs); err != nil {
+			return nil, err
+		}
+	}
+	if e.hasSettle {
 		e.run.Bills = append(e.run.Bills, sf)
-	case errors.Is(err, payrecon.ErrNotSupported):
-	case errors.Is(err, payrecon.ErrBillNotReady):
-		e.log.Warn("settlement bill not ready; settlement not checked this run")
-		e.settlement = 0
-	default:
-		return nil, fmt.Errorf("settlement bill: %w", err)
 	}
 	if err := e.resolve(ctx); err != nil {
 		return nil, err
@@ -280,6 +289,11 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 	for _, q := range e.queries {
 		q.finish(q)
 	}
+	for _, f := range e.sfees.list {
+		if !f.taken {
+			e.add(f.leftover(e.t.Account.FeeRatePPM))
+		}
+	}
 	if e.hasSettle {
 		e.tot.Settlement = e.settlement
 		if e.settlement != e.tradeNet {
@@ -287,6 +301,24 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 		}
 	}
 	return e.finishTotals()
+}
+
+// settlementBill reads the settlement bill, if the provider has one and
+// has published it.
+func (e *engine) settlementBill(ctx context.Context, bs payrecon.BillSource) (payrecon.BillFile, error) {
+	e.progress("settlement")
+	sf, err := bs.Bill(ctx, e.run.Day, payrecon.BillSettlement, e.checked(payrecon.BillSettlement, e.onSettlement))
+	switch {
+	case err == nil:
+		e.hasSettle = true
+	case errors.Is(err, payrecon.ErrNotSupported):
+	case errors.Is(err, payrecon.ErrBillNotReady):
+		e.log.Warn("settlement bill not ready; settlement (and fees stated on it) not checked this run")
+		e.settlement = 0
+	default:
+		return sf, fmt.Errorf("settlement bill: %w", err)
+	}
+	return sf, nil
 }
 
 // ---- ledger ----
@@ -607,17 +639,19 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 	case payrecon.KindPayment:
 		k = kindPayment
 		if l.Status == payrecon.StatusSuccess {
+			fee := tradeFee(e.fees, &l)
 			e.tot.BillTotal += l.Amount
-			e.tot.Fees += l.Fee
-			e.tradeNet += paid(&l) - l.Fee
+			e.tot.Fees += fee
+			e.tradeNet += paid(&l) - fee
 		}
 	case payrecon.KindRefund:
 		k = kindRefund
 		key = l.ProviderRefundNo
 		if l.Status == payrecon.StatusSuccess {
+			fee := tradeFee(e.fees, &l)
 			e.tot.BillTotal -= l.Amount
-			e.tot.Fees += l.Fee
-			e.tradeNet += -paid(&l) - l.Fee
+			e.tot.Fees += fee
+			e.tradeNet += -paid(&l) - fee
 		}
 	default:
 		e.tradeNet += l.Amount // settles as listed (splits, top-ups …), fees aside
@@ -641,6 +675,9 @@ func (e *engine) onTrade(l payrecon.BillLine) error {
 			e.cands = append(e.cands, cand{idx: idx, class: class, line: l})
 			return nil
 		}
+	}
+	if e.matchByMerchant(&l, k) {
+		return nil
 	}
 	e.pending = append(e.pending, l)
 	return nil
@@ -708,7 +745,7 @@ func (e *engine) compare(ent *lent, l *payrecon.BillLine) payrecon.Class {
 	if ent.amount != l.Amount || (ent.split != 0 && (l.PayerAmount != 0 || l.PromotionAmount != 0) && ent.split != splitHash(l.PayerAmount, l.PromotionAmount)) {
 		return payrecon.ClassAmountMismatch
 	}
-	if rate := e.t.Account.FeeRatePPM; rate > 0 && l.Fee != payrecon.FeeFor(l.Amount, rate) {
+	if tradeFeeMismatch(e.fees, l, e.t.Account.FeeRatePPM) || e.sfees.find(l) != nil {
 		return payrecon.ClassFeeMismatch
 	}
 	return payrecon.ClassMatched
@@ -716,10 +753,30 @@ func (e *engine) compare(ent *lent, l *payrecon.BillLine) payrecon.Class {
 
 // onSettlement adds up every line of the settlement (fund) bill: payments,
 // refunds, and the provider's other rows (fees deducted or returned as
-// rows of their own, splits, adjustments): all money that moved.
+// rows of their own, splits, adjustments): all money that moved. Where the
+// provider states fees on this bill, the trade net subtracts the same
+// stated fees and each line's fee is checked for its order.
 func (e *engine) onSettlement(l payrecon.BillLine) error {
 	e.settlement += l.Settlement
+	if e.fees.Bill == payrecon.BillSettlement && l.FeeStated {
+		e.tot.Fees += l.Fee
+		e.tradeNet -= l.Fee
+		e.sfees.check(&l, e.t.Account.FeeRatePPM)
+	}
 	return nil
+}
+
+// fillFee puts both fees and the explanation on a fee_mismatch item.
+func (e *engine) fillFee(it *payrecon.Item, l *payrecon.BillLine) {
+	rate := e.t.Account.FeeRatePPM
+	if f := e.sfees.find(l); f != nil {
+		f.taken = true
+		it.BillFee, it.LedgerFee = f.fee, f.want
+		it.Note = f.note(rate)
+		return
+	}
+	it.LedgerFee = payrecon.FeeFor(l.Amount, rate)
+	it.Note = fmt.Sprintf("bill fee %s, configured rate gives %s", payrecon.FormatYuan(l.Fee), payrecon.FormatYuan(it.LedgerFee))
 }
 
 // ---- resolution of the rare cases ----
@@ -741,8 +798,7 @@ func (e *engine) resolve(ctx context.Context) error {
 		it.Class = c.class
 		switch c.class {
 		case payrecon.ClassFeeMismatch:
-			it.LedgerFee = payrecon.FeeFor(c.line.Amount, e.t.Account.FeeRatePPM)
-			it.Note = fmt.Sprintf("bill fee %s, configured rate gives %s", payrecon.FormatYuan(c.line.Fee), payrecon.FormatYuan(it.LedgerFee))
+			e.fillFee(&it, &c.line)
 		case payrecon.ClassDuplicatePayment:
 			it.Note = "merchant order paid by more than one provider transaction (both in the ledger)"
 		case payrecon.ClassStatusMismatch:
@@ -755,7 +811,13 @@ func (e *engine) resolve(ctx context.Context) error {
 		e.ledgerDone++
 		e.add(it)
 	}
-	// 2. Bill lines no ledger entry met by the provider's number.
+	// 2. Bill lines no ledger entry met by the provider's number (refunds
+	// of aggregated-refund ledgers first, summed per order).
+	if e.t.RefundsByOrder {
+		if err := e.matchRefundsByOrder(ctx); err != nil {
+			return err
+		}
+	}
 	for i := range e.pending {
 		if err := e.resolveLine(ctx, &e.pending[i]); err != nil {
 			return err
@@ -862,6 +924,10 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 			fillLedger(&it, le)
 			it.Class = class
 			it.Note = fmt.Sprintf("matched by merchant number; ledger %s %s, bill %s %s", le.Status, payrecon.FormatYuan(le.Amount), l.Status, payrecon.FormatYuan(l.Amount))
+			if class == payrecon.ClassFeeMismatch {
+				e.fillFee(&it, l)
+				it.Note = "matched by merchant number; " + it.Note
+			}
 			e.billDone++
 			e.ledgerDone++
 			e.add(it)
@@ -991,10 +1057,10 @@ func (e *engine) queryLeftover(le payrecon.LedgerEntry) {
 				it.OriginDay = e.run.Day
 				it.Note = NotePending
 			}
-		case q.status == payrecon.StatusFailed || q.status == payrecon.StatusClosed:
-			it.Class = payrecon.ClassStatusMismatch
-			it.Note = fmt.Sprintf("ledger says success, provider says %s (%s)", q.status, q.raw)
 		default:
+			// Failed, closed, timed out, never paid, unknown: the provider
+			// says no money moved and the bill agrees. status_mismatch is
+			// for a transaction both the ledger and the bill hold.
 			it.Class = missing
 			it.Note = fmt.Sprintf("not in the bill and the provider's query says %s (%s)", q.status, q.raw)
 		}
@@ -1065,11 +1131,7 @@ func (e *engine) recheckCarry(c *carry) {
 			n := mk(missing, "still pending at the provider past the re-query schedule ("+q.raw+")")
 			n.ProviderStatus = q.status
 			e.addWithAction(n)
-		case q.status == payrecon.StatusFailed || q.status == payrecon.StatusClosed:
-			n := mk(payrecon.ClassStatusMismatch, fmt.Sprintf("carried over, now %s at the provider (%s)", q.status, q.raw))
-			n.ProviderStatus = q.status
-			e.addWithAction(n)
-		default:
+		default: // failed, closed, not paid, unknown: absent from the bills for good
 			n := mk(missing, fmt.Sprintf("carried over, now %s at the provider (%s)", q.status, q.raw))
 			n.ProviderStatus = q.status
 			e.addWithAction(n)

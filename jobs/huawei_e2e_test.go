@@ -22,8 +22,6 @@ func TestGroundTruthHuaweiSandbox(t *testing.T) {
 		for i := range p.ledger {
 			p.ledger[i].Provider = huawei.Name
 		}
-		// Huawei's order query reports a closed order as not existing.
-		p.closedAsNotFound()
 		p.load(t, db)
 		clk := &clock{}
 		clk.runAfter(dayD)

@@ -42,10 +42,6 @@ type plan struct {
 	// noBillPromos: the provider's payments carry no promotion (for a
 	// provider whose bills settle promotions differently).
 	noBillPromos bool
-	// closed lists the payments planted as closed at the provider, by the
-	// day whose run sees them (status_mismatch where the provider's query
-	// says closed).
-	closed map[payrecon.Day][]string
 }
 
 // dropOthers adapts the plan to a provider whose trade bill lists only
@@ -57,17 +53,6 @@ func (p *plan) dropOthers() {
 		}
 	}
 	p.sc.Others = nil
-}
-
-// closedAsNotFound adapts the plan to a provider whose order query answers
-// "no such order" for a closed order (Huawei): those become missing_in_bill.
-func (p *plan) closedAsNotFound() {
-	for day, txns := range p.closed {
-		for _, txn := range txns {
-			delete(p.want[day], string(payrecon.ClassStatusMismatch)+"|"+txn)
-			p.expect(day, payrecon.ClassMissingInBill, txn)
-		}
-	}
 }
 
 // numbering formats generated numbers: txn, order, provider refund,
@@ -118,7 +103,7 @@ func (p *plan) payment(day payrecon.Day) scenario.Payment {
 
 func ledgerOf(pay scenario.Payment) payrecon.LedgerEntry {
 	return payrecon.LedgerEntry{
-		Account: testAccount, Provider: "fake", EventKey: "payment:" + pay.ProviderTxnNo + ":" + string(pay.Status),
+		Account: testAccount, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindPayment, pay.ProviderTxnNo, pay.Status),
 		Kind: payrecon.KindPayment, Status: pay.Status,
 		MerchantOrderNo: pay.MerchantOrderNo, ProviderTxnNo: pay.ProviderTxnNo,
 		Amount: pay.Amount, PayerAmount: pay.PayerAmount, PromotionAmount: pay.PromotionAmount, Currency: "CNY",
@@ -142,7 +127,7 @@ func (p *plan) refund(day payrecon.Day, pay scenario.Payment) scenario.Refund {
 
 func ledgerOfRefund(r scenario.Refund) payrecon.LedgerEntry {
 	return payrecon.LedgerEntry{
-		Account: testAccount, Provider: "fake", EventKey: "refund:" + r.ProviderRefundNo + ":" + string(r.Status),
+		Account: testAccount, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindRefund, r.ProviderRefundNo, r.Status),
 		Kind: payrecon.KindRefund, Status: r.Status,
 		MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 		MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo,
@@ -162,7 +147,6 @@ func newPlanOpts(seed uint64, normal int, numbers numbering, noBillPromos bool) 
 	p := &plan{
 		noBillPromos: noBillPromos,
 		numbers:      numbers,
-		closed:       map[payrecon.Day][]string{},
 		sc:           &scenario.Scenario{SettlementDelta: map[payrecon.Day]int64{}},
 		want:         map[payrecon.Day]map[string]payrecon.Class{},
 		wantMatched:  map[payrecon.Day]int64{},
@@ -234,14 +218,14 @@ func newPlanOpts(seed uint64, normal int, numbers numbering, noBillPromos bool) 
 		p.expect(D, payrecon.ClassCarriedOver, pay.ProviderTxnNo)
 		p.expect(dayD1, payrecon.ClassResolvedLate, pay.ProviderTxnNo)
 	}
-	// carried_over Y: paid per the query on D, closed by D+1 → status_mismatch on D+1.
+	// carried_over Y: paid per the query on D, closed by D+1 and in no
+	// bill → missing_in_bill on D+1 (the provider says not paid).
 	{
 		pay := p.payment(D)
 		pay.BillDay = D.Add(9)
 		addPay(pay, true)
 		p.expect(D, payrecon.ClassCarriedOver, pay.ProviderTxnNo)
-		p.expect(dayD1, payrecon.ClassStatusMismatch, pay.ProviderTxnNo)
-		p.closed[dayD1] = append(p.closed[dayD1], pay.ProviderTxnNo)
+		p.expect(dayD1, payrecon.ClassMissingInBill, pay.ProviderTxnNo)
 		p.before[dayD1] = func(sc *scenario.Scenario) {
 			sc.SetPaymentStatus(pay.MerchantOrderNo, pay.ProviderTxnNo, payrecon.StatusClosed)
 		}
@@ -279,7 +263,9 @@ func newPlanOpts(seed uint64, normal int, numbers numbering, noBillPromos bool) 
 		p.ledger = append(p.ledger, le2)
 		p.expect(D, payrecon.ClassAmountMismatch, pay2.ProviderTxnNo)
 	}
-	// status_mismatch: ledger failed, provider success; ledger success, provider closed.
+	// status_mismatch: ledger failed, bill success. A ledger success the
+	// provider closed (or timed out) and no bill lists is missing_in_bill:
+	// status_mismatch needs both sides to hold the transaction.
 	{
 		pay := p.payment(D)
 		addPay(pay, false)
@@ -294,8 +280,7 @@ func newPlanOpts(seed uint64, normal int, numbers numbering, noBillPromos bool) 
 		le2 := ledgerOf(closed)
 		le2.Status, le2.EventKey = payrecon.StatusSuccess, "payment:"+closed.ProviderTxnNo+":success"
 		p.ledger = append(p.ledger, le2)
-		p.expect(D, payrecon.ClassStatusMismatch, closed.ProviderTxnNo)
-		p.closed[D] = append(p.closed[D], closed.ProviderTxnNo)
+		p.expect(D, payrecon.ClassMissingInBill, closed.ProviderTxnNo)
 	}
 	// duplicate_payment: one order paid twice; (a) the ledger has the first
 	// payment only, (b) the ledger has both.
@@ -348,7 +333,7 @@ func newPlanOpts(seed uint64, normal int, numbers numbering, noBillPromos bool) 
 	// one in agreement, one signed and unsigned the same day.
 	{
 		mk := func(no string, st payrecon.Status, at time.Time) payrecon.LedgerEntry {
-			return payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: "agreement:" + no + ":" + string(st),
+			return payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindAgreement, no, st),
 				Kind: payrecon.KindAgreement, Status: st, AgreementNo: no, MerchantAgreeNo: "M" + no, PlanID: "P1",
 				OccurredAt: at, Source: "callback"}
 		}

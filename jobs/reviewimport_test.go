@@ -142,6 +142,12 @@ func TestReviewWorkbookRoundTrip(t *testing.T) {
 		storetest.Must(t, err)
 
 		ed := openEditor(t, data)
+		// The reviewer picks states from the sheet's drop-down.
+		dvs, err := ed.f.GetDataValidations(discSheet)
+		storetest.Must(t, err)
+		if len(dvs) != 1 || !strings.Contains(dvs[0].Formula1, "已解决") || !strings.Contains(dvs[0].Formula1, "已核销:rounding") {
+			t.Fatalf("state drop-down: %+v", dvs)
+		}
 		rowResolved := ed.set(k(0), "处理状态", "已解决")
 		ed.set(k(0), "处理人", "张三")
 		rowWrittenOff := ed.set(k(1), "处理状态", "已核销:rounding")

@@ -27,13 +27,23 @@ type Store interface {
 type Target struct {
 	Account  payrecon.Account
 	Provider payrecon.Provider // must be a payrecon.BillSource; queriers are optional
+
+	// Ledger, when set, is the account's pull source (MinCloud orders, the
+	// merchant's order table): the run pulls it into the ledger first
+	// (PullLedger, under the run lock, every entry checked with the
+	// account's payrecon.PolicyFor), then reconciles. Nil: callbacks.
+	Ledger payrecon.LedgerSource
+	// RefundsByOrder matches the ledger's aggregated refunds (MinCloud:
+	// one cumulative amount per order, no refund number) against the
+	// bill's refund lines of the order summed.
+	RefundsByOrder bool
 }
 
 // Progress is reported while a run advances.
 type Progress struct {
 	Account     string
 	Day         payrecon.Day
-	Phase       string // "lock", "ledger", "bill", "settlement", "query", "save", "done", "failed"
+	Phase       string // "lock", "pull", "ledger", "bill", "settlement", "query", "save", "done", "failed"
 	LedgerLines int64  // ledger entries loaded so far
 	BillLines   int64  // trade bill lines read so far
 	Queries     int64  // provider queries done so far
@@ -331,6 +341,11 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, own
 		}
 	}()
 
+	if t.Ledger != nil {
+		if err := r.pullLedger(ctx, t, run); err != nil {
+			return err
+		}
+	}
 	e := newEngine(r, t, run, log)
 	items, err := e.reconcile(ctx)
 	if err != nil {

@@ -377,7 +377,7 @@ func TestAgreementPeriodicRecheck(t *testing.T) {
 		{AgreementNo: "AGOK", MerchantAgreeNo: "MAGOK", Status: payrecon.StatusSigned, SignedAt: signed},
 	}}
 	for _, no := range []string{"AGOLD", "AGOK"} {
-		_, err := db.AddLedgerEntry(ctx, payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: "agreement:" + no + ":signed",
+		_, err := db.AddLedgerEntry(ctx, payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindAgreement, no, payrecon.StatusSigned),
 			Kind: payrecon.KindAgreement, Status: payrecon.StatusSigned, AgreementNo: no, MerchantAgreeNo: "M" + no, OccurredAt: signed})
 		storetest.Must(t, err)
 	}

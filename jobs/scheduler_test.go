@@ -175,7 +175,8 @@ func TestSchedulerRejectsBadConfig(t *testing.T) {
 
 // A payment still pending at the provider is carried over; the scheduler
 // re-runs its day at the next step of the re-query schedule, where the
-// provider's new answer (failed) turns it into a status_mismatch.
+// provider's new answer (failed, and still in no bill) turns it into a
+// missing_in_bill.
 func TestSchedulerRechecksPendingOnSchedule(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
 	ctx := context.Background()
@@ -211,7 +212,7 @@ func TestSchedulerRechecksPendingOnSchedule(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no re-check run at the schedule step")
 	}
-	if again.Day != dayD || again.Totals.ByClass[payrecon.ClassStatusMismatch].Count != 1 || again.Totals.ByClass[payrecon.ClassCarriedOver].Count != 0 {
+	if again.Day != dayD || again.Totals.ByClass[payrecon.ClassMissingInBill].Count != 1 || again.Totals.ByClass[payrecon.ClassCarriedOver].Count != 0 {
 		t.Errorf("re-check run: %+v", again.Totals.ByClass)
 	}
 	hist, err := db.RunHistory(ctx, testAccount, dayD)

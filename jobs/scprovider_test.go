@@ -25,6 +25,9 @@ type scProvider struct {
 	// block, when set, is called before every bill line (the kill test
 	// slows the bill down with it).
 	block func(n int)
+	// noFees makes the bills state no fee: trade lines without a fee
+	// column, settlement lines gross.
+	noFees bool
 
 	mu      sync.Mutex
 	seen    map[string]bool
@@ -58,6 +61,12 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 		if l.Status == "" {
 			l.Status = payrecon.StatusSuccess
 		}
+		if f.noFees {
+			if l.Settlement != 0 {
+				l.Settlement += l.Fee
+			}
+			l.Fee, l.FeeStated = 0, false
+		}
 		return fn(l)
 	}
 	f.sc.RLock()
@@ -66,7 +75,7 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 	first := true
 	for _, p := range f.sc.BillPayments(day) {
 		l := payrecon.BillLine{Kind: payrecon.KindPayment, Type: "收单", MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
-			Amount: p.Amount, PayerAmount: p.PayerAmount, PromotionAmount: p.PromotionAmount, Fee: p.Fee, FeeRatePPM: p.FeeRatePPM,
+			Amount: p.Amount, PayerAmount: p.PayerAmount, PromotionAmount: p.PromotionAmount, Fee: p.Fee, FeeStated: true, FeeRatePPM: p.FeeRatePPM,
 			CreatedAt: p.CreatedAt, FinishedAt: p.PaidAt, Product: p.Product, Currency: "CNY"}
 		if kind == payrecon.BillSettlement {
 			l.Settlement = p.PayerAmount - p.Fee
@@ -82,7 +91,7 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 	for _, r := range f.sc.BillRefunds(day) {
 		l := payrecon.BillLine{Kind: payrecon.KindRefund, Type: "退款", MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 			MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo,
-			Amount: r.Amount, PayerAmount: r.PayerAmount, Fee: -r.Fee, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, Currency: "CNY"}
+			Amount: r.Amount, PayerAmount: r.PayerAmount, Fee: -r.Fee, FeeStated: true, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, Currency: "CNY"}
 		if kind == payrecon.BillSettlement {
 			l.Settlement = -r.PayerAmount + r.Fee
 		}

@@ -73,15 +73,12 @@ func ageingRows(pending []payrecon.Review, asOf payrecon.Day) []ageRow {
 	return out
 }
 
-// ageing writes the ageing sheet (only when the source has review state).
+// ageing writes the ageing sheet, last (only when the source has review state).
 func (b *book) ageing() error {
 	if b.src.AsOf == "" {
 		return nil
 	}
 	if _, err := b.f.NewSheet(sheetAgeing); err != nil {
-		return err
-	}
-	if err := placeAfter(b.f, sheetAgeing, sheetSummary); err != nil {
 		return err
 	}
 	if err := printFit(b.f, sheetAgeing, true); err != nil {

@@ -39,6 +39,9 @@ func bigSource(n int) reports.Source {
 	t.Difference = t.Explained
 	return reports.Source{
 		Runs: []payrecon.Run{{ID: 1, Account: "wx_main", Provider: "wechat", Day: "2026-11-20", State: payrecon.RunFindings, Totals: t}},
+		// Every discrepancy row gets its review columns and HMAC checksum.
+		ReviewKey:   []byte("0123456789abcdef0123456789abcdef"),
+		ReasonCodes: []string{"rounding", "other"},
 		Items: func(_ int64, fn func(payrecon.Item) error) error {
 			for i := range n {
 				if err := fn(item(i)); err != nil {

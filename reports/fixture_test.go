@@ -52,14 +52,13 @@ func (fx *fixture) source() reports.Source {
 		Audit: func(id int64) ([]payrecon.AuditEntry, error) {
 			return fx.audit[id], nil
 		},
-		Reviews: func(runID int64) (map[string]payrecon.Review, error) {
-			out := map[string]payrecon.Review{}
+		ReviewedItems: func(runID int64, fn func(payrecon.Item, payrecon.Review) error) error {
 			for _, it := range fx.items[runID] {
-				if rv, ok := fx.reviews[it.Key()]; ok {
-					out[it.Key()] = rv
+				if err := fn(it, fx.reviews[it.Key()]); err != nil {
+					return err
 				}
 			}
-			return out, nil
+			return nil
 		},
 		ReviewKey:   fixtureReviewKey,
 		ReasonCodes: []string{"rounding", "small_amount", "other"},

@@ -136,6 +136,7 @@ func TestWriteSourceErrors(t *testing.T) {
 	src := fx.source()
 	boom := src
 	boom.Items = func(int64, func(payrecon.Item) error) error { return errTest }
+	boom.ReviewedItems = func(int64, func(payrecon.Item, payrecon.Review) error) error { return errTest }
 	for name, write := range map[string]func(*bytes.Buffer, reports.Source) error{
 		"xlsx": func(b *bytes.Buffer, s reports.Source) error { return reports.WriteXLSX(b, s, reports.Options{}) },
 		"csv":  func(b *bytes.Buffer, s reports.Source) error { return reports.WriteCSV(b, s, reports.Options{}) },

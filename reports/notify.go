@@ -316,6 +316,10 @@ func summaryText(runs []payrecon.Run, workbook, lang string, markdown bool, limi
 			}
 			fmt.Fprintf(&s, "%s%s (%s): %d, %s%s\n", bullet(markdown), ClassLabel(cl, lang), cl, ct.Count, payrecon.FormatYuan(ct.Amount), yuan)
 		}
+		if c := countsOf(t); c.tolCount > 0 {
+			fmt.Fprintf(&s, "%s%s: %d, %s%s; %s: %d, %s%s\n", bullet(markdown), tr("其中容差", "of which tolerated"), c.tolCount,
+				payrecon.FormatYuan(c.tolAmount), yuan, tr("待处理", "open"), c.openCount, payrecon.FormatYuan(c.openAmount), yuan)
+		}
 		if b.Len()+s.Len()+200 > limit {
 			fmt.Fprintf(&b, "\n… %d %s\n", len(runs)-i, tr("个账户/日未列出，见报表", "more account-days, see the workbook"))
 			break

@@ -132,6 +132,9 @@ func TestNotifyFeishuSigned(t *testing.T) {
 	if msg.MsgType != "text" || msg.Timestamp != strconv.FormatInt(notifyNow.Unix(), 10) || msg.Sign != base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
 		t.Errorf("feishu message %s", b.bodies[0])
 	}
+	if !strings.Contains(msg.Content.Text, "of which tolerated: 1, -0.50 CNY; open: 7, 161.60 CNY") {
+		t.Errorf("feishu text lacks tolerated and open apart:\n%s", msg.Content.Text)
+	}
 	if !strings.Contains(msg.Content.Text, "Missing in ledger (missing_in_ledger): 1, 128.00 CNY") || strings.Contains(msg.Content.Text, "**") {
 		t.Errorf("feishu text:\n%s", msg.Content.Text)
 	}

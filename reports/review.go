@@ -172,9 +172,8 @@ func (b *book) listSheet(list []string) error {
 
 // reviewCells appends a discrepancy row's review cells: state, note and
 // assignee (unlocked), due day, identity and checksum.
-func (b *book) reviewCells(dst []any, r *itemRow, reviews map[string]payrecon.Review) []any {
-	rv, ok := reviews[r.key]
-	if !ok {
+func (b *book) reviewCells(dst []any, r *itemRow, rv payrecon.Review) []any {
+	if rv.Key != r.key || rv.State == "" {
 		rv = payrecon.Review{Key: r.key, State: payrecon.ReviewOpen}
 	}
 	f := rv.Fields()

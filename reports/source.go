@@ -33,10 +33,10 @@ type Source struct {
 	// (the Actions sheet then has no audit summary).
 	Audit func(actionID int64) ([]payrecon.AuditEntry, error)
 
-	// Reviews returns the review state of one run's discrepancies keyed by
-	// item key (WithReviews sets it). May be nil: every discrepancy then
-	// shows as open.
-	Reviews func(runID int64) (map[string]payrecon.Review, error)
+	// ReviewedItems, when set, is used instead of Items: it streams one
+	// run's items in the same order, each with its discrepancy's review
+	// (the zero Review when it has none: shown as open). WithReviews sets it.
+	ReviewedItems func(runID int64, fn func(payrecon.Item, payrecon.Review) error) error
 	// ReviewKey signs each Discrepancies row (payrecon.ReviewMAC) so that
 	// `payrecon review import` can verify it; nil leaves the identity and
 	// checksum cells empty (such rows cannot be imported).

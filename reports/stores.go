@@ -50,7 +50,7 @@ func StoreSource(ctx context.Context, runs payrecon.RunStore, acts payrecon.Acti
 // ReviewStore is what the workbook's review columns and the ageing need
 // from the store.
 type ReviewStore interface {
-	ReviewsOfRun(ctx context.Context, runID int64) (map[string]payrecon.Review, error)
+	RunItemsReviewed(ctx context.Context, runID int64, fn func(payrecon.Item, payrecon.Review) error) error
 	ReviewKey(ctx context.Context) ([]byte, error)
 	ListReviews(ctx context.Context, f payrecon.ReviewFilter) ([]payrecon.Review, error)
 }
@@ -65,7 +65,9 @@ func WithReviews(ctx context.Context, src Source, rs ReviewStore, accounts []str
 		return Source{}, fmt.Errorf("report reviews: %w", err)
 	}
 	src.ReviewKey, src.ReasonCodes = key, reasonCodes
-	src.Reviews = func(runID int64) (map[string]payrecon.Review, error) { return rs.ReviewsOfRun(ctx, runID) }
+	src.ReviewedItems = func(runID int64, fn func(payrecon.Item, payrecon.Review) error) error {
+		return rs.RunItemsReviewed(ctx, runID, fn)
+	}
 	src.AsOf = ""
 	for _, r := range src.Runs {
 		src.AsOf = max(src.AsOf, r.Day)

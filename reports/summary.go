@@ -144,6 +144,129 @@ func countsOf(t payrecon.Totals) runCounts {
 	return c
 }
 
+// summaryLine is one row of the summary's first block: a run, or (run
+// nil) the total of the runs above it.
+type summaryLine struct {
+	run      *payrecon.Run
+	t        payrecon.Totals
+	c        runCounts
+	balanced bool
+}
+
+func (s *summaryLine) add(o *summaryLine) {
+	s.t.BillLines += o.t.BillLines
+	s.t.BillTotal += o.t.BillTotal
+	s.t.LedgerLines += o.t.LedgerLines
+	s.t.LedgerTotal += o.t.LedgerTotal
+	s.t.Difference += o.t.Difference
+	s.t.Explained += o.t.Explained
+	s.t.Matched += o.t.Matched
+	s.t.Fees += o.t.Fees
+	s.c.discCount += o.c.discCount
+	s.c.discAmount += o.c.discAmount
+	s.c.carriedCount += o.c.carriedCount
+	s.c.carriedAmount += o.c.carriedAmount
+	s.c.tolCount += o.c.tolCount
+	s.c.tolAmount += o.c.tolAmount
+	s.c.openCount += o.c.openCount
+	s.c.openAmount += o.c.openAmount
+	s.balanced = s.balanced && o.balanced
+}
+
+// cellKind picks a summary cell's style: plain (counts, text), money, or
+// the balanced flag's green/red.
+type cellKind uint8
+
+const (
+	cellPlain cellKind = iota
+	cellMoney
+	cellBalanced
+)
+
+// summaryColumn is one column of the summary's first block: its header
+// and what it shows of a line ("" and cellPlain for nothing, e.g. the
+// provider on the total line).
+type summaryColumn struct {
+	head label
+	cell func(b *book, l *summaryLine) (any, cellKind)
+}
+
+// summaryColumns is the first block, in sheet order: the one place a
+// column's header, value and style are decided (like the detail sheets'
+// column tables).
+var summaryColumns = []summaryColumn{
+	{label{"账户", "Account"}, func(b *book, l *summaryLine) (any, cellKind) {
+		if l.run == nil {
+			return b.tr("合计", "Total"), cellPlain
+		}
+		return text(l.run.Account), cellPlain
+	}},
+	{label{"服务商", "Provider"}, runText(func(r *payrecon.Run) string { return r.Provider })},
+	{label{"账单日", "Bill day"}, runText(func(r *payrecon.Run) string { return string(r.Day) })},
+	{label{"状态", "State"}, func(b *book, l *summaryLine) (any, cellKind) {
+		if l.run == nil {
+			return "", cellPlain
+		}
+		return enumLabel(runStateLabels, l.run.State, b.lang), cellPlain
+	}},
+	{label{"账单笔数", "Bill lines"}, colCount(func(l *summaryLine) int64 { return l.t.BillLines })},
+	{label{"账单总额(元)", "Bill total"}, colAmount(func(l *summaryLine) int64 { return l.t.BillTotal })},
+	{label{"账本笔数", "Ledger entries"}, colCount(func(l *summaryLine) int64 { return l.t.LedgerLines })},
+	{label{"账本总额(元)", "Ledger total"}, colAmount(func(l *summaryLine) int64 { return l.t.LedgerTotal })},
+	{label{"差额(元)", "Difference"}, colAmount(func(l *summaryLine) int64 { return l.t.Difference })},
+	{label{"差异解释合计(元)", "Explained"}, colAmount(func(l *summaryLine) int64 { return l.t.Explained })},
+	{label{"是否平账", "Balanced"}, func(b *book, l *summaryLine) (any, cellKind) {
+		return yesNo(l.balanced, b.lang), cellBalanced
+	}},
+	{label{"匹配笔数", "Matched"}, colCount(func(l *summaryLine) int64 { return l.t.Matched })},
+	{label{"差异笔数", "Discrepancies"}, colCount(func(l *summaryLine) int64 { return l.c.discCount })},
+	{label{"差异金额(元)", "Discrepancy amount"}, colAmount(func(l *summaryLine) int64 { return l.c.discAmount })},
+	{label{"跨日挂账笔数", "Carried over"}, colCount(func(l *summaryLine) int64 { return l.c.carriedCount })},
+	{label{"跨日挂账金额(元)", "Carried-over amount"}, colAmount(func(l *summaryLine) int64 { return l.c.carriedAmount })},
+	{label{"手续费(元)", "Fees"}, colAmount(func(l *summaryLine) int64 { return l.t.Fees })},
+	{label{"容差笔数", "Tolerated"}, colCount(func(l *summaryLine) int64 { return l.c.tolCount })},
+	{label{"容差金额(元)", "Tolerated amount"}, colAmount(func(l *summaryLine) int64 { return l.c.tolAmount })},
+	{label{"待处理差异笔数", "Open discrepancies"}, colCount(func(l *summaryLine) int64 { return l.c.openCount })},
+	{label{"待处理差异金额(元)", "Open amount"}, colAmount(func(l *summaryLine) int64 { return l.c.openAmount })},
+}
+
+func runText(f func(r *payrecon.Run) string) func(*book, *summaryLine) (any, cellKind) {
+	return func(_ *book, l *summaryLine) (any, cellKind) {
+		if l.run == nil {
+			return "", cellPlain
+		}
+		return text(f(l.run)), cellPlain
+	}
+}
+
+func colCount(f func(l *summaryLine) int64) func(*book, *summaryLine) (any, cellKind) {
+	return func(_ *book, l *summaryLine) (any, cellKind) { return f(l), cellPlain }
+}
+
+func colAmount(f func(l *summaryLine) int64) func(*book, *summaryLine) (any, cellKind) {
+	return func(_ *book, l *summaryLine) (any, cellKind) { return money(f(l)), cellMoney }
+}
+
+// summaryRow writes one line of the first block; the total line is bold.
+func (b *book) summaryRow(g *grid, row int, l *summaryLine) {
+	for i, c := range summaryColumns {
+		v, kind := c.cell(b, l)
+		if s, ok := v.(string); ok && s == "" {
+			continue
+		}
+		style := 0
+		switch {
+		case kind == cellBalanced:
+			style = b.balancedStyle(l.balanced)
+		case l.run == nil && kind == cellMoney:
+			style = b.sBoldMoney
+		case l.run == nil:
+			style = b.sBold
+		}
+		g.set(i+1, row, v, style)
+	}
+}
+
 // SummaryTitle is the summary sheet's title for a language.
 func SummaryTitle(lang string) string {
 	return label{summaryTitleZh, summaryTitleEn}.in(lang)
@@ -162,81 +285,21 @@ func (b *book) summary() error {
 	}
 	row++
 
-	// Block 1: one row per account and day.
-	g.header(row,
-		b.tr("账户", "Account"), b.tr("服务商", "Provider"), b.tr("账单日", "Bill day"), b.tr("状态", "State"),
-		b.tr("账单笔数", "Bill lines"), b.tr("账单总额(元)", "Bill total"),
-		b.tr("账本笔数", "Ledger entries"), b.tr("账本总额(元)", "Ledger total"),
-		b.tr("差额(元)", "Difference"), b.tr("差异解释合计(元)", "Explained"), b.tr("是否平账", "Balanced"),
-		b.tr("匹配笔数", "Matched"), b.tr("差异笔数", "Discrepancies"), b.tr("差异金额(元)", "Discrepancy amount"),
-		b.tr("跨日挂账笔数", "Carried over"), b.tr("跨日挂账金额(元)", "Carried-over amount"), b.tr("手续费(元)", "Fees"),
-		b.tr("容差笔数", "Tolerated"), b.tr("容差金额(元)", "Tolerated amount"),
-		b.tr("待处理差异笔数", "Open discrepancies"), b.tr("待处理差异金额(元)", "Open amount"))
+	// Block 1: one row per account and day, then their total.
+	for i, c := range summaryColumns {
+		g.set(i+1, row, c.head.in(b.lang), b.sHeader)
+	}
 	row++
-	var sum payrecon.Totals
-	var sumC runCounts
-	allBalanced := true
-	for _, r := range runs {
-		t, c := r.Totals, countsOf(r.Totals)
-		g.set(1, row, text(r.Account), 0)
-		g.set(2, row, text(r.Provider), 0)
-		g.set(3, row, text(string(r.Day)), 0)
-		g.set(4, row, enumLabel(runStateLabels, r.State, b.lang), 0)
-		g.set(5, row, t.BillLines, 0)
-		g.set(6, row, money(t.BillTotal), 0)
-		g.set(7, row, t.LedgerLines, 0)
-		g.set(8, row, money(t.LedgerTotal), 0)
-		g.set(9, row, money(t.Difference), 0)
-		g.set(10, row, money(t.Explained), 0)
-		g.set(11, row, yesNo(t.Balanced(), b.lang), b.balancedStyle(t.Balanced()))
-		g.set(12, row, t.Matched, 0)
-		g.set(13, row, c.discCount, 0)
-		g.set(14, row, money(c.discAmount), 0)
-		g.set(15, row, c.carriedCount, 0)
-		g.set(16, row, money(c.carriedAmount), 0)
-		g.set(17, row, money(t.Fees), 0)
-		g.set(18, row, c.tolCount, 0)
-		g.set(19, row, money(c.tolAmount), 0)
-		g.set(20, row, c.openCount, 0)
-		g.set(21, row, money(c.openAmount), 0)
+	total := summaryLine{balanced: true}
+	for i := range runs {
+		r := &runs[i]
+		line := summaryLine{run: r, t: r.Totals, c: countsOf(r.Totals), balanced: r.Totals.Balanced()}
+		b.summaryRow(g, row, &line)
 		row++
-		sum.BillLines += t.BillLines
-		sum.BillTotal += t.BillTotal
-		sum.LedgerLines += t.LedgerLines
-		sum.LedgerTotal += t.LedgerTotal
-		sum.Difference += t.Difference
-		sum.Explained += t.Explained
-		sum.Matched += t.Matched
-		sum.Fees += t.Fees
-		sumC.discCount += c.discCount
-		sumC.discAmount += c.discAmount
-		sumC.carriedCount += c.carriedCount
-		sumC.carriedAmount += c.carriedAmount
-		sumC.tolCount += c.tolCount
-		sumC.tolAmount += c.tolAmount
-		sumC.openCount += c.openCount
-		sumC.openAmount += c.openAmount
-		allBalanced = allBalanced && t.Balanced()
+		total.add(&line)
 	}
 	if len(runs) > 1 {
-		g.set(1, row, b.tr("合计", "Total"), b.sBold)
-		g.set(5, row, sum.BillLines, b.sBold)
-		g.set(6, row, money(sum.BillTotal), b.sBoldMoney)
-		g.set(7, row, sum.LedgerLines, b.sBold)
-		g.set(8, row, money(sum.LedgerTotal), b.sBoldMoney)
-		g.set(9, row, money(sum.Difference), b.sBoldMoney)
-		g.set(10, row, money(sum.Explained), b.sBoldMoney)
-		g.set(11, row, yesNo(allBalanced, b.lang), b.balancedStyle(allBalanced))
-		g.set(12, row, sum.Matched, b.sBold)
-		g.set(13, row, sumC.discCount, b.sBold)
-		g.set(14, row, money(sumC.discAmount), b.sBoldMoney)
-		g.set(15, row, sumC.carriedCount, b.sBold)
-		g.set(16, row, money(sumC.carriedAmount), b.sBoldMoney)
-		g.set(17, row, money(sum.Fees), b.sBoldMoney)
-		g.set(18, row, sumC.tolCount, b.sBold)
-		g.set(19, row, money(sumC.tolAmount), b.sBoldMoney)
-		g.set(20, row, sumC.openCount, b.sBold)
-		g.set(21, row, money(sumC.openAmount), b.sBoldMoney)
+		b.summaryRow(g, row, &total)
 		row++
 	}
 	if len(runs) == 0 {

@@ -408,20 +408,23 @@ func (b *book) details() error {
 	cells := make([]cell, len(itemColumns))
 	vals := make([]any, 0, len(itemColumns)+2)
 	for _, run := range b.src.Runs {
-		var reviews map[string]payrecon.Review
-		if b.src.Reviews != nil {
-			var err error
-			if reviews, err = b.src.Reviews(run.ID); err != nil {
-				return fmt.Errorf("workbook reviews of run %d (%s %s): %w", run.ID, run.Account, run.Day, err)
+		var review payrecon.Review
+		items := b.src.Items
+		if b.src.ReviewedItems != nil {
+			items = func(runID int64, fn func(payrecon.Item) error) error {
+				return b.src.ReviewedItems(runID, func(it payrecon.Item, rv payrecon.Review) error {
+					review = rv
+					return fn(it)
+				})
 			}
 		}
-		err := b.src.Items(run.ID, func(it payrecon.Item) error {
+		err := items(run.ID, func(it payrecon.Item) error {
 			r := idx.row(run.ID, it)
 			itemCells(cells, &r)
 			vals = b.rowValues(vals, itemColumns, cells)
 			switch sheetFor(it.Class) {
 			case sheetDiscrepancies:
-				vals = b.reviewCells(vals, &r, reviews)
+				vals = b.reviewCells(vals, &r, review)
 				return disc.add(vals)
 			case sheetCarriedOver:
 				return carried.add(vals)

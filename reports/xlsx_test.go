@@ -208,7 +208,7 @@ func TestWriteXLSXSummaryExplains(t *testing.T) {
 func TestWriteXLSXStructure(t *testing.T) {
 	data := writeXLSX(t, newFixture().source(), reports.Options{})
 	f := openBook(t, data)
-	want := []string{"汇总 Summary", "差异明细 Discrepancies", "跨日挂账 Carried over", "其他账单行 Other lines", "修复动作 Actions", "结算 Settlement"}
+	want := []string{"汇总 Summary", "差异明细 Discrepancies", "跨日挂账 Carried over", "其他账单行 Other lines", "修复动作 Actions", "结算 Settlement", "账龄 Ageing"}
 	if got := f.GetSheetList(); !slices.Equal(got, want) {
 		t.Fatalf("sheets %q, want %q", got, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -122,43 +123,57 @@ func (db *DB) saveReviews(ctx context.Context, tx *sqlx.Tx, runID int64, day pay
 	if err := flush(); err != nil {
 		return err
 	}
-	// Tolerance verdicts: only rows whose state a run may change (open, or
-	// tolerated by a run) are read back.
-	keys := make([]string, 0, len(tolerance))
-	for k := range tolerance {
-		keys = append(keys, k)
+	// Tolerance verdicts: read back the rows a rule covers now (when still
+	// open or tolerated) and the rows of this run tolerated before.
+	var keys []string
+	for k, rule := range tolerance {
+		if rule != "" {
+			keys = append(keys, k)
+		}
 	}
+	sort.Strings(keys)
+	var rows []reviewRow
 	for start := 0; start < len(keys); start += 500 {
 		part := keys[start:min(start+500, len(keys))]
 		q, qargs, err := sqlx.In(reviewSelect+` WHERE item_key IN (?) AND review_state IN ('open', 'tolerated')`, part)
 		if err != nil {
 			return fmt.Errorf("tolerated discrepancies: %w", err)
 		}
-		var rows []reviewRow
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), qargs...); err != nil {
+		var got []reviewRow
+		if err := tx.SelectContext(ctx, &got, tx.Rebind(q), qargs...); err != nil {
 			return fmt.Errorf("tolerated discrepancies: %w", err)
 		}
-		for _, r := range rows {
-			rule := tolerance[r.Key]
-			if r.UpdatedBy != "" && r.UpdatedBy != "run" {
-				continue // a person decided on it: runs leave it alone
-			}
-			c := payrecon.ReviewChange{Actor: "run", Source: payrecon.SourceRun, IfVersion: -1}
-			switch {
-			case rule != "" && (r.State == string(payrecon.ReviewOpen) || r.Rule != rule):
-				st := payrecon.ReviewTolerated
-				c.State, c.Rule = &st, &rule
-				c.Comment = fmt.Sprintf("run %d: tolerance rule %s", runID, rule)
-			case rule == "" && r.State == string(payrecon.ReviewTolerated):
-				st := payrecon.ReviewOpen
-				c.State = &st
-				c.Comment = fmt.Sprintf("run %d: no tolerance rule covers it any more", runID)
-			default:
-				continue
-			}
-			if _, _, err := db.changeReview(ctx, tx, r.review(), c); err != nil {
-				return err
-			}
+		rows = append(rows, got...)
+	}
+	var was []reviewRow
+	if err := tx.SelectContext(ctx, &was, tx.Rebind(reviewSelect+` WHERE last_run_id = ? AND review_state = 'tolerated'`), runID); err != nil {
+		return fmt.Errorf("tolerated discrepancies: %w", err)
+	}
+	for _, r := range was {
+		if tolerance[r.Key] == "" {
+			rows = append(rows, r)
+		}
+	}
+	for _, r := range rows {
+		rule := tolerance[r.Key]
+		if r.UpdatedBy != "" && r.UpdatedBy != "run" {
+			continue // a person decided on it: runs leave it alone
+		}
+		c := payrecon.ReviewChange{Actor: "run", Source: payrecon.SourceRun, IfVersion: -1}
+		switch {
+		case rule != "" && (r.State == string(payrecon.ReviewOpen) || r.Rule != rule):
+			st := payrecon.ReviewTolerated
+			c.State, c.Rule = &st, &rule
+			c.Comment = fmt.Sprintf("run %d: tolerance rule %s", runID, rule)
+		case rule == "" && r.State == string(payrecon.ReviewTolerated):
+			st := payrecon.ReviewOpen
+			c.State = &st
+			c.Comment = fmt.Sprintf("run %d: no tolerance rule covers it any more", runID)
+		default:
+			continue
+		}
+		if _, _, err := db.changeReview(ctx, tx, r.review(), c); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -590,4 +605,50 @@ func (db *DB) ReviewKey(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("review key: %w", err)
 	}
 	return out, nil
+}
+
+// RunItemsReviewed streams a run's items like RunItems, each with its
+// discrepancy's review (the zero Review for items that are not
+// discrepancies), joined in SQL so that a million-row run is never held in
+// memory.
+func (db *DB) RunItemsReviewed(ctx context.Context, runID int64, fn func(payrecon.Item, payrecon.Review) error) error {
+	q := strings.Replace(itemSelect, " FROM run_items i", `, d.item_key AS rv_key, d.review_state AS rv_state, d.reason_code AS rv_reason,
+		d.tolerance_rule AS rv_rule, d.assignee AS rv_assignee, d.review_note AS rv_note, d.due_day AS rv_due,
+		d.review_version AS rv_version, d.first_seen_day AS rv_first FROM run_items i
+		LEFT JOIN discrepancies d ON d.item_key = i.item_key`, 1) + ` WHERE i.run_id = ? ORDER BY i.id`
+	rows, err := db.x.QueryxContext(ctx, db.x.Rebind(q), runID)
+	if err != nil {
+		return fmt.Errorf("run %d reviewed items: %w", runID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r struct {
+			itemRow
+			Key      sql.NullString `db:"rv_key"`
+			State    sql.NullString `db:"rv_state"`
+			Reason   sql.NullString `db:"rv_reason"`
+			Rule     sql.NullString `db:"rv_rule"`
+			Assignee sql.NullString `db:"rv_assignee"`
+			Note     sql.NullString `db:"rv_note"`
+			Due      sql.NullString `db:"rv_due"`
+			Version  sql.NullInt64  `db:"rv_version"`
+			First    sql.NullString `db:"rv_first"`
+		}
+		if err := rows.StructScan(&r); err != nil {
+			return fmt.Errorf("run %d reviewed items: %w", runID, err)
+		}
+		var rv payrecon.Review
+		if r.Key.Valid {
+			rv = payrecon.Review{Key: r.Key.String, State: payrecon.ReviewState(r.State.String), ReasonCode: r.Reason.String,
+				Rule: r.Rule.String, Assignee: r.Assignee.String, Note: r.Note.String, DueDay: payrecon.Day(r.Due.String),
+				Version: r.Version.Int64, FirstSeenDay: payrecon.Day(r.First.String)}
+		}
+		if err := fn(r.item(), rv); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("run %d reviewed items: %w", runID, err)
+	}
+	return nil
 }

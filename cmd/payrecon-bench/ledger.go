@@ -22,7 +22,7 @@ func (p plan) ledgerEntry(account string, i int) (payrecon.LedgerEntry, bool) {
 	switch {
 	case p.isAgreement(i):
 		e.Kind, e.Status, e.AgreementNo, e.MerchantAgreeNo, e.PlanID = payrecon.KindAgreement, payrecon.StatusSigned, agreementNo(i), "MC"+agreementNo(i), "plan1"
-		e.EventKey = "agreement:" + e.AgreementNo + ":signed"
+		e.EventKey = payrecon.EventKey(payrecon.KindAgreement, e.AgreementNo, payrecon.StatusSigned)
 	case p.isRefund(i):
 		e.Kind = payrecon.KindRefund
 		e.MerchantRefundNo, e.ProviderRefundNo, e.MerchantOrderNo, e.ProviderTxnNo = refundNo(i), provRefundNo(i), orderNo(i), txnNo(i)
@@ -31,7 +31,7 @@ func (p plan) ledgerEntry(account string, i int) (payrecon.LedgerEntry, bool) {
 			e.Amount++
 		}
 		e.PayerAmount = e.Amount
-		e.EventKey = "refund:" + e.ProviderRefundNo + ":success"
+		e.EventKey = payrecon.EventKey(payrecon.KindRefund, e.ProviderRefundNo, payrecon.StatusSuccess)
 	default:
 		e.Kind = payrecon.KindPayment
 		e.MerchantOrderNo, e.ProviderTxnNo = orderNo(i), txnNo(i)
@@ -43,7 +43,7 @@ func (p plan) ledgerEntry(account string, i int) (payrecon.LedgerEntry, bool) {
 		if s == slotStatusMismatch {
 			e.Status = payrecon.StatusFailed
 		}
-		e.EventKey = "payment:" + e.ProviderTxnNo + ":" + string(e.Status)
+		e.EventKey = payrecon.EventKey(payrecon.KindPayment, e.ProviderTxnNo, e.Status)
 	}
 	return e, true
 }

@@ -18,10 +18,10 @@ func newLedgerCmd(a *app) *cobra.Command {
 		Long:  "Work with the ledger." + exitStatusHelp,
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError{fmt.Errorf("ledger needs a subcommand: import")}
+			return usageError{fmt.Errorf("ledger needs a subcommand: import or pull")}
 		},
 	}
-	cmd.AddCommand(newLedgerImportCmd(a))
+	cmd.AddCommand(newLedgerImportCmd(a), newLedgerPullCmd(a))
 	return cmd
 }
 

@@ -89,6 +89,9 @@ The Go heap works under an 800 MiB soft limit unless $GOMEMLIMIT is set.` + runE
 				if _, ok := cfg.Account(account); !ok {
 					return runStatus(2, fmt.Errorf("--account: no account %q in the configuration", account))
 				}
+				if mincloudLinked(cfg)[account] {
+					return runStatus(2, fmt.Errorf("--account: the orders of %q are reconciled by the channel account whose ledger.account names it; run that one", account))
+				}
 				accounts = []string{account}
 			}
 			ctx := cmd.Context()
@@ -169,13 +172,29 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress), obse
 		return nil, nil, err
 	}
 	targets := map[string]jobs.Target{}
+	linked := mincloudLinked(cfg)
 	for _, acc := range cfg.Accounts {
+		if linked[acc.Name] {
+			continue // its orders are reconciled by the channel account it feeds
+		}
 		p, ok := provs[acc.Name]
 		if !ok {
 			db.Close()
 			return nil, nil, fmt.Errorf("account %s: no provider built", acc.Name)
 		}
 		targets[acc.Name] = jobs.Target{Account: acc.Domain(), Provider: p}
+	}
+	// Accounts whose ledger is pulled (MinCloud orders, the merchant's
+	// order table): the run pulls first.
+	srcs, byOrder, closeSources, err := ledgerSources(cfg, provs, db, a, entryCheck(cfg, provs))
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	for name, src := range srcs {
+		t := targets[name]
+		t.Ledger, t.RefundsByOrder = src, byOrder[name]
+		targets[name] = t
 	}
 	opts := jobs.Options{
 		RequerySchedule: cfg.Jobs.RequerySchedule,
@@ -194,13 +213,14 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress), obse
 		Config: jobs.ActionsConfig{AutoApply: cfg.Jobs.AutoApply, ProviderActions: cfg.Jobs.ProviderActions},
 	})
 	if err != nil {
+		closeSources()
 		db.Close()
 		return nil, nil, err
 	}
 	opts.AfterSave = svc.AfterSave
 	opts.ProviderActions = cfg.Jobs.ProviderActions
 	r := jobs.NewRunner(db, targets, a.logger(), time.Now, opts)
-	return r, func() { db.Close() }, nil
+	return r, func() { closeSources(); db.Close() }, nil
 }
 
 // runProgress shows a progress bar on a terminal and logs phase changes

@@ -424,6 +424,7 @@ func (tc tradeCols) line(vals []string) (l payrecon.BillLine, received, discount
 	if err != nil {
 		return l, 0, 0, err
 	}
+	l.FeeStated = get(vals, tc.fee) != ""
 	if l.CreatedAt, err = billTime(get(vals, tc.created)); err != nil {
 		return l, 0, 0, billread.Col("创建时间", err)
 	}

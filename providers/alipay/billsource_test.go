@@ -35,7 +35,7 @@ func TestBill_Trade(t *testing.T) {
 		t.Fatalf("%+v", bf)
 	}
 	p, r := lines[0], lines[2]
-	if p.Kind != payrecon.KindPayment || p.Amount != 12345 || p.PayerAmount != 12000 || p.PromotionAmount != 345 || p.Fee != 74 ||
+	if p.Kind != payrecon.KindPayment || p.Amount != 12345 || p.PayerAmount != 12000 || p.PromotionAmount != 345 || p.Fee != 74 || !p.FeeStated ||
 		p.Account != "sandbox" || p.Day != testDay || !p.FinishedAt.Equal(sc.Payments[0].PaidAt) || p.Product != "商品 A" || p.Payload != "p1" {
 		t.Errorf("payment %+v", p)
 	}

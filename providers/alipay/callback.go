@@ -1,11 +1,13 @@
 package alipay
 
 import (
+	"context"
 	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -18,6 +20,14 @@ const (
 	NotifyDutUserSign     = "dut_user_sign"
 	NotifyDutUserUnsign   = "dut_user_unsign"
 )
+
+// NotifyTradeStatuses are the trade_status words of trade_status_sync
+// (TRADE_CLOSED here is a trade closed unpaid; a refund's TRADE_CLOSED is
+// read as a refund before this applies).
+var NotifyTradeStatuses = payrecon.StatusMap{
+	"TRADE_SUCCESS": payrecon.StatusSuccess, "TRADE_FINISHED": payrecon.StatusSuccess,
+	"WAIT_BUYER_PAY": payrecon.StatusNotPaid, "TRADE_CLOSED": payrecon.StatusClosed,
+}
 
 // ErrCallbackFormat is wrapped when an authentic notification cannot be
 // read (missing numbers, bad amounts or times, another app or seller).
@@ -57,24 +67,53 @@ func verifyNotification(pub *rsa.PublicKey, body []byte, charset string) (url.Va
 	}
 	v, err := strict.ParseForm(body, charset, "charset")
 	if err != nil {
+		// authentic but not strictly readable, or tampered: a byte
+		// changed in a percent-escape can make invalid text, and that is
+		// a forgery first
+		if verifySign(pub, lenientForm(body)) != nil {
+			return nil, fmt.Errorf("%w: sign does not verify with alipay_public_key (and %w)", payrecon.ErrSignatureInvalid, err)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrCallbackFormat, err)
 	}
+	if err := verifySign(pub, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// lenientForm reads a form body as a lenient reader would: pairs that do
+// not decode are left out, the last of repeated parameters wins.
+func lenientForm(body []byte) url.Values {
+	v := url.Values{}
+	for _, pair := range strings.Split(string(body), "&") {
+		k, val, _ := strings.Cut(pair, "=")
+		dk, err1 := url.QueryUnescape(k)
+		dv, err2 := url.QueryUnescape(val)
+		if err1 == nil && err2 == nil && dk != "" {
+			v.Set(dk, dv)
+		}
+	}
+	return v
+}
+
+// verifySign checks v's sign over its other parameters.
+func verifySign(pub *rsa.PublicKey, v url.Values) error {
 	sig := v.Get("sign")
 	if sig == "" {
-		return nil, fmt.Errorf("%w: no sign parameter", payrecon.ErrSignatureInvalid)
+		return fmt.Errorf("%w: no sign parameter", payrecon.ErrSignatureInvalid)
 	}
 	st := v.Get("sign_type")
 	if st != "" && st != SignTypeRSA2 && st != SignTypeRSA {
-		return nil, fmt.Errorf("%w: unsupported sign_type %q", payrecon.ErrSignatureInvalid, st)
+		return fmt.Errorf("%w: unsupported sign_type %q", payrecon.ErrSignatureInvalid, st)
 	}
-	err = VerifyRSA(pub, st, []byte(SignContent(v, "sign_type")), sig)
+	err := VerifyRSA(pub, st, []byte(SignContent(v, "sign_type")), sig)
 	if err != nil && v.Has("alipay_cert_sn") {
 		err = VerifyRSA(pub, st, []byte(SignContent(v, "sign_type", "alipay_cert_sn")), sig)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: sign does not verify with alipay_public_key", payrecon.ErrSignatureInvalid)
+		return fmt.Errorf("%w: sign does not verify with alipay_public_key", payrecon.ErrSignatureInvalid)
 	}
-	return v, nil
+	return nil
 }
 
 // VerifyCallback implements payrecon.CallbackVerifier: it verifies the
@@ -86,8 +125,11 @@ func verifyNotification(pub *rsa.PublicKey, body []byte, charset string) (url.Va
 //   - trade_status_sync with refund fields (out_biz_no, refund_fee,
 //     gmt_refund; TRADE_SUCCESS after a partial, TRADE_CLOSED after a full
 //     refund): a refund (EventKey refund:<out_biz_no>:success). Alipay has
-//     no refund number of its own; refund_fee is the trade's total refunded
-//     so far ([I]), which is the refund's amount for a trade's first refund;
+//     no refund number of its own, and refund_fee is the trade's total
+//     refunded so far, not this refund's amount: the refund's own amount is
+//     read with alipay.trade.fastpay.refund.query for its out_request_no
+//     (see refundOwnAmount), so that VerifyCallback asks Alipay once per
+//     refund notification;
 //   - dut_user_sign / dut_user_unsign: an agreement
 //     (agreement:<agreement_no>:signed|unsigned).
 //
@@ -120,8 +162,52 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	for i := range entries {
 		entries[i].Account = req.Account
 		entries[i].ReceivedAt = req.ReceivedAt
+		if entries[i].Kind == payrecon.KindRefund {
+			if err := c.refundOwnAmount(&entries[i]); err != nil {
+				return payrecon.VerifiedCallback{}, fmt.Errorf("alipay callback %s %s: %w", id, typ, err)
+			}
+		}
 	}
 	return payrecon.VerifiedCallback{EventID: id, Type: typ, Entries: entries}, nil
+}
+
+// refundOwnAmount replaces the amount of a refund entry read from a
+// notification — the trade's cumulative refund_fee — with the refund's own
+// amount: refund_amount of alipay.trade.fastpay.refund.query for the
+// entry's out_request_no.
+//
+// Differencing successive cumulative values instead would need the
+// previous notification of the same trade, and is wrong whenever Alipay
+// delivers them out of order (its retries run for 25 hours), loses one, or
+// two refunds complete before either notifies. The query names the refund
+// itself, so a retried, late or reordered notification books the same
+// amount, and a lost one leaves only that refund missing.
+//
+// Until the query knows the refund as REFUND_SUCCESS the notification is
+// refused with an error wrapping payrecon.ErrTransient (answered 500, so
+// Alipay retries); a query amount that is not positive or exceeds the
+// cumulative refund_fee wraps ErrCallbackFormat.
+func (c *Client) refundOwnAmount(e *payrecon.LedgerEntry) error {
+	cumulative := e.Amount
+	timeout := c.cfg.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r, err := c.QueryRefund(ctx, payrecon.RefundRef{MerchantRefundNo: e.MerchantRefundNo, MerchantOrderNo: e.MerchantOrderNo, ProviderTxnNo: e.ProviderTxnNo})
+	if err != nil {
+		return fmt.Errorf("%w: refund %s: the refund query for its own amount failed: %w", payrecon.ErrTransient, e.MerchantRefundNo, err)
+	}
+	if r.Status != payrecon.StatusSuccess {
+		return fmt.Errorf("%w: refund %s: the refund query says %s (%q), not yet REFUND_SUCCESS", payrecon.ErrTransient, e.MerchantRefundNo, r.Status, r.RawStatus)
+	}
+	if r.Amount <= 0 || r.Amount > cumulative {
+		return fmt.Errorf("%w: refund %s: the refund query's refund_amount %s does not fit the notification's cumulative refund_fee %s",
+			ErrCallbackFormat, e.MerchantRefundNo, payrecon.FormatYuan(r.Amount), payrecon.FormatYuan(cumulative))
+	}
+	e.Amount, e.PayerAmount = r.Amount, r.Amount
+	return nil
 }
 
 // notifyTime parses yyyy-MM-dd HH:mm:ss[.SSS] in Asia/Shanghai.
@@ -171,38 +257,32 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 		if refundNo == "" {
 			refundNo = outTradeNo // a refund without out_request_no is numbered by out_trade_no
 		}
+		// refund_fee is cumulative over the trade's refunds: the entry
+		// carries it until VerifyCallback puts the refund's own amount.
 		amt, err := yuanField(v, "refund_fee", true)
 		if err != nil {
 			return nil, err
-		}
-		if amt <= 0 {
-			return nil, fmt.Errorf("%w: refund_fee %s", ErrCallbackFormat, v.Get("refund_fee"))
 		}
 		at, err := notifyTime("gmt_refund", v.Get("gmt_refund"))
 		if err != nil {
 			return nil, err
 		}
 		return []payrecon.LedgerEntry{{
-			Provider: Name, EventKey: "refund:" + refundNo + ":success", Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess,
+			Provider: Name, EventKey: payrecon.EventKey(payrecon.KindRefund, refundNo, payrecon.StatusSuccess), Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess,
 			MerchantOrderNo: outTradeNo, ProviderTxnNo: tradeNo, MerchantRefundNo: refundNo,
 			Amount: amt, PayerAmount: amt, Currency: "CNY", OccurredAt: at, Source: "callback",
 		}}, nil
 	}
-	st := payrecon.StatusSuccess
-	switch status {
-	case "TRADE_SUCCESS", "TRADE_FINISHED":
-	case "WAIT_BUYER_PAY", "TRADE_CLOSED":
+	st, err := NotifyTradeStatuses.Map("trade_status", status)
+	if err != nil {
+		return nil, err // undocumented: the domain's status rule, naming the value
+	}
+	if st != payrecon.StatusSuccess {
 		return nil, nil // unpaid: nothing to book
-	default:
-		// undocumented: kept unknown, naming the value, for the domain validation to refuse
-		st = payrecon.Status("unknown:" + status)
 	}
 	total, err := yuanField(v, "total_amount", true)
 	if err != nil {
 		return nil, err
-	}
-	if total <= 0 {
-		return nil, fmt.Errorf("%w: total_amount %s", ErrCallbackFormat, v.Get("total_amount"))
 	}
 	payer := total
 	if v.Get("buyer_pay_amount") != "" {
@@ -215,7 +295,7 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 		return nil, err
 	}
 	return []payrecon.LedgerEntry{{
-		Provider: Name, EventKey: "payment:" + tradeNo + ":" + string(st), Kind: payrecon.KindPayment, Status: st,
+		Provider: Name, EventKey: payrecon.EventKey(payrecon.KindPayment, tradeNo, st), Kind: payrecon.KindPayment, Status: st,
 		MerchantOrderNo: outTradeNo, ProviderTxnNo: tradeNo, Amount: total, PayerAmount: payer, PromotionAmount: total - payer,
 		Currency: "CNY", OccurredAt: at, Source: "callback",
 	}}, nil
@@ -245,21 +325,21 @@ func agreementEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 		return nil, err
 	}
 	return []payrecon.LedgerEntry{{
-		Provider: Name, EventKey: "agreement:" + no + ":" + string(st), Kind: payrecon.KindAgreement, Status: st,
+		Provider: Name, EventKey: payrecon.EventKey(payrecon.KindAgreement, no, st), Kind: payrecon.KindAgreement, Status: st,
 		AgreementNo: no, MerchantAgreeNo: v.Get("external_agreement_no"), OccurredAt: at, Source: "callback",
 	}}, nil
 }
 
 // Reply implements payrecon.CallbackVerifier: an accepted notification is
 // answered 200 with exactly "success" (Alipay retries anything else); a
-// rejected one 400 and any other failure (e.g. the store) 500, both with
+// rejected one (bad signature, unreadable, failing the domain validation) 400 and any other failure (e.g. the store) 500, both with
 // "failure", so that Alipay retries.
 func (c *Client) Reply(err error) payrecon.CallbackReply {
 	if err == nil {
 		return payrecon.CallbackReply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte(ReplySuccess)}
 	}
 	status := http.StatusInternalServerError
-	if errors.Is(err, payrecon.ErrSignatureInvalid) || errors.Is(err, ErrCallbackFormat) {
+	if errors.Is(err, payrecon.ErrSignatureInvalid) || errors.Is(err, ErrCallbackFormat) || errors.As(err, new(*payrecon.ValidationError)) {
 		status = http.StatusBadRequest
 	}
 	return payrecon.CallbackReply{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte("failure")}

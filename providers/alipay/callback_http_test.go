@@ -3,6 +3,7 @@ package alipay_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -180,4 +181,57 @@ func MustSandboxKeyOther(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRefundOwnAmount: a refund notification states the trade's cumulative
+// refund_fee; the verifier books the refund's own amount from the refund
+// query, refuses (for a retry) a refund the query does not yet report as
+// REFUND_SUCCESS or does not know, and refuses a query amount above the
+// cumulative one.
+func TestRefundOwnAmount(t *testing.T) {
+	sc := smallScenario()
+	first := sc.Refunds[0]
+	second := first
+	second.MerchantRefundNo, second.Amount, second.PayerAmount = "R2", 1000, 1000
+	second.CreatedAt, second.FinishedAt = first.FinishedAt.Add(time.Hour), first.FinishedAt.Add(time.Hour+time.Minute)
+	pending := second
+	pending.MerchantRefundNo, pending.Status = "R3", payrecon.StatusPending
+	sc.Refunds = append(sc.Refunds, second, pending)
+	sb, c := MustSandbox(t, sc)
+	verify := func(cb scenario.Callback) (payrecon.VerifiedCallback, error) {
+		return c.VerifyCallback(payrecon.CallbackRequest{Account: "ali", Header: cb.Header, Body: cb.Body, ReceivedAt: fixedNow()})
+	}
+	cb2 := must(sb.RefundCallback(second))
+	if v, _ := url.ParseQuery(string(cb2.Body)); v.Get("refund_fee") != payrecon.FormatYuan(first.Amount+second.Amount) {
+		t.Fatalf("sandbox refund_fee %q is not cumulative", v.Get("refund_fee"))
+	}
+	for _, r := range []scenario.Refund{second, first} { // out of order
+		got, err := verify(must(sb.RefundCallback(r)))
+		if err != nil || len(got.Entries) != 1 || got.Entries[0].Amount != r.Amount || got.Entries[0].PayerAmount != r.Amount || got.Entries[0].MerchantRefundNo != r.MerchantRefundNo {
+			t.Fatalf("refund %s: %+v %v, want amount %d", r.MerchantRefundNo, got, err, r.Amount)
+		}
+	}
+	// A notification for a refund the query does not report as done: retry.
+	succeeded := pending
+	succeeded.Status = payrecon.StatusSuccess
+	if _, err := verify(must(sb.RefundCallback(succeeded))); !errors.Is(err, payrecon.ErrTransient) || c.Reply(err).Status != http.StatusInternalServerError {
+		t.Fatalf("pending refund: %v", err)
+	}
+	unknown := second
+	unknown.MerchantRefundNo = "R-UNKNOWN"
+	if _, err := verify(must(sb.RefundCallback(unknown))); !errors.Is(err, payrecon.ErrTransient) {
+		t.Fatalf("unknown refund: %v", err)
+	}
+	// A refund_fee below the refund's own amount is not believable.
+	key := func() []byte {
+		pem, err := sign.MarshalRSAPrivateKeyPEM(sb.AlipayPrivateKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem
+	}
+	forged := resign(t, cb2.Body, key, func(v url.Values) { v.Set("refund_fee", "0.01") })
+	if _, err := verify(scenario.Callback{Header: cb2.Header, Body: forged}); !errors.Is(err, alipay.ErrCallbackFormat) {
+		t.Fatalf("refund_fee below the refund: %v", err)
+	}
 }

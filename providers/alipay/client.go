@@ -41,6 +41,7 @@ type Client struct {
 var (
 	_ payrecon.Provider         = (*Client)(nil)
 	_ payrecon.BillSource       = (*Client)(nil)
+	_ payrecon.FeeDeclarer      = (*Client)(nil)
 	_ payrecon.OrderQuerier     = (*Client)(nil)
 	_ payrecon.RefundQuerier    = (*Client)(nil)
 	_ payrecon.AgreementQuerier = (*Client)(nil)
@@ -307,3 +308,7 @@ func providerError(cr commonResponse) *payrecon.ProviderError {
 	}
 	return pe
 }
+
+// FeeFacts implements payrecon.FeeDeclarer: each 业务明细 line states its
+// 服务费（元）.
+func (c *Client) FeeFacts() payrecon.FeeFacts { return payrecon.FeeFacts{Bill: payrecon.BillTrade} }

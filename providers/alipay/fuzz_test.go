@@ -67,7 +67,8 @@ func FuzzVerifyCallback(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	c := MustClient(f, alipay.Config{AppID: "2021000000000001", PrivateKey: payrecon.NewSecret(read("merchant_test_private.pem")), AlipayPublicKey: payrecon.NewSecret(read("alipay_test_public.pem"))})
+	c := MustClient(f, alipay.Config{AppID: "2021000000000001", PrivateKey: payrecon.NewSecret(read("merchant_test_private.pem")), AlipayPublicKey: payrecon.NewSecret(read("alipay_test_public.pem")),
+		BaseURL: "http://127.0.0.1:1"}) // nothing listens: a refund's amount query fails at once (transient)
 	genuine := map[string]bool{}
 	sc := smallScenario()
 	for i, fields := range []map[string]string{
@@ -90,7 +91,7 @@ func FuzzVerifyCallback(f *testing.F) {
 		v.Set("sign_type", "RSA2")
 		genuine[v.Get("notify_id")] = true
 		body := []byte(v.Encode())
-		if _, err := c.VerifyCallback(payrecon.CallbackRequest{Header: formHeader, Body: body}); err != nil {
+		if _, err := c.VerifyCallback(payrecon.CallbackRequest{Header: formHeader, Body: body}); err != nil && (i != 1 || !errors.Is(err, payrecon.ErrTransient)) {
 			f.Fatalf("seed %d rejected: %v", i, err)
 		}
 		f.Add(body)
@@ -99,7 +100,7 @@ func FuzzVerifyCallback(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "f", Header: formHeader, Body: body, ReceivedAt: fixedNow()})
 		if err != nil {
-			if !errors.Is(err, payrecon.ErrSignatureInvalid) && !errors.Is(err, alipay.ErrCallbackFormat) {
+			if !errors.Is(err, payrecon.ErrSignatureInvalid) && !errors.Is(err, alipay.ErrCallbackFormat) && !errors.Is(err, payrecon.ErrTransient) {
 				t.Fatalf("error of no class: %v", err)
 			}
 			return

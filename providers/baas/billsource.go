@@ -170,8 +170,8 @@ func BillLines(o *Order, mapping string, day payrecon.Day, fn func(payrecon.Bill
 // success, paid_at within the Shanghai day), read page by page with
 // limit/offset until the list is exhausted, each page parsed as it
 // arrives. Refunds are the cumulative refunds of the day's orders (see the
-// package doc). The list's meta.total_count must equal the records
-// received, and must not change between pages. BillFile.SHA256 is over the
+// package doc). The list's meta.total_count is required, must equal the
+// records received, and must not change between pages. BillFile.SHA256 is over the
 // pages' bodies.
 //
 // The day is ErrBillNotReady until Config.BillDelay after its end.
@@ -243,7 +243,12 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 			break
 		}
 	}
-	if total >= 0 && received != total {
+	if total < 0 {
+		// MinCloud documents meta.total_count on every list answer: without
+		// it a list cut short cannot be told from a complete one.
+		return bf, fmt.Errorf("baas bill: %w", &billread.Error{File: bf.Name, Err: fmt.Errorf("%w: %w: the order list states no meta.total_count", billread.ErrFormat, billread.ErrTruncated)})
+	}
+	if received != total {
 		return bf, fmt.Errorf("baas bill: %w", &billread.Error{File: bf.Name, Err: fmt.Errorf("%w: meta.total_count %d, received %d order records", billread.ErrSummary, total, received)})
 	}
 	bf.Lines = lines

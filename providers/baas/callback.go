@@ -48,31 +48,53 @@ func SignCallback(secret, body []byte) string {
 
 // ParseCallbackOrder extracts the order record from a payment-trigger
 // webhook body. The trigger's HTTP action forwards event.data (the order
-// record); the body may be the record itself, {"data": record} or
-// {"event": {"data": record}} depending on how the trigger's body template
-// was written, and all three are accepted.
+// record); depending on how the trigger's body template was written the
+// body is the record itself, {"data": record}, {"event": {"data": record}}
+// or {"event": "payment", "data": record}; all four are accepted.
 func ParseCallbackOrder(body []byte) (*Order, error) {
 	var env struct {
-		Event *struct {
-			Data json.RawMessage `json:"data"`
-		} `json:"event"`
-		Data json.RawMessage `json:"data"`
+		Event json.RawMessage `json:"event"`
+		Data  json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, fmt.Errorf("decode callback: %w", err)
 	}
+	isObject := func(b json.RawMessage) bool { return bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) }
 	raw := json.RawMessage(body)
 	switch {
-	case env.Event != nil && len(env.Event.Data) > 0:
-		raw = env.Event.Data
-	case len(env.Data) > 0 && bytes.HasPrefix(bytes.TrimSpace(env.Data), []byte("{")):
+	case isObject(env.Event):
+		var ev struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(env.Event, &ev); err != nil {
+			return nil, fmt.Errorf("decode callback field event: %w", err)
+		}
+		if !isObject(ev.Data) {
+			return nil, errors.New("decode callback: field event has no data object")
+		}
+		raw = ev.Data
+	case isObject(env.Data):
 		raw = env.Data
+	case len(env.Event) > 0 || len(env.Data) > 0:
+		if !looksLikeRecord(body) {
+			return nil, errors.New("decode callback: field data is not an order object")
+		}
 	}
 	var o Order
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return nil, fmt.Errorf("decode callback order: %w", err)
 	}
 	return &o, nil
+}
+
+// looksLikeRecord reports whether body itself is an order record (it has
+// a trade_no or transaction_no key).
+func looksLikeRecord(body []byte) bool {
+	var p struct {
+		TradeNo       *json.RawMessage `json:"trade_no"`
+		TransactionNo *json.RawMessage `json:"transaction_no"`
+	}
+	return json.Unmarshal(body, &p) == nil && (p.TradeNo != nil || p.TransactionNo != nil)
 }
 
 // VerifyCallback implements payrecon.CallbackVerifier: it checks the
@@ -139,14 +161,14 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	case payrecon.StatusSuccess:
 		e := base
 		e.Kind, e.Status = payrecon.KindPayment, payrecon.StatusSuccess
-		e.EventKey = "payment:" + txn + ":success"
+		e.EventKey = payrecon.EventKey(payrecon.KindPayment, txn, payrecon.StatusSuccess)
 		e.Amount, e.PayerAmount = r.Amount, r.Amount
 		e.OccurredAt = r.PaidAt
 		vc.Entries = append(vc.Entries, e)
 	case payrecon.StatusFailed:
 		e := base
 		e.Kind, e.Status = payrecon.KindPayment, payrecon.StatusFailed
-		e.EventKey = "payment:" + txn + ":failed"
+		e.EventKey = payrecon.EventKey(payrecon.KindPayment, txn, payrecon.StatusFailed)
 		e.Amount = r.Amount
 		e.OccurredAt = r.UpdatedAt
 		if e.OccurredAt.IsZero() {
@@ -158,7 +180,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		e := base
 		e.Kind, e.Status = payrecon.KindRefund, r.RefundStatus
 		e.MerchantRefundNo = r.MerchantOrderNo
-		e.EventKey = fmt.Sprintf("refund:%s:%s", r.MerchantOrderNo, r.RefundStatus)
+		e.EventKey = payrecon.EventKey(payrecon.KindRefund, r.MerchantOrderNo, r.RefundStatus)
 		e.Amount, e.PayerAmount = r.RefundAmount, r.RefundAmount
 		e.OccurredAt = r.UpdatedAt
 		if e.OccurredAt.IsZero() {

@@ -43,6 +43,7 @@ func TestVerifyCallbackForms(t *testing.T) {
 		"bare":       paidRecord,
 		"data":       `{"data":` + paidRecord + `}`,
 		"event.data": `{"event":{"type":"payment","data":` + paidRecord + `}}`,
+		"event+data": `{"event":"payment","data":` + paidRecord + `}`,
 	} {
 		vc, err := c.VerifyCallback(signed(body))
 		if err != nil {
@@ -82,6 +83,18 @@ func TestVerifyCallbackRefundAndFailed(t *testing.T) {
 	vc, err = c.VerifyCallback(signed(pending))
 	if err != nil || len(vc.Entries) != 0 {
 		t.Fatalf("pending: %+v %v", vc, err)
+	}
+}
+
+func TestParseCallbackOrderRefusesNonRecords(t *testing.T) {
+	for name, body := range map[string]string{
+		"event string, data string": `{"event":"payment","data":"x"}`,
+		"event object without data": `{"event":{"type":"payment"}}`,
+		"event string, no data":     `{"event":"payment"}`,
+	} {
+		if o, err := baas.ParseCallbackOrder([]byte(body)); err == nil {
+			t.Errorf("%s: accepted as %+v", name, o)
+		}
 	}
 }
 

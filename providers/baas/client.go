@@ -37,6 +37,7 @@ type Client struct {
 var (
 	_ payrecon.Provider         = (*Client)(nil)
 	_ payrecon.BillSource       = (*Client)(nil)
+	_ payrecon.FeeDeclarer      = (*Client)(nil)
 	_ payrecon.OrderQuerier     = (*Client)(nil)
 	_ payrecon.RefundQuerier    = (*Client)(nil)
 	_ payrecon.CallbackVerifier = (*Client)(nil)
@@ -162,3 +163,7 @@ func isNotFound(err error) bool {
 	var pe *payrecon.ProviderError
 	return errors.As(err, &pe) && pe.NotFound
 }
+
+// FeeFacts implements payrecon.FeeDeclarer: MinCloud's order list states no
+// fee (the channel's own bill does, on the linked channel account).
+func (c *Client) FeeFacts() payrecon.FeeFacts { return payrecon.FeeFacts{} }

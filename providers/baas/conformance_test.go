@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,13 @@ func TestConformance(t *testing.T) {
 	for _, opts := range []sandbox.Options{{}, {StringAmounts: true, GatewayType: "alipay_page"}, {SwapNumbers: true}} {
 		t.Run(fmt.Sprintf("strings=%v,swap=%v", opts.StringAmounts, opts.SwapNumbers), func(t *testing.T) {
 			sb, c := mustSandbox(t, &scenario.Scenario{}, opts)
-			providertest.Run(t, providertest.Harness{Sandbox: sb, Provider: onlyOrderQuery{c, c}, Day: testDay})
+			providertest.Run(t, providertest.Harness{Sandbox: sb, Provider: onlyOrderQuery{c, c}, Day: testDay, Verifier: c, HostileBills: c,
+				Hostile: providertest.Hostile{
+					Format: providertest.FormatJSON, Amount: "total_cost", Currency: "currency_type", Status: "status",
+					MerchantOrderNo: "trade_no", ID: "id",
+					Skip: map[string]string{providertest.HostileDupKeyInner: "the HMAC covers the JSON body itself: no inner payload (duplicate_key_body covers it)"},
+				},
+			})
 			if calls := strings.Join(sb.Calls(), "\n"); (!opts.SwapNumbers && !strings.Contains(calls, "GET /hserve/v2.0/idp/pay/order/")) || !strings.Contains(calls, "GET /hserve/v2.2/idp/pay/order/") {
 				t.Errorf("detail and list paths not used:\n%s", calls)
 			}
@@ -180,6 +187,14 @@ func TestOrderListBillErrors(t *testing.T) {
 		t.Errorf("total_count mismatch: %v", err)
 	}
 	sb.SetTotalCountDelta(0)
+	// no total_count at all: a list cut short could not be told from a whole one
+	sb.TamperBills(func(bt *scenario.BillTamper) {
+		bt.Plain = regexp.MustCompile(`,?"total_count":\d+`).ReplaceAll(bt.Plain, nil)
+	})
+	if _, _, err := collect(t, c, testDay); err == nil || !strings.Contains(err.Error(), "no meta.total_count") {
+		t.Errorf("no total_count: %v", err)
+	}
+	sb.TamperBills(nil)
 	// transient 503 / 429, not-transient 401
 	for _, st := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
 		sb.FailNext(st)

@@ -157,7 +157,7 @@ func (o *Order) read(mapping string) (record, error) {
 		return r, billread.Col("total_cost", err)
 	}
 	if r.Amount < 0 {
-		return r, billread.Col("total_cost", fmt.Errorf("negative amount %q", o.TotalCost))
+		return r, billread.Col("total_cost", fmt.Errorf("%s: negative amount %q", payrecon.RuleAmountPositive, o.TotalCost))
 	}
 	if r.PaidAt, err = ParseTime(string(o.PaidAt)); err != nil {
 		return r, billread.Col("paid_at", err)

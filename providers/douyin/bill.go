@@ -80,15 +80,17 @@ var (
 // calls fn for every data line, in file order, streaming in constant
 // memory. Columns are found by header NAME (extra and reordered columns are
 // fine); cells are split on "," with any spaces after it (both ", " as the
-// doc prints and bare ","), quoted cells and a leading "`" are tolerated.
-// Text is UTF-8 (a BOM is skipped) or GBK/GB18030 when the header row is
-// not valid UTF-8 — the encoding is undocumented [?].
+// doc prints and bare ","); a quoted cell must close on its row. Text is
+// UTF-8 (a BOM is skipped) or GBK/GB18030, decided by the file and held
+// over all of it (billread) — the encoding is undocumented [?]. Every row
+// has the header's column count.
 //
 // Rows before the header (titles) and blank or "#" rows are skipped; a row
 // whose first cell starts with 合计/总计/汇总 is a summary row whose amount
 // (and "共N笔" count, if printed) must equal the lines' total — a mismatch
 // is an error naming the total. No summary row is documented; none is
-// required. A bad cell is an error naming file, line and column.
+// required, but 序号, where printed, must count 1, 2, 3… (a row taken out
+// of a bill fails it). A bad cell is an error naming file, line and column.
 //
 // Payment rows are KindPayment; refund rows KindRefund with the original
 // 订单号 (the refund bill carries no 平台订单号, so ProviderTxnNo stays
@@ -405,17 +407,24 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 		if l.ProviderTxnNo, err = p.text(rec, colPlatformNo, line); err != nil {
 			return l, err
 		}
-		if l.Amount, err = p.amount(rec, colOrderAmount, line, false); err != nil {
+		// A negative 订单金额 is a refund settled back (with its
+		// 技术服务费 returned): the layout is undocumented [?], so both
+		// signs are read and the line keeps it in Settlement and Fee.
+		if l.Amount, err = p.amount(rec, colOrderAmount, line, true); err != nil {
 			return l, err
 		}
 		if l.Fee, err = p.optAmount(rec, colServiceFee, line); err != nil {
 			return l, err
 		}
+		l.FeeStated = p.cell(rec, colServiceFee) != ""
 		com, err := p.optAmount(rec, colCommission, line)
 		if err != nil {
 			return l, err
 		}
 		l.Settlement = l.Amount - l.Fee - com
+		if negative(p.cell(rec, colOrderAmount)) {
+			l.Settlement, l.Fee = -l.Settlement, -l.Fee
+		}
 		if l.FinishedAt, err = p.time(rec, colSettleTime, line, true); err != nil {
 			return l, err
 		}
@@ -429,7 +438,20 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 	return l, nil
 }
 
-func (p *billParser) amountOf(l payrecon.BillLine) int64 { return l.Amount }
+// amountOf is a line's contribution to its bill's amount total: settle
+// lines count signed (a refund settled back is negative).
+func (p *billParser) amountOf(l payrecon.BillLine) int64 {
+	if l.Bill == payrecon.BillSettlement && l.Settlement < 0 {
+		return -l.Amount
+	}
+	return l.Amount
+}
+
+// negative reports whether an amount cell is printed with a minus sign.
+func negative(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "¥"), "￥")
+	return strings.HasPrefix(strings.TrimSpace(s), "-")
+}
 
 // checkSummary checks a 合计 row: its amount column against the lines'
 // total and a "共N笔" cell against the line count.
@@ -440,6 +462,9 @@ func (p *billParser) checkSummary(rec []string, line int, sum *Summary) error {
 		v, err := p.amount(rec, col, line, true)
 		if err != nil {
 			return err
+		}
+		if p.billType == BillSettle && negative(s) {
+			v = -v // settle totals are signed
 		}
 		sum.Total = v
 		if v != sum.Amount {

@@ -110,7 +110,7 @@ func TestParseRefundAndSettleBills(t *testing.T) {
 		t.Fatalf("%d settle lines", len(lines))
 	}
 	s := lines[0]
-	if s.Kind != payrecon.KindOther || s.Type != "分账" || s.Bill != payrecon.BillSettlement || s.Amount != 10000 || s.Fee != 100 || s.Settlement != 9900 || s.ProviderTxnNo != "N7010000000000000001" {
+	if s.Kind != payrecon.KindOther || s.Type != "分账" || s.Bill != payrecon.BillSettlement || s.Amount != 10000 || s.Fee != 100 || !s.FeeStated || s.Settlement != 9900 || s.ProviderTxnNo != "N7010000000000000001" {
 		t.Errorf("settle line %+v", s)
 	}
 }
@@ -156,5 +156,29 @@ func TestParseBillErrors(t *testing.T) {
 	sum, err := douyin.ParseBill(strings.NewReader(""), douyin.BillRefund, douyin.ParseOptions{}, func(payrecon.BillLine) error { return nil })
 	if err != nil || sum.Lines != 0 {
 		t.Errorf("empty bill: %v %+v", err, sum)
+	}
+}
+
+// A settle row with a negative 订单金额 is a refund settled back: its fee is
+// returned (negative), its Settlement negative, and the summary total signed.
+func TestParseSettleRefundRow(t *testing.T) {
+	text := "序号, 分账时间, 商户号, openId, 订单号, 平台订单号, 渠道订单号, 订单金额, 支付方式, 分账单号, 分账状态, 分账方和分账金额, 技术服务费, 抽佣金额\n" +
+		"1, 2026-11-05 12:00:00, 7000, o1, O1, N1, C1, 100.00, 微信, S1, SUCCESS, 7000:99.40, 0.60, 0.00\n" +
+		"2, 2026-11-05 13:00:00, 7000, o1, O1, N1, C1, -30.00, 微信, S2, SUCCESS, 7000:-29.82, -0.18, 0.00\n" +
+		"合计, 共2笔, , , , , , 70.00, , , , , , \n"
+	var lines []payrecon.BillLine
+	sum, err := douyin.ParseBill(strings.NewReader(text), douyin.BillSettle, douyin.ParseOptions{File: "s.csv"}, func(l payrecon.BillLine) error {
+		lines = append(lines, l)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || sum.Amount != 7000 || sum.Total != 7000 {
+		t.Fatalf("lines %d summary %+v", len(lines), sum)
+	}
+	if p, r := lines[0], lines[1]; p.Amount != 10000 || p.Fee != 60 || p.Settlement != 9940 || !p.FeeStated ||
+		r.Amount != 3000 || r.Fee != -18 || r.Settlement != -2982 || !r.FeeStated || r.MerchantOrderNo != "O1" {
+		t.Errorf("payment %+v\nrefund %+v", p, r)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 )
 
 // BillQuery is the signed query of GET /api/apps/bill for one day and type:
@@ -33,7 +32,7 @@ func BillQuery(appID, seller, salt string, day payrecon.Day, billType string) ur
 	for k, v := range p {
 		q.Set(k, v.(string))
 	}
-	q.Set("sign", sign.DouyinSign(p, salt))
+	q.Set("sign", Sign(p, salt))
 	return q
 }
 

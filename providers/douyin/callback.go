@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 	"github.com/payrecon/payrecon/providers/internal/strict"
 )
 
@@ -178,7 +177,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	if env.MsgSignature == "" {
 		return vc, fmt.Errorf("douyin callback has no msg_signature: %w", payrecon.ErrSignatureInvalid)
 	}
-	want := sign.DouyinCallbackSignature(c.cfg.Token.Reveal(), env.Timestamp, env.Nonce, env.Msg)
+	want := CallbackSignature(c.cfg.Token.Reveal(), env.Timestamp, env.Nonce, env.Msg)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(env.MsgSignature))) != 1 {
 		return vc, fmt.Errorf("douyin callback msg_signature does not match (wrong token or tampered body): %w", payrecon.ErrSignatureInvalid)
 	}
@@ -243,7 +242,7 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 	if m.OrderID == "" || m.CpOrderNo == "" {
 		return vc, fmt.Errorf("%w: payment msg without order_id or cp_orderno", ErrCallbackFormat)
 	}
-	amount, err := parseFen(string(m.TotalAmount))
+	amount, err := signedFen(string(m.TotalAmount))
 	if err != nil {
 		return vc, fmt.Errorf("%w: payment msg total_amount: %v", ErrCallbackFormat, err)
 	}
@@ -264,7 +263,7 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 	vc.Entries = []payrecon.LedgerEntry{{
 		Account:         req.Account,
 		Provider:        Name,
-		EventKey:        "payment:" + m.OrderID + ":" + string(st),
+		EventKey:        payrecon.EventKey(payrecon.KindPayment, m.OrderID, st),
 		Kind:            payrecon.KindPayment,
 		Status:          st,
 		MerchantOrderNo: m.CpOrderNo,
@@ -294,7 +293,7 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 	if no == "" {
 		return vc, fmt.Errorf("%w: refund msg without refund_no or cp_refundno", ErrCallbackFormat)
 	}
-	amount, err := parseFen(string(m.RefundAmount))
+	amount, err := signedFen(string(m.RefundAmount))
 	if err != nil {
 		return vc, fmt.Errorf("%w: refund msg refund_amount: %v", ErrCallbackFormat, err)
 	}
@@ -314,7 +313,7 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 	vc.Entries = []payrecon.LedgerEntry{{
 		Account:          req.Account,
 		Provider:         Name,
-		EventKey:         "refund:" + no + ":" + string(st),
+		EventKey:         payrecon.EventKey(payrecon.KindRefund, no, st),
 		Kind:             payrecon.KindRefund,
 		Status:           st,
 		ProviderTxnNo:    m.OrderID,
@@ -326,6 +325,17 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 		OccurredAt:       at,
 	}}
 	return vc, nil
+}
+
+// signedFen reads a fen amount keeping its sign: whether a callback's
+// amount may be zero or negative is the domain validation's rule
+// (amount_positive), which names it.
+func signedFen(s string) (int64, error) {
+	if neg, ok := strings.CutPrefix(strings.TrimSpace(s), "-"); ok {
+		v, err := parseFen(neg)
+		return -v, err
+	}
+	return parseFen(s)
 }
 
 // Reply implements payrecon.CallbackVerifier: 200 with ReplySuccess, or

@@ -10,7 +10,6 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/douyin"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 )
 
 func testConfig() douyin.Config {
@@ -35,7 +34,7 @@ func mustNew(t *testing.T, cfg douyin.Config, opts ...douyin.Option) *douyin.Cli
 // body renders a callback the way the platform does; tsNumber writes the
 // timestamp as a JSON number.
 func body(token, ts, nonce, msg, typ string, tsNumber bool) []byte {
-	sig := sign.DouyinCallbackSignature(token, ts, nonce, msg)
+	sig := douyin.CallbackSignature(token, ts, nonce, msg)
 	m, _ := json.Marshal(msg)
 	tsv := `"` + ts + `"`
 	if tsNumber {

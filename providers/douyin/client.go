@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 )
 
 // Name is the provider's short name.
@@ -43,6 +42,7 @@ type Client struct {
 var (
 	_ payrecon.Provider         = (*Client)(nil)
 	_ payrecon.BillSource       = (*Client)(nil)
+	_ payrecon.FeeDeclarer      = (*Client)(nil)
 	_ payrecon.OrderQuerier     = (*Client)(nil)
 	_ payrecon.RefundQuerier    = (*Client)(nil)
 	_ payrecon.Refunder         = (*Client)(nil)
@@ -103,7 +103,7 @@ func SignedBody(params map[string]any, appID, thirdpartyID, salt string) ([]byte
 	if thirdpartyID != "" {
 		p["thirdparty_id"] = thirdpartyID
 	}
-	p["sign"] = sign.DouyinSign(p, salt)
+	p["sign"] = Sign(p, salt)
 	return json.Marshal(p)
 }
 
@@ -201,4 +201,10 @@ func providerError(code, tips string) *payrecon.ProviderError {
 		pe.Transient = true
 	}
 	return pe
+}
+
+// FeeFacts implements payrecon.FeeDeclarer: the payment and refund bills
+// state no fee; the settle bill states each order's 技术服务费.
+func (c *Client) FeeFacts() payrecon.FeeFacts {
+	return payrecon.FeeFacts{Bill: payrecon.BillSettlement}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/douyin"
 	"github.com/payrecon/payrecon/providers/douyin/sandbox"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 	"github.com/payrecon/payrecon/providers/scenario"
 )
 
@@ -116,7 +115,7 @@ func TestRequestOnTheWire(t *testing.T) {
 	}
 	// independent recomputation: values sorted by hand with the salt
 	want := md5hex("250&O1&R1&payrecon&r&your_payment_salt")
-	if body["sign"] != want || !sign.DouyinVerify(body, "your_payment_salt", want) {
+	if body["sign"] != want || !douyin.VerifySign(body, "your_payment_salt", want) {
 		t.Errorf("sign %v, want %s", body["sign"], want)
 	}
 }

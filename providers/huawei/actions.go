@@ -7,13 +7,7 @@ import (
 	"github.com/payrecon/payrecon"
 )
 
-var (
-	_ payrecon.RefundNoLimiter     = (*Client)(nil)
-	_ payrecon.ActionConfigChecker = (*Client)(nil)
-)
-
-// RefundNoMaxLen is the longest mercRefundOrderNo Huawei takes (64 characters).
-func (c *Client) RefundNoMaxLen() int { return 64 }
+var _ payrecon.ActionConfigChecker = (*Client)(nil)
 
 // CheckActions implements payrecon.ActionConfigChecker: Huawei's apply
 // refund call requires callbackUrl, so refunds (refund_duplicate) need

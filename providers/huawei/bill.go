@@ -213,14 +213,18 @@ func (c *Client) download(ctx context.Context, d BillDownload) (string, string, 
 // memory. 收单 rows are payments, 退款 rows refunds (refund ids in
 // 系统交易订单号/商户订单号, the payment's in 原系统交易订单号/原商户订单号), other
 // 交易类型 rows KindOther. Amounts are positive fen whatever sign the file
-// prints (fees keep their sign). Blank and summary rows are skipped; any
-// other malformed row is an error naming name, line and column.
+// prints (fees keep their sign). Blank rows are skipped; a 合计 row's
+// 总笔数 / 总金额, where printed, must match the rows before it (see
+// checkSummary). The file is read by billread: any malformed row is a
+// *billread.Error naming name, line and column.
 func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) error {
 	return parseBill(r, name, payrecon.BillTrade, fn)
 }
 
 // ParseSettlementBill parses one settlement bill CSV like ParseTradeBill;
-// 结算金额(元) goes to Settlement, signed as printed.
+// 结算金额(元) goes to Settlement by the trade bill's convention: negative on
+// 退款 rows and positive on 收单 rows whatever sign the file prints, as
+// printed on other rows (冻结, 解冻, 分账…).
 func ParseSettlementBill(r io.Reader, name string, fn func(payrecon.BillLine) error) error {
 	return parseBill(r, name, payrecon.BillSettlement, fn)
 }
@@ -586,7 +590,7 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (parsedLine,
 	if err != nil {
 		return pl, err
 	}
-	if l.Fee, _, err = amount(cFee); err != nil {
+	if l.Fee, l.FeeStated, err = amount(cFee); err != nil {
 		return pl, err
 	}
 	settle, hasSettle, err := amount(cSettleAmount)

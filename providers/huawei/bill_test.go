@@ -63,7 +63,7 @@ func TestParseTradeBillDocumented(t *testing.T) {
 	}
 	p1, p2, rf, other, p3 := lines[0], lines[1], lines[2], lines[3], lines[4]
 	if p1.Kind != payrecon.KindPayment || p1.ProviderTxnNo != "420020261110000001" || p1.MerchantOrderNo != "ORDER-0001" ||
-		p1.Amount != 10000 || p1.PayerAmount != 10000 || p1.Fee != 60 || p1.Status != payrecon.StatusSuccess ||
+		p1.Amount != 10000 || p1.PayerAmount != 10000 || p1.Fee != 60 || !p1.FeeStated || p1.Status != payrecon.StatusSuccess ||
 		!p1.FinishedAt.Equal(sh("2026-11-10 09:00:05")) || !p1.CreatedAt.Equal(sh("2026-11-10 09:00:00")) ||
 		p1.Payload != "shop|a" || p1.Currency != "CNY" || p1.Product != "借记卡快捷支付" || p1.LineNo != 2 || p1.File != "trade_documented.csv" {
 		t.Errorf("payment 1: %+v", p1)

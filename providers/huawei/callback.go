@@ -188,7 +188,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			return out, err
 		}
 		e := base
-		e.EventKey = "refund:" + cb.SysRefundNo + ":" + string(st)
+		e.EventKey = payrecon.EventKey(payrecon.KindRefund, cb.SysRefundNo, st)
 		e.Kind, e.Status = payrecon.KindRefund, st
 		e.MerchantRefundNo, e.ProviderRefundNo = cb.MercRefundNo, cb.SysRefundNo
 		e.Amount, e.PayerAmount, e.PromotionAmount = int64(cb.RefundAmount), int64(cb.PayerRefundAmount), int64(cb.PromotionRefundAmount)
@@ -205,7 +205,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			return out, err
 		}
 		e := base
-		e.EventKey = "agreement:" + cb.ContractID + ":" + string(st)
+		e.EventKey = payrecon.EventKey(payrecon.KindAgreement, cb.ContractID, st)
 		e.Kind, e.Status = payrecon.KindAgreement, st
 		e.AgreementNo, e.MerchantAgreeNo, e.PlanID = cb.ContractID, cb.MercContractCode, string(cb.PlanID)
 		e.OccurredAt = at
@@ -225,7 +225,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 				return out, err
 			}
 			e := base
-			e.EventKey = "payment:" + so.SysTransOrderNo + ":" + string(st)
+			e.EventKey = payrecon.EventKey(payrecon.KindPayment, so.SysTransOrderNo, st)
 			e.Kind, e.Status = payrecon.KindPayment, st
 			e.MerchantOrderNo, e.ProviderTxnNo = so.MercOrderNo, so.SysTransOrderNo
 			e.Amount, e.PayerAmount, e.PromotionAmount = int64(so.TotalAmount), int64(so.PayerAmount), int64(so.PromotionAmount)
@@ -246,7 +246,7 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 			return out, err
 		}
 		e := base
-		e.EventKey = "payment:" + cb.SysTransOrderNo + ":" + string(st)
+		e.EventKey = payrecon.EventKey(payrecon.KindPayment, cb.SysTransOrderNo, st)
 		e.Kind, e.Status = payrecon.KindPayment, st
 		e.MerchantOrderNo, e.ProviderTxnNo = cb.MercOrderNo, cb.SysTransOrderNo
 		e.Amount, e.PayerAmount, e.PromotionAmount = int64(cb.TotalAmount), int64(cb.PayerAmount), int64(cb.PromotionAmount)
@@ -293,16 +293,17 @@ var (
 // Reply renders the acknowledgement: HTTP 200 with exactly
 // {"resultCode":"000000","resultDesc":"Success."} on success; 400 for a
 // callback refused for its content (bad signature, unreadable, another
-// merchant's); 500 otherwise (e.g. the store failed), so Huawei retries.
+// merchant's, failing the domain validation); 500 otherwise (e.g. the store failed), so Huawei retries.
 func (c *Client) Reply(err error) payrecon.CallbackReply {
 	const ct = "application/json"
 	var rej *rejectError
+	var invalid *payrecon.ValidationError
 	switch {
 	case err == nil:
 		return payrecon.CallbackReply{Status: http.StatusOK, ContentType: ct, Body: ackOK}
 	case errors.Is(err, payrecon.ErrSignatureInvalid):
 		return payrecon.CallbackReply{Status: http.StatusBadRequest, ContentType: ct, Body: ackBadSign}
-	case errors.As(err, &rej):
+	case errors.As(err, &rej), errors.As(err, &invalid):
 		return payrecon.CallbackReply{Status: http.StatusBadRequest, ContentType: ct, Body: ackReject}
 	}
 	return payrecon.CallbackReply{Status: http.StatusInternalServerError, ContentType: ct, Body: ackFail}

@@ -50,6 +50,7 @@ type certKey struct {
 var (
 	_ payrecon.Provider         = (*Client)(nil)
 	_ payrecon.BillSource       = (*Client)(nil)
+	_ payrecon.FeeDeclarer      = (*Client)(nil)
 	_ payrecon.OrderQuerier     = (*Client)(nil)
 	_ payrecon.RefundQuerier    = (*Client)(nil)
 	_ payrecon.AgreementQuerier = (*Client)(nil)
@@ -360,3 +361,7 @@ func FormatTime(t time.Time) string { return t.In(payrecon.Shanghai).Format(layo
 
 // FormatLocalTime renders t as "2006-01-02 15:04:05" in Beijing time.
 func FormatLocalTime(t time.Time) string { return t.In(payrecon.Shanghai).Format(layoutCallback) }
+
+// FeeFacts implements payrecon.FeeDeclarer: each trade-bill line states its
+// 手续费金额(元) (the settlement bill repeats it; the trade bill's is checked).
+func (c *Client) FeeFacts() payrecon.FeeFacts { return payrecon.FeeFacts{Bill: payrecon.BillTrade} }

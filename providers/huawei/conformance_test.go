@@ -49,6 +49,11 @@ func TestConformance(t *testing.T) {
 				Day:       payrecon.MustDay("2026-11-10"),
 				Account:   "hw-" + tc.model,
 				OtherType: "分账",
+				Hostile: providertest.Hostile{
+					Format: providertest.FormatJSON, Amount: "totalAmount", Currency: "currency", Status: "orderStatus",
+					MerchantOrderNo: "mercOrderNo", ID: "callbackId",
+					Skip: map[string]string{providertest.HostileDupKeyInner: "Huawei signs the JSON body itself: no inner payload (duplicate_key_body covers it)"},
+				},
 			})
 		})
 	}

@@ -65,6 +65,19 @@ type Harness struct {
 	NoPayerAmount bool
 	// Timeout bounds each provider call; 0 means 10 s.
 	Timeout time.Duration
+	// Hostile declares the provider's callback format for the
+	// HostileCallbacks subtest (every provider with a CallbackVerifier
+	// must declare it; its sandbox must implement scenario.Resigner).
+	Hostile Hostile
+	// Verifier is the callback verifier HostileCallbacks plays against
+	// when Provider is not one (wrapped to hide capabilities the other
+	// checks cannot test); nil means Provider.
+	Verifier payrecon.CallbackVerifier
+	// HostileBills is the bill source the hostile-bill checks use when
+	// Provider does not hand its bill source to the suite (MinCloud, whose
+	// order-list "bill" the other bill checks do not fit); nil means
+	// Provider's.
+	HostileBills payrecon.BillSource
 }
 
 // planted is what the suite put into the scenario for one day.
@@ -106,6 +119,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("QueryAgreement", func(t *testing.T) { testQueryAgreement(t, h, pl) })
 	t.Run("Callbacks", func(t *testing.T) { testCallbacks(t, h, pl) })
 	t.Run("CallbackTampered", func(t *testing.T) { testTampered(t, h, pl) })
+	t.Run("HostileCallbacks", func(t *testing.T) { testHostile(t, h, pl) })
+	t.Run("HostileBills", func(t *testing.T) { testHostileBills(t, h, pl) })
 	// The repair calls change the scenario: they run last.
 	t.Run("ApplyRefundOnce", func(t *testing.T) { testApplyRefund(t, h, pl) })
 	t.Run("CloseOrder", func(t *testing.T) { testCloseOrder(t, h, pl) })

@@ -238,7 +238,9 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 // utf-8, gbk). Columns are found by header name (any order, extra columns
 // ignored); blank lines, and title / comment lines before the header that
 // hold no comma, are skipped; the summary header (交易总笔数,…) and values at
-// the end are checked against the lines. Payments are 支付成功 / SUCCESS
+// the end are required and checked against the lines. The file is read by
+// billread (the encoding held over all of it, quotes that close, the
+// header's column count on every row). Payments are 支付成功 / SUCCESS
 // rows, refunds 转入退款 / REFUND rows (or any row with a refund number);
 // other rows (已撤销 …) are KindOther with their status as Type. A bad cell
 // is an error naming the file, line and column. Memory does not grow with
@@ -408,6 +410,7 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 	l.Currency = currency(get(vals, c.currency))
 	l.Product, l.Payload = get(vals, c.product), get(vals, c.payload)
 	l.Fee = fee
+	l.FeeStated = get(vals, c.fee) != "" // absent column and 暂无数据 state none
 	if r := get(vals, c.rate); r != "" {
 		if l.FeeRatePPM, err = payrecon.ParseRate(r); err != nil {
 			return l, billread.Col(c.names[c.rate], err)

@@ -105,14 +105,11 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 	}
 	e := c.entry(req)
 	e.Kind, e.Status = payrecon.KindPayment, st
-	e.EventKey = "payment:" + txn + ":" + string(st)
+	e.EventKey = payrecon.EventKey(payrecon.KindPayment, txn, st)
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], txn
 	e.Currency = currency(m["fee_type"])
-	if e.Amount, err = fen(m, "total_fee"); err != nil {
+	if e.Amount, err = signedFen(m, "total_fee"); err != nil {
 		return vc, err
-	}
-	if e.Amount <= 0 {
-		return vc, fmt.Errorf("total_fee %q is not positive", m["total_fee"])
 	}
 	cash, err := fen(m, "cash_fee")
 	if err != nil {
@@ -149,15 +146,12 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	vc := payrecon.VerifiedCallback{EventID: "refund:" + no + ":" + state, Type: "refund"}
 	e := c.entry(req)
 	e.Kind, e.Status = payrecon.KindRefund, st
-	e.EventKey = "refund:" + no + ":" + string(st)
+	e.EventKey = payrecon.EventKey(payrecon.KindRefund, no, st)
 	e.MerchantRefundNo, e.ProviderRefundNo = m["out_refund_no"], m["refund_id"]
 	e.MerchantOrderNo, e.ProviderTxnNo = m["out_trade_no"], m["transaction_id"]
 	e.Currency = currency(m["fee_type"])
-	if e.Amount, err = fen(m, "refund_fee"); err != nil {
+	if e.Amount, err = signedFen(m, "refund_fee"); err != nil {
 		return vc, err
-	}
-	if e.Amount <= 0 {
-		return vc, fmt.Errorf("refund_fee %q is not positive", m["refund_fee"])
 	}
 	e.PayerAmount = e.Amount
 	if m["cash_refund_fee"] != "" {
@@ -180,6 +174,18 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	}
 	vc.Entries = []payrecon.LedgerEntry{e}
 	return vc, nil
+}
+
+// signedFen reads a whole-fen amount keeping its sign: whether a callback's
+// amount may be zero or negative is the domain validation's rule
+// (amount_positive), which names it.
+func signedFen(m map[string]string, field string) (int64, error) {
+	s := strings.TrimSpace(m[field])
+	if neg, ok := strings.CutPrefix(s, "-"); ok {
+		v, err := fen(map[string]string{field: neg}, field)
+		return -v, err
+	}
+	return fen(m, field)
 }
 
 // Reply implements payrecon.CallbackVerifier: the exact success bytes QQ

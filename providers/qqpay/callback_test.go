@@ -1,6 +1,7 @@
 package qqpay_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -31,7 +32,6 @@ func TestCallbackFields(t *testing.T) {
 	}
 	for name, mut := range map[string]func(map[string]string){
 		"yuan total":     func(m map[string]string) { m["total_fee"] = "1234.56" },
-		"zero total":     func(m map[string]string) { m["total_fee"] = "0" },
 		"bad time":       func(m map[string]string) { m["time_end"] = "2026-13-01" },
 		"no time":        func(m map[string]string) { delete(m, "time_end") },
 		"no transaction": func(m map[string]string) { delete(m, "transaction_id") },
@@ -42,6 +42,20 @@ func TestCallbackFields(t *testing.T) {
 		mut(g)
 		if _, err := verify(g); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+	// a zero or negative total is the domain validation's to refuse
+	// (amount_positive): the verifier keeps the amount and its sign
+	for _, total := range []string{"0", "-100"} {
+		g := sandbox.PaymentFields(sc.Payments[1])
+		g["total_fee"] = total
+		vc, err := verify(g)
+		if err != nil || len(vc.Entries) != 1 {
+			t.Fatalf("total %s: %+v %v", total, vc, err)
+		}
+		var verr *payrecon.ValidationError
+		if err := (payrecon.Policy{}).CheckEntry(vc.Entries[0]); !errors.As(err, &verr) || verr.Rule != payrecon.RuleAmountPositive {
+			t.Errorf("total %s: domain validation says %v, want %s", total, err, payrecon.RuleAmountPositive)
 		}
 	}
 	// a refund notification that is not (yet) successful is a pending entry, not a success

@@ -43,6 +43,7 @@ type Client struct {
 var (
 	_ payrecon.Provider         = (*Client)(nil)
 	_ payrecon.BillSource       = (*Client)(nil)
+	_ payrecon.FeeDeclarer      = (*Client)(nil)
 	_ payrecon.OrderQuerier     = (*Client)(nil)
 	_ payrecon.RefundQuerier    = (*Client)(nil)
 	_ payrecon.Refunder         = (*Client)(nil)
@@ -268,3 +269,7 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// FeeFacts implements payrecon.FeeDeclarer: each statement line states its
+// 手续费金额(元) where the column is present and not 暂无数据.
+func (c *Client) FeeFacts() payrecon.FeeFacts { return payrecon.FeeFacts{Bill: payrecon.BillTrade} }

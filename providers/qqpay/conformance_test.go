@@ -20,6 +20,15 @@ func runConformance(t *testing.T, opts sandbox.Options) {
 		OtherType:       "已撤销",
 		PaymentStatuses: []payrecon.Status{payrecon.StatusFailed, payrecon.StatusPending, payrecon.StatusClosed, payrecon.StatusNotPaid},
 		RefundStatuses:  []payrecon.Status{payrecon.StatusPending, payrecon.StatusFailed},
+		// no notification id: the event id is made of transaction_id
+		Hostile: providertest.Hostile{
+			Format: providertest.FormatXML, Amount: "total_fee", Currency: "fee_type", Status: "trade_state",
+			MerchantOrderNo: "out_trade_no", ID: "transaction_id",
+			Skip: map[string]string{
+				providertest.HostileAmountType:  "XML values are untyped text: total_fee's whole-fen format is checked when parsed",
+				providertest.HostileDupKeyInner: "the signed XML is the payload: no inner payload (duplicate_key_body covers it)",
+			},
+		},
 	})
 	calls := strings.Join(sb.Calls(), "\n")
 	for _, p := range []string{qqpay.PathStatement, qqpay.PathOrderQuery, qqpay.PathRefundQuery, qqpay.PathRefund, qqpay.PathCloseOrder} {

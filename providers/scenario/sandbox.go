@@ -60,3 +60,52 @@ func Fire(ctx context.Context, client *http.Client, url string, cb Callback) (in
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, body, err
 }
+
+// Edit changes a rendered callback for a Resigner. Every function may be
+// nil (no change).
+type Edit struct {
+	// Payload edits the business payload in the provider's own format:
+	// the bytes that carry amounts, numbers and status and that the
+	// provider signs or encrypts — Huawei's JSON body, WeChat Pay's
+	// decrypted resource plaintext (encrypted again), Alipay's form body,
+	// QQ Wallet's XML, Douyin's msg, MinCloud's JSON body.
+	Payload func(payload []byte) ([]byte, error)
+	// Body edits the body as sent, after Payload and before it is signed
+	// again: WeChat Pay's notification envelope and Douyin's outer JSON;
+	// for the other providers the same bytes as Payload.
+	Body func(body []byte) ([]byte, error)
+	// Header edits the headers last, after signing (e.g. Content-Type).
+	Header func(h http.Header)
+}
+
+// Resigner is implemented by sandboxes that re-render one of their
+// callbacks after an edit, signed (and encrypted) again with their keys the
+// way the provider would, so that tests can make hostile but authentic
+// callbacks in each provider's own format. Where the edit makes the
+// payload ambiguous (a repeated key or parameter), the signature covers
+// what a lenient reader would take (the last value). An edit to the
+// payload that cannot be rendered is an error.
+type Resigner interface {
+	Resign(cb Callback, e Edit) (Callback, error)
+}
+
+// ApplyEdit runs edit (nil: no change) on a copy of b.
+func ApplyEdit(edit func([]byte) ([]byte, error), b []byte) ([]byte, error) {
+	b = append([]byte(nil), b...)
+	if edit == nil {
+		return b, nil
+	}
+	return edit(b)
+}
+
+// FinishHeader returns h (cloned; nil becomes empty) after e.Header.
+func (e Edit) FinishHeader(h http.Header) http.Header {
+	h = h.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if e.Header != nil {
+		e.Header(h)
+	}
+	return h
+}

@@ -382,6 +382,7 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		return bl, billread.Col("手续费", err)
 	}
 	bl.Fee = unitsToFen(fu) // half away from zero, as payrecon.ParseYuanRound
+	bl.FeeStated = feeText != ""
 	if s := get(vals, tc.rate); s != "" {
 		if s != sums.rateText { // rates repeat: parse each distinct one once
 			r, err := payrecon.ParseRate(s)

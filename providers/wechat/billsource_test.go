@@ -56,7 +56,7 @@ func TestBill_TradeThroughSandbox(t *testing.T) {
 			t.Fatalf("line %+v lacks account/day", l)
 		}
 	}
-	if p := lines[0]; p.Amount != 12345 || p.PayerAmount != 12000 || p.PromotionAmount != 345 || p.Fee != 74 || p.Product != "商品, '带反引号'" {
+	if p := lines[0]; p.Amount != 12345 || p.PayerAmount != 12000 || p.PromotionAmount != 345 || p.Fee != 74 || !p.FeeStated || p.Product != "商品, '带反引号'" {
 		t.Fatalf("payment %+v", p)
 	}
 	if r := lines[2]; r.Kind != payrecon.KindRefund || r.MerchantOrderNo != "O1" || r.ProviderTxnNo != "4200000001" || r.Amount != 2000 || r.Fee != -12 {

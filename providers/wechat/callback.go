@@ -181,17 +181,12 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		if t.TransactionID == "" || t.OutTradeNo == "" {
 			return nil, fmt.Errorf("%w: transaction without transaction_id or out_trade_no", ErrCallbackFormat)
 		}
-		st := payrecon.StatusSuccess
-		switch t.TradeState {
-		case "SUCCESS":
-		case "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "ACCEPT", "PAYERROR":
-			return nil, fmt.Errorf("%w: TRANSACTION.SUCCESS with trade_state %q", ErrCallbackFormat, t.TradeState)
-		default:
-			// undocumented: kept unknown, naming the value, for the domain validation to refuse
-			st = payrecon.Status("unknown:" + t.TradeState)
+		st, err := TradeStates.Map("trade_state", t.TradeState)
+		if err != nil {
+			return nil, err // undocumented: the domain's status rule, naming the value
 		}
-		if t.Amount.Total <= 0 {
-			return nil, fmt.Errorf("%w: transaction amount.total %d", ErrCallbackFormat, t.Amount.Total)
+		if t.TradeState != "SUCCESS" {
+			return nil, fmt.Errorf("%w: TRANSACTION.SUCCESS with trade_state %q", ErrCallbackFormat, t.TradeState)
 		}
 		o := t.order()
 		at := o.PaidAt
@@ -203,7 +198,7 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		}
 		return []payrecon.LedgerEntry{{
 			Provider:        Name,
-			EventKey:        "payment:" + t.TransactionID + ":" + string(st),
+			EventKey:        payrecon.EventKey(payrecon.KindPayment, t.TransactionID, st),
 			Kind:            payrecon.KindPayment,
 			Status:          st,
 			MerchantOrderNo: t.OutTradeNo,
@@ -234,9 +229,6 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		if r.RefundStatus != "" && RefundStatus(r.RefundStatus) != st {
 			return nil, fmt.Errorf("%w: %s with refund_status %q", ErrCallbackFormat, n.EventType, r.RefundStatus)
 		}
-		if r.Amount.Refund <= 0 {
-			return nil, fmt.Errorf("%w: refund amount.refund %d", ErrCallbackFormat, r.Amount.Refund)
-		}
 		at := rfc3339(r.SuccessTime)
 		if at.IsZero() {
 			at = created
@@ -246,7 +238,7 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		}
 		return []payrecon.LedgerEntry{{
 			Provider:         Name,
-			EventKey:         "refund:" + r.RefundID + ":" + string(st),
+			EventKey:         payrecon.EventKey(payrecon.KindRefund, r.RefundID, st),
 			Kind:             payrecon.KindRefund,
 			Status:           st,
 			MerchantOrderNo:  r.OutTradeNo,
@@ -279,7 +271,8 @@ func (c *Client) checkMerchant(mchid, spMchID, subMchID string) error {
 }
 
 // Reply implements payrecon.CallbackVerifier: success is 204 with no body;
-// a rejected callback is 400 and any other failure (e.g. the store) 500, so
+// a rejected callback (bad signature, unreadable, failing the domain
+// validation) is 400 and any other failure (e.g. the store) 500, so
 // that WeChat Pay retries, both with {"code":"FAIL","message":…}.
 func (c *Client) Reply(err error) payrecon.CallbackReply {
 	if err == nil {
@@ -289,7 +282,7 @@ func (c *Client) Reply(err error) payrecon.CallbackReply {
 	switch {
 	case errors.Is(err, payrecon.ErrSignatureInvalid):
 		status, msg = http.StatusBadRequest, "signature invalid"
-	case errors.Is(err, ErrCallbackFormat):
+	case errors.Is(err, ErrCallbackFormat), errors.As(err, new(*payrecon.ValidationError)):
 		status, msg = http.StatusBadRequest, "bad notification"
 	}
 	body, _ := json.Marshal(map[string]string{"code": "FAIL", "message": msg})

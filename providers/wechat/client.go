@@ -39,6 +39,7 @@ type Client struct {
 var (
 	_ payrecon.Provider         = (*Client)(nil)
 	_ payrecon.BillSource       = (*Client)(nil)
+	_ payrecon.FeeDeclarer      = (*Client)(nil)
 	_ payrecon.OrderQuerier     = (*Client)(nil)
 	_ payrecon.RefundQuerier    = (*Client)(nil)
 	_ payrecon.AgreementQuerier = (*Client)(nil)
@@ -268,3 +269,7 @@ func (c *Client) verifySigned(h http.Header, body []byte, at time.Time) error {
 func (c *Client) verifyResponse(h http.Header, body []byte) error {
 	return c.verifySigned(h, body, c.now())
 }
+
+// FeeFacts implements payrecon.FeeDeclarer: each trade-bill line states its
+// 手续费 (5 decimals, rounded to the fen).
+func (c *Client) FeeFacts() payrecon.FeeFacts { return payrecon.FeeFacts{Bill: payrecon.BillTrade} }

@@ -70,5 +70,10 @@ func run(t *testing.T, sb *sandbox.Sandbox, c *wechat.Client) {
 		PaymentStatuses:           []payrecon.Status{payrecon.StatusFailed, payrecon.StatusPending, payrecon.StatusClosed, payrecon.StatusNotPaid},
 		RefundStatuses:            []payrecon.Status{payrecon.StatusPending, payrecon.StatusClosed, payrecon.StatusFailed},
 		NoRefundQueryByProviderNo: true,
+		// the payload is the decrypted transaction; the body the signed envelope
+		Hostile: providertest.Hostile{
+			Format: providertest.FormatJSON, Amount: "amount.total", Currency: "amount.currency", Status: "trade_state",
+			MerchantOrderNo: "out_trade_no", ID: "id", BodyDupKey: "event_type",
+		},
 	})
 }

@@ -67,20 +67,18 @@ type RefundObject struct {
 
 // TradeStatus maps trade_state. REFUND ("转入退款") maps to success: the
 // order was paid; its refunds are separate refund records.
+// An undocumented word reads as pending (the order is queried again).
 func TradeStatus(state string) payrecon.Status {
-	switch state {
-	case "SUCCESS", "REFUND":
-		return payrecon.StatusSuccess
-	case "NOTPAY":
-		return payrecon.StatusNotPaid
-	case "CLOSED", "REVOKED":
-		return payrecon.StatusClosed
-	case "USERPAYING", "ACCEPT":
-		return payrecon.StatusPending
-	case "PAYERROR":
-		return payrecon.StatusFailed
-	}
-	return payrecon.StatusPending
+	return TradeStates.Or(state, payrecon.StatusPending)
+}
+
+// TradeStates are the documented trade_state words.
+var TradeStates = payrecon.StatusMap{
+	"SUCCESS": payrecon.StatusSuccess, "REFUND": payrecon.StatusSuccess,
+	"NOTPAY": payrecon.StatusNotPaid,
+	"CLOSED": payrecon.StatusClosed, "REVOKED": payrecon.StatusClosed,
+	"USERPAYING": payrecon.StatusPending, "ACCEPT": payrecon.StatusPending,
+	"PAYERROR": payrecon.StatusFailed,
 }
 
 // RefundStatus maps a v3 refund status (query) or refund_status (notification).

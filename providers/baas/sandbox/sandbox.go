@@ -44,6 +44,12 @@ type Options struct {
 	// EventEnvelope wraps webhook bodies as {"event":{"data": record}}
 	// instead of sending the bare record.
 	EventEnvelope bool
+	// FlatEnvelope wraps webhook bodies as {"event":"payment","data": record}.
+	FlatEnvelope bool
+	// Gateways sets the gateway_type of single orders by merchant order
+	// number (others have GatewayType): one MinCloud app pays through
+	// several channels.
+	Gateways map[string]string
 	// MaxLimit caps a page (default 1000).
 	MaxLimit int
 	// SwapNumbers renders the payment's merchant order number as
@@ -233,10 +239,14 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int)
 	if s.opts.SwapNumbers {
 		tradeNo, transactionNo = transactionNo, tradeNo
 	}
+	gateway := s.opts.GatewayType
+	if g, ok := s.opts.Gateways[p.MerchantOrderNo]; ok {
+		gateway = g
+	}
 	rec := map[string]any{
 		"id":                      seq + 10000,
 		"miniapp":                 1,
-		"gateway_type":            s.opts.GatewayType,
+		"gateway_type":            gateway,
 		"currency_type":           "CNY",
 		"trade_no":                tradeNo,
 		"transaction_no":          transactionNo,
@@ -254,7 +264,7 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int)
 		"created_at":              p.CreatedAt.Unix(),
 		"updated_at":              updated.Unix(),
 	}
-	if st == "success" && strings.HasPrefix(s.opts.GatewayType, "weixin_tenpay") {
+	if st == "success" && strings.HasPrefix(gateway, "weixin_tenpay") {
 		rec["gateway_extra_info"] = map[string]any{"wechat_response": map[string]any{
 			"out_trade_no": tradeNo, "total_fee": strconv.FormatInt(p.Amount, 10),
 			"time_end": p.PaidAt.In(payrecon.Shanghai).Format("20060102150405"),
@@ -380,8 +390,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // the record (or {"event":{"data":record}}), signed with CallbackSecret.
 func (s *Sandbox) Webhook(rec map[string]any) (scenario.Callback, error) {
 	var v any = rec
-	if s.opts.EventEnvelope {
+	switch {
+	case s.opts.EventEnvelope:
 		v = map[string]any{"event": map[string]any{"type": "payment", "data": rec}}
+	case s.opts.FlatEnvelope:
+		v = map[string]any{"event": "payment", "data": rec}
 	}
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -411,7 +424,7 @@ func (s *Sandbox) seqOf(p scenario.Payment) int {
 // PaymentCallback implements scenario.Sandbox: the order record of p as the
 // trigger sends it on payment.
 func (s *Sandbox) PaymentCallback(p scenario.Payment) (scenario.Callback, error) {
-	return s.Webhook(s.render(p, nil, s.seqOf(p)).rec)
+	return s.Webhook(triggerRecord(s.render(p, nil, s.seqOf(p)).rec))
 }
 
 // RefundCallback implements scenario.Sandbox: the record of r's order
@@ -434,7 +447,7 @@ func (s *Sandbox) RefundCallback(r scenario.Refund) (scenario.Callback, error) {
 	if !found {
 		refunds = append(refunds, r)
 	}
-	return s.Webhook(s.render(p, refunds, s.seqOf(p)).rec)
+	return s.Webhook(triggerRecord(s.render(p, refunds, s.seqOf(p)).rec))
 }
 
 // AgreementCallback implements scenario.Sandbox: MinCloud has no agreements.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/douyin"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 	"github.com/payrecon/payrecon/providers/scenario"
 )
 
@@ -61,7 +60,7 @@ func Render(token string, timestamp int64, nonce, typ string, msg any) ([]byte, 
 		Timestamp:    timestamp,
 		Nonce:        nonce,
 		Msg:          string(m),
-		MsgSignature: sign.DouyinCallbackSignature(token, ts, nonce, string(m)),
+		MsgSignature: douyin.CallbackSignature(token, ts, nonce, string(m)),
 		Type:         typ,
 	})
 }

@@ -24,7 +24,6 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/douyin"
-	"github.com/payrecon/payrecon/providers/internal/sign"
 	"github.com/payrecon/payrecon/providers/scenario"
 )
 
@@ -55,6 +54,12 @@ type Options struct {
 	// the parser's summary check). SummaryDelta is added to its total.
 	Summary      bool
 	SummaryDelta int64
+	// SettleTrades makes the settle bill of a day settle that day's bills:
+	// one row per payment of the payment bill (订单金额, 技术服务费 = the
+	// scenario payment's Fee) and one negative row per refund of the
+	// refund bill (its Fee returned), besides the scenario's 分账 Others;
+	// the day's SettlementDelta is printed as an adjustment row.
+	SettleTrades bool
 }
 
 // Sandbox is a running fake ecpay v1 server.
@@ -175,7 +180,7 @@ func (s *Sandbox) request(w http.ResponseWriter, r *http.Request) (map[string]an
 		return nil, false
 	}
 	got, _ := m["sign"].(string)
-	if !sign.DouyinVerify(m, s.salt, got) {
+	if !douyin.VerifySign(m, s.salt, got) {
 		answer(w, 2003, "签名校验失败 (sign error)", nil)
 		return nil, false
 	}
@@ -341,7 +346,7 @@ func (s *Sandbox) bill(w http.ResponseWriter, r *http.Request) {
 		answer(w, 1, "app_id 错误", nil)
 		return
 	}
-	if !sign.DouyinVerify(params, s.salt, q.Get("sign")) {
+	if !douyin.VerifySign(params, s.salt, q.Get("sign")) {
 		answer(w, 1, "sign error", nil)
 		return
 	}
@@ -407,6 +412,14 @@ func (s *Sandbox) amount(fen int64) string {
 	return payrecon.FormatYuan(fen)
 }
 
+// signed prints an amount that may be negative.
+func (s *Sandbox) signed(fen int64) string {
+	if fen < 0 {
+		return "-" + s.amount(-fen)
+	}
+	return s.amount(fen)
+}
+
 func (s *Sandbox) summary(t *table, width, amountCol, n int, total int64) {
 	if !s.opts.Summary {
 		return
@@ -414,7 +427,7 @@ func (s *Sandbox) summary(t *table, width, amountCol, n int, total int64) {
 	cells := make([]string, width)
 	cells[0] = "合计"
 	cells[1] = fmt.Sprintf("共%d笔", n)
-	cells[amountCol] = s.amount(total + s.opts.SummaryDelta)
+	cells[amountCol] = s.signed(total + s.opts.SummaryDelta)
 	t.row(cells...)
 }
 
@@ -464,6 +477,27 @@ func (s *Sandbox) settleBill(day payrecon.Day) []byte {
 	t.row("序号", "分账时间", "商户号", "openId", "订单号", "平台订单号", "渠道订单号", "订单金额", "支付方式", "分账单号", "分账状态", "分账方和分账金额", "技术服务费", "抽佣金额")
 	var total int64
 	n := 0
+	if s.opts.SettleTrades {
+		row := func(at time.Time, p scenario.Payment, amount, fee int64) {
+			n++
+			t.row(fmt.Sprint(n), fmtTime(at), MerchantUID, p.OpenID, p.MerchantOrderNo, p.ProviderTxnNo, channelNo(p.ProviderTxnNo), s.signed(amount), "微信",
+				"S"+p.ProviderTxnNo+fmt.Sprint(n), "SUCCESS", MerchantUID+":"+s.signed(amount-fee), s.signed(fee), s.amount(0))
+			total += amount
+		}
+		for _, p := range s.sc.BillPayments(day) {
+			row(p.PaidAt, p, p.Amount, p.Fee)
+		}
+		for _, rf := range s.sc.BillRefunds(day) {
+			p, _ := s.sc.FindPayment(rf.MerchantOrderNo, rf.ProviderTxnNo)
+			row(rf.FinishedAt, p, -rf.Amount, -rf.Fee)
+		}
+		s.sc.RLock()
+		delta := s.sc.SettlementDelta[day]
+		s.sc.RUnlock()
+		if delta != 0 {
+			row(day.Start().Add(23*time.Hour), scenario.Payment{MerchantOrderNo: "ADJUST" + day.Compact(), ProviderTxnNo: "ADJ" + day.Compact()}, delta, 0)
+		}
+	}
 	for _, o := range s.sc.BillOthers(day) {
 		if o.Type != "分账" {
 			continue

@@ -3,9 +3,12 @@ package billread
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -107,14 +110,38 @@ func checkEntryName(name string) error {
 
 // Open opens an entry for reading. Reading fails once the archive has
 // inflated more than MaxInflated bytes, or the entry more than MaxRatio
-// times its compressed size (after the first MiB); a stream that ends early
-// is ErrTruncated, a checksum mismatch ErrArchiveFormat.
+// times the compressed bytes read so far (after the first MiB); a stream
+// that ends early is ErrTruncated, a size or checksum that does not match
+// the directory ErrArchiveFormat. The entry is inflated here (from its raw
+// bytes) so that the compressed bytes consumed are counted as they are
+// read.
 func (z *Zip) Open(e Entry) (io.ReadCloser, error) {
-	rc, err := e.f.Open()
+	raw, err := e.f.OpenRaw()
 	if err != nil {
 		return nil, &Error{File: z.file, Err: fmt.Errorf("%w: open %s: %v", ErrArchiveFormat, e.Name, err)}
 	}
-	return &bounded{r: rc, c: rc, what: "zip entry " + e.Name, total: &z.inflated, lim: z.lim, compressed: func() int64 { return int64(e.f.CompressedSize64) }}, nil
+	cr := &counter{r: raw}
+	var r io.Reader
+	var c io.Closer = io.NopCloser(nil)
+	switch e.f.Method {
+	case zip.Store:
+		r = cr
+	case zip.Deflate:
+		fr := flate.NewReader(cr)
+		r, c = fr, fr
+	default:
+		return nil, &Error{File: z.file, Err: fmt.Errorf("%w: entry %s: compression method %d", ErrArchiveFormat, e.Name, e.f.Method)}
+	}
+	return &bounded{r: r, c: c, what: "zip entry " + e.Name, total: &z.inflated, lim: z.lim, compressed: func() int64 { return cr.n },
+		check: &entryCheck{crc: crc32.NewIEEE(), want: e.f.CRC32, size: e.f.UncompressedSize64}}, nil
+}
+
+// entryCheck verifies a zip entry's size and CRC-32 against its directory
+// record at the end of the stream.
+type entryCheck struct {
+	crc  hash.Hash32
+	want uint32
+	size uint64
 }
 
 // Gunzip opens a gzip stream (one member) read through the same bounds as
@@ -157,6 +184,7 @@ type bounded struct {
 	total      *int64
 	lim        Limits
 	compressed func() int64
+	check      *entryCheck // zip entries only
 	err        error
 }
 
@@ -167,6 +195,21 @@ func (b *bounded) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
 	*b.total += int64(n)
+	if b.check != nil {
+		b.check.crc.Write(p[:n])
+		if uint64(b.n) > b.check.size {
+			b.err = fmt.Errorf("%w: %s inflates past the %d bytes its directory record declares", ErrArchiveFormat, b.what, b.check.size)
+			return 0, b.err
+		}
+		if err == io.EOF && (uint64(b.n) != b.check.size || b.check.crc.Sum32() != b.check.want) {
+			if uint64(b.n) < b.check.size {
+				b.err = fmt.Errorf("%w: the %s ends after %d of %d bytes", ErrTruncated, b.what, b.n, b.check.size)
+			} else {
+				b.err = fmt.Errorf("%w: %s checksum mismatch", ErrArchiveFormat, b.what)
+			}
+			return n, b.err
+		}
+	}
 	if *b.total > b.lim.MaxInflated {
 		b.err = fmt.Errorf("%w: %s inflates past %d bytes", ErrTooLarge, b.what, b.lim.MaxInflated)
 		return 0, b.err

@@ -71,7 +71,7 @@ type Options struct {
 }
 
 // bufSize is the read buffer: lines are sliced out of it.
-const bufSize = 256 << 10
+const bufSize = 64 << 10
 
 // Reader reads the records of one bill file. It keeps no more than one
 // record (and the read buffer) in memory.

@@ -188,6 +188,52 @@ func TestZipChecks(t *testing.T) {
 	if _, err := io.Copy(io.Discard, rc); err != nil {
 		t.Fatal(err)
 	}
+	// two entries under the bound each, over it together: counted while reading
+	two := zipOf(t, []string{"a.csv", "b.csv"}, bytes.Repeat([]byte("1234567,交易,abcdefgh\n"), 1<<16))
+	zr, err = billread.OpenZip(bytes.NewReader(two), int64(len(two)), "b.zip", billread.Limits{MaxInflated: 2 << 20, MaxRatio: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, e := range zr.Entries {
+		rc, _ := zr.Open(e)
+		n, err := io.Copy(io.Discard, rc)
+		total += n
+		if err != nil {
+			if !errors.Is(err, billread.ErrTooLarge) || total > 2<<20 {
+				t.Fatalf("read %d: %v", total, err)
+			}
+			break
+		}
+	}
+	if total <= 1<<20 || total > 2<<20 {
+		t.Fatalf("read %d bytes in all", total)
+	}
+	// a flipped byte in stored data fails the CRC
+	stored := storedZip(t, []byte("a,b\n1,2\n"))
+	i := bytes.Index(stored, []byte("1,2"))
+	stored[i] = '7'
+	zr, err = billread.OpenZip(bytes.NewReader(stored), int64(len(stored)), "b.zip", billread.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _ = zr.Open(zr.Entries[0])
+	if _, err := io.Copy(io.Discard, rc); !errors.Is(err, billread.ErrArchiveFormat) {
+		t.Fatalf("crc: %v", err)
+	}
+}
+
+func storedZip(t *testing.T, body []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "s.csv", Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(body)
+	zw.Close()
+	return b.Bytes()
 }
 
 func TestGunzip(t *testing.T) {

@@ -3,8 +3,10 @@ package strict
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -51,9 +53,46 @@ func (t Type) allows(got Type) bool {
 
 // Schema declares the documented JSON type of fields by path: object keys
 // joined with ".", array elements as "[]", e.g. "amount.total",
-// "subOrders[].totalAmount", "promotion_detail[].amount". Fields it does
-// not name are still checked for syntax, duplicate keys and UTF-8.
+// "subOrders[].totalAmount", "promotion_detail[].amount". Keys match under
+// case folding, as encoding/json matches struct fields ("TotalAmount" is
+// checked as "totalAmount"). Fields it does not name are still checked for
+// syntax, duplicate keys and UTF-8. A Schema must not change once used.
 type Schema map[string]Type
+
+// folded caches each Schema's paths case-folded, by the map's identity.
+var folded sync.Map // map pointer -> Schema
+
+func (s Schema) folded() Schema {
+	if len(s) == 0 {
+		return nil
+	}
+	key := reflect.ValueOf(s).UnsafePointer()
+	if f, ok := folded.Load(key); ok {
+		return f.(Schema)
+	}
+	f := make(Schema, len(s))
+	for k, t := range s {
+		f[string(appendFolded(nil, []byte(k)))] = t
+	}
+	folded.Store(key, f)
+	return f
+}
+
+// appendFolded appends k case-folded: ASCII lower-cased, other runes
+// mapped as fold does.
+func appendFolded(dst, k []byte) []byte {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c >= utf8.RuneSelf {
+			return append(dst, fold(k[i:])...)
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
 
 // Under returns s with every path put under prefix ("data" turns
 // "total_cost" into "data.total_cost"), for a record that may arrive
@@ -101,7 +140,7 @@ func CheckJSON(body []byte, s Schema) error {
 		frameBuf [8]frame
 		keyBuf   [32][]byte
 	)
-	sc := scanner{data: body, schema: s, path: pathBuf[:0], frames: frameBuf[:0], keys: keyBuf[:0]}
+	sc := scanner{data: body, schema: s.folded(), path: pathBuf[:0], frames: frameBuf[:0], keys: keyBuf[:0]}
 	sc.skipSpace()
 	if err := sc.value(0); err != nil {
 		return err
@@ -122,7 +161,7 @@ type scanner struct {
 	data   []byte
 	pos    int
 	schema Schema
-	path   []byte   // schema path of the current value
+	path   []byte   // schema path of the current value, case-folded
 	frames []frame  // display path of the current value
 	keys   [][]byte // keys of the open objects, innermost last
 }
@@ -472,7 +511,7 @@ func (sc *scanner) object(depth int) error {
 		if pathLen > 0 {
 			sc.path = append(sc.path, '.')
 		}
-		sc.path = append(sc.path, key...)
+		sc.path = appendFolded(sc.path, key)
 		sc.skipSpace()
 		if sc.pos >= len(sc.data) || sc.data[sc.pos] != ':' {
 			return sc.unexpected()

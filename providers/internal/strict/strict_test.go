@@ -40,6 +40,8 @@ func TestCheckJSON(t *testing.T) {
 		{"dup escaped", `{"id":"1","\u0069d":"2"}`, strict.RuleDuplicateKey, "appears twice"},
 		{"dup in big object", `{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":0,"k11":0,"k12":0,"k13":0,"k14":0,"k15":0,"k16":0,"k17":0,"K3":1}`, strict.RuleDuplicateKey, "K3"},
 		{"string amount", `{"totalAmount":"100"}`, strict.RuleJSONType, `json_type: totalAmount is a string ("\"100\""), documented as integer`},
+		{"string amount under another case", `{"TotalAmount":"100"}`, strict.RuleJSONType, "TotalAmount is a string"},
+		{"nested key under another case", `{"AMOUNT":{"Total":"5"}}`, strict.RuleJSONType, "AMOUNT.Total"},
 		{"fraction amount", `{"totalAmount":1.0}`, strict.RuleJSONType, "totalAmount is a number"},
 		{"exponent amount", `{"amount":{"total":1e2}}`, strict.RuleJSONType, "amount.total"},
 		{"null amount", `{"totalAmount":null}`, strict.RuleJSONType, "documented as integer"},

@@ -1,4 +1,4 @@
-package sign
+package douyin
 
 import (
 	"crypto/md5"
@@ -10,15 +10,15 @@ import (
 	"strings"
 )
 
-// douyinUnsigned are the ecpay v1 body parameters the request signature
+// unsignedParams are the ecpay v1 body parameters the request signature
 // leaves out.
-var douyinUnsigned = map[string]bool{"app_id": true, "thirdparty_id": true, "sign": true, "other_settle_params": true}
+var unsignedParams = map[string]bool{"app_id": true, "thirdparty_id": true, "sign": true, "other_settle_params": true}
 
-// DouyinSignValue is how the ecpay v1 request signature reads one
+// SignValue is how the ecpay v1 request signature reads one
 // parameter value: its text form (%v, so a json.Number keeps its literal
 // digits), trimmed, with one pair of surrounding double quotes removed and
 // trimmed again. ok is false for values the signature skips ("" and "null").
-func DouyinSignValue(v any) (s string, ok bool) {
+func SignValue(v any) (s string, ok bool) {
 	if v == nil {
 		return "", false
 	}
@@ -32,18 +32,18 @@ func DouyinSignValue(v any) (s string, ok bool) {
 	return s, true
 }
 
-// DouyinSignString is the ByteDance mini-program 担保交易 (ecpay v1) request
+// SignString is the ByteDance mini-program 担保交易 (ecpay v1) request
 // string to hash: the VALUES of every parameter except app_id,
-// thirdparty_id, sign and other_settle_params (read by DouyinSignValue),
+// thirdparty_id, sign and other_settle_params (read by SignValue),
 // plus the SALT (支付系统秘钥), sorted lexicographically (byte order) and
 // joined with "&". Keys take no part.
-func DouyinSignString(params map[string]any, salt string) string {
+func SignString(params map[string]any, salt string) string {
 	vals := make([]string, 0, len(params)+1)
 	for k, v := range params {
-		if douyinUnsigned[k] {
+		if unsignedParams[k] {
 			continue
 		}
-		if s, ok := DouyinSignValue(v); ok {
+		if s, ok := SignValue(v); ok {
 			vals = append(vals, s)
 		}
 	}
@@ -52,23 +52,23 @@ func DouyinSignString(params map[string]any, salt string) string {
 	return strings.Join(vals, "&")
 }
 
-// DouyinSign is the ecpay v1 request sign: MD5 of DouyinSignString, lower hex.
-func DouyinSign(params map[string]any, salt string) string {
-	sum := md5.Sum([]byte(DouyinSignString(params, salt)))
+// Sign is the ecpay v1 request sign: MD5 of SignString, lower hex.
+func Sign(params map[string]any, salt string) string {
+	sum := md5.Sum([]byte(SignString(params, salt)))
 	return hex.EncodeToString(sum[:])
 }
 
-// DouyinVerify checks a request's sign field in constant time
+// VerifySign checks a request's sign field in constant time
 // (case-insensitive hex).
-func DouyinVerify(params map[string]any, salt, got string) bool {
-	want := DouyinSign(params, salt)
+func VerifySign(params map[string]any, salt, got string) bool {
+	want := Sign(params, salt)
 	return subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(got))) == 1
 }
 
-// DouyinCallbackSignature is the ecpay v1 callback msg_signature:
+// CallbackSignature is the ecpay v1 callback msg_signature:
 // sha1 of the four strings token, timestamp, nonce and msg sorted
 // lexicographically and concatenated without separator, lower hex.
-func DouyinCallbackSignature(token, timestamp, nonce, msg string) string {
+func CallbackSignature(token, timestamp, nonce, msg string) string {
 	parts := []string{token, timestamp, nonce, msg}
 	sort.Strings(parts)
 	h := sha1.New()

@@ -1,4 +1,4 @@
-package sign_test
+package douyin_test
 
 import (
 	"crypto/sha1"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payrecon/payrecon/providers/internal/sign"
+	"github.com/payrecon/payrecon/providers/douyin"
 )
 
 // The official ecpay v1 sign example (settle request); the fact file
@@ -25,16 +25,16 @@ func TestDouyinSign_OfficialVector(t *testing.T) {
 		"other_settle_params": "x",
 	}
 	const wantStr = `[{"merchant_uid":"123345","amount":1}]&https://callback.com&mock_settle_no&mock_settle_no&your_payment_salt&开始结算与分账`
-	if got := sign.DouyinSignString(params, "your_payment_salt"); got != wantStr {
+	if got := douyin.SignString(params, "your_payment_salt"); got != wantStr {
 		t.Fatalf("sign string\n got %s\nwant %s", got, wantStr)
 	}
-	if got := sign.DouyinSign(params, "your_payment_salt"); got != "3c9421d0268a974138f4b36e9cefa1f1" {
+	if got := douyin.Sign(params, "your_payment_salt"); got != "3c9421d0268a974138f4b36e9cefa1f1" {
 		t.Fatalf("sign = %s, want 3c9421d0268a974138f4b36e9cefa1f1", got)
 	}
-	if !sign.DouyinVerify(params, "your_payment_salt", "3C9421D0268A974138F4B36E9CEFA1F1") {
+	if !douyin.VerifySign(params, "your_payment_salt", "3C9421D0268A974138F4B36E9CEFA1F1") {
 		t.Error("upper-case sign not accepted")
 	}
-	if sign.DouyinVerify(params, "other_salt", "3c9421d0268a974138f4b36e9cefa1f1") {
+	if douyin.VerifySign(params, "other_salt", "3c9421d0268a974138f4b36e9cefa1f1") {
 		t.Error("wrong salt accepted")
 	}
 }
@@ -49,11 +49,11 @@ func TestDouyinSignFromJSON(t *testing.T) {
 	if err := dec.Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sign.DouyinSignString(m, "s"), "100&O1&r&s"; got != want {
+	if got, want := douyin.SignString(m, "s"), "100&O1&r&s"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	goMap := map[string]any{"app_id": "tt1", "out_order_no": "O1", "refund_amount": int64(100), "reason": `"r"`}
-	if sign.DouyinSign(goMap, "s") != sign.DouyinSign(m, "s") {
+	if douyin.Sign(goMap, "s") != douyin.Sign(m, "s") {
 		t.Error("go values and json values sign differently")
 	}
 }
@@ -64,10 +64,10 @@ func TestDouyinCallbackSignature(t *testing.T) {
 	// byte order: "1602507471" < "797" < "tok" < "{…"
 	sorted := ts + nonce + token + msg
 	sum := sha1.Sum([]byte(sorted))
-	if got := sign.DouyinCallbackSignature(token, ts, nonce, msg); got != hex.EncodeToString(sum[:]) {
+	if got := douyin.CallbackSignature(token, ts, nonce, msg); got != hex.EncodeToString(sum[:]) {
 		t.Fatalf("got %s, want %s", got, hex.EncodeToString(sum[:]))
 	}
-	if sign.DouyinCallbackSignature(token, ts, nonce, msg+" ") == sign.DouyinCallbackSignature(token, ts, nonce, msg) {
+	if douyin.CallbackSignature(token, ts, nonce, msg+" ") == douyin.CallbackSignature(token, ts, nonce, msg) {
 		t.Error("msg change does not change the signature")
 	}
 }

@@ -55,6 +55,7 @@ type Result struct {
 	JSON      string
 	Log       string         // the log file, "" when none
 	Callbacks map[string]int // outcome → count
+	Pulled    []string       // accounts whose ledger the runs pulled, and from where
 }
 
 // account is one provider account of the demo: its sandbox, the client
@@ -109,10 +110,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}()
 
+	// Accounts whose ledger is pulled: MinCloud orders, a merchant order table.
+	srcs, err := setUpSources(cfg.Day, cfg.Dir, db, log)
+	defer srcs.Close()
+	if err != nil {
+		return nil, err
+	}
+
 	// The callback receiver, on loopback, as `payrecon serve` runs it.
 	ia := map[string]intake.Account{}
 	for _, a := range accts {
 		ia[a.name] = intake.Account{Provider: a.acct.Provider, Verifier: a.verifier, Policy: payrecon.PolicyFor(a.acct, a.verifier)}
+	}
+	for name, a := range srcs.intake {
+		ia[name] = a
 	}
 	h := intake.New(intake.Config{Accounts: ia, Store: db, Logger: log})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -134,6 +145,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			}
 		}
 	}
+	for name, a := range srcs.intake {
+		for _, cb := range srcs.hooks {
+			status, body, err := scenario.Fire(ctx, client, base+"/callbacks/"+a.Provider+"/"+name, cb)
+			if err != nil {
+				return nil, err
+			}
+			if status/100 != 2 {
+				return nil, fmt.Errorf("%s webhook refused: %d %s", name, status, body)
+			}
+			res.Callbacks["MinCloud trigger webhooks accepted"]++
+		}
+	}
 	if err := db.Callbacks(ctx, "", func(cb payrecon.RawCallback) error {
 		if !cb.Accepted {
 			res.Rejected = append(res.Rejected, cb)
@@ -149,6 +172,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		targets[a.name] = jobs.Target{Account: a.acct, Provider: a.prov}
 		names = append(names, a.name)
 	}
+	for name, t := range srcs.targets {
+		targets[name] = t
+		names = append(names, name)
+	}
+	sort.Strings(names[len(accts):])
+	res.Pulled = srcs.notes
 	runner := jobs.NewRunner(db, targets, log, time.Now, jobs.Options{Version: cfg.Version, QueryBackoff: 10 * time.Millisecond})
 	runs, err := runner.RunRange(ctx, names, cfg.Day.Add(-1), cfg.Day)
 	if err != nil {
@@ -314,7 +343,7 @@ func tamper(body []byte) []byte {
 }
 
 func summarize(w io.Writer, res *Result, dbPath string) {
-	fmt.Fprintln(w, "payrecon demo: Huawei Payment Kit and WeChat Pay sandboxes on loopback, embedded SQLite")
+	fmt.Fprintln(w, "payrecon demo: Huawei Payment Kit, WeChat Pay and MinCloud sandboxes on loopback, embedded SQLite")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Callbacks fired at `serve`:")
 	keys := make([]string, 0, len(res.Callbacks))
@@ -327,6 +356,11 @@ func summarize(w io.Writer, res *Result, dbPath string) {
 	}
 	for _, cb := range res.Rejected {
 		fmt.Fprintf(w, "  rejected %s/%s: %s\n", cb.Provider, cb.Account, cb.Reason)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Ledgers pulled by the runs (not called back):")
+	for _, n := range res.Pulled {
+		fmt.Fprintf(w, "  %s\n", n)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

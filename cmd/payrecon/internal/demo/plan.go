@@ -179,7 +179,7 @@ func Build(o Options) (*scenario.Scenario, []Event) {
 		sc.Refunds = append(sc.Refunds, rf)
 		rfc := rf
 		rfc.Status = payrecon.StatusSuccess
-		evs = append(evs, Event{Mode: Misreport, Refund: &rfc, Why: "refund success callback, refund failed at the provider: status_mismatch"})
+		evs = append(evs, Event{Mode: Misreport, Refund: &rfc, Why: "refund success callback, refund failed at the provider and in no bill: refund_missing_in_bill"})
 		ghost := refund(src, 200, 20*time.Hour+4*time.Minute)
 		evs = append(evs, Event{Mode: Misreport, Refund: &ghost, Why: "refund success callback, refund unknown to the provider: refund_missing_in_bill"})
 	}

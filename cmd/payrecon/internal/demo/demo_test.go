@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/internal/demo"
+	"github.com/payrecon/payrecon/cmd/payrecon/internal/demo"
 )
 
 func TestDemoShowsEveryClass(t *testing.T) {
@@ -38,5 +38,33 @@ func TestDemoShowsEveryClass(t *testing.T) {
 	}
 	if len(res.Rejected) < 4 { // forged + tampered, per provider
 		t.Fatalf("rejected callbacks = %d, want ≥ 4", len(res.Rejected))
+	}
+	// The pulled ledgers: MinCloud orders against WeChat, a CSV order table.
+	want := map[string][]payrecon.Class{
+		"wechat-mp":   {payrecon.ClassMissingInBill, payrecon.ClassStatusMismatch, payrecon.ClassAmountMismatch, payrecon.ClassRefundAmountMismatch},
+		"wechat-shop": {payrecon.ClassMissingInLedger, payrecon.ClassAmountMismatch},
+	}
+	for _, r := range res.Runs {
+		if r.Day != day || want[r.Account] == nil {
+			continue
+		}
+		got := 0
+		for c, ct := range r.Totals.ByClass {
+			if c.IsDiscrepancy() {
+				got += int(ct.Count)
+			}
+		}
+		if got != len(want[r.Account]) {
+			t.Errorf("%s: %d discrepancies, want %v (%v)", r.Account, got, want[r.Account], r.Totals.ByClass)
+		}
+		for _, c := range want[r.Account] {
+			if r.Totals.ByClass[c].Count != 1 {
+				t.Errorf("%s: %s count %d, want 1", r.Account, c, r.Totals.ByClass[c].Count)
+			}
+		}
+		delete(want, r.Account)
+	}
+	if len(want) > 0 {
+		t.Errorf("no runs of %v", want)
 	}
 }

@@ -1,0 +1,205 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/providers/alipay"
+	"github.com/payrecon/payrecon/providers/alipay/sandbox"
+	"github.com/payrecon/payrecon/providers/providertest"
+	"github.com/payrecon/payrecon/providers/scenario"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
+)
+
+// TestGroundTruthAlipayRefunds builds an Alipay day's ledger through the
+// real intake from the sandbox's signed notifications and reconciles it with
+// the real runner. Orders are refunded two and three times (one of them in
+// full, which closes the trade); every refund notification states the
+// trade's cumulative refund_fee, and they arrive out of order and retried.
+// Each refund must be booked at its own amount, one whose notification was
+// lost must be refund_missing_in_ledger at its own amount (the next refund of
+// its order still exact), a success notification for a trade Alipay closed
+// unpaid must be missing_in_bill, and the day must balance.
+func TestGroundTruthAlipayRefunds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := &clock{}
+		clk.runAfter(dayD)
+		at := func(h, m int) time.Time {
+			return dayD.Start().Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+		}
+		sc := &scenario.Scenario{}
+		var pays []scenario.Payment
+		for i := 0; i < 10; i++ {
+			amount := int64(10000 + 1237*i)
+			p := scenario.Payment{MerchantOrderNo: fmt.Sprintf("AO%03d", i), ProviderTxnNo: fmt.Sprintf("2026112022001400000000%06d", i),
+				Status: payrecon.StatusSuccess, Amount: amount, PayerAmount: amount, CreatedAt: at(8, i), PaidAt: at(8, i+1), Product: "商品"}
+			pays = append(pays, p)
+		}
+		// Refund plans: orders 0-3 twice, 4-6 three times, 7 three times in full.
+		parts := map[int][]func(a int64) int64{}
+		for i := 0; i <= 3; i++ {
+			parts[i] = []func(int64) int64{func(a int64) int64 { return a / 5 }, func(a int64) int64 { return a/4 + 3 }}
+		}
+		for i := 4; i <= 6; i++ {
+			parts[i] = []func(int64) int64{func(a int64) int64 { return a / 5 }, func(a int64) int64 { return a/4 + 3 }, func(a int64) int64 { return a/3 + 11 }}
+		}
+		parts[7] = []func(int64) int64{func(a int64) int64 { return a / 4 }, func(a int64) int64 { return a / 3 }, func(a int64) int64 { return a - a/4 - a/3 }}
+		var refunds []scenario.Refund
+		for i := 0; i <= 7; i++ {
+			for j, f := range parts[i] {
+				amt := f(pays[i].Amount)
+				fin := at(12+j, 10+i)
+				refunds = append(refunds, scenario.Refund{MerchantRefundNo: fmt.Sprintf("AR%03d-%d", i, j+1), MerchantOrderNo: pays[i].MerchantOrderNo,
+					ProviderTxnNo: pays[i].ProviderTxnNo, Status: payrecon.StatusSuccess, Amount: amt, PayerAmount: amt, CreatedAt: fin.Add(-time.Minute), FinishedAt: fin})
+			}
+		}
+		// A trade Alipay closed unpaid (no send_pay_date) that the merchant's
+		// side booked as paid from a mistaken notification.
+		closed := scenario.Payment{MerchantOrderNo: "AOCLOSED", ProviderTxnNo: "2026112022001400000000999999", Status: payrecon.StatusClosed,
+			Amount: 4321, PayerAmount: 4321, CreatedAt: at(9, 0), PaidAt: at(9, 1)}
+		sc.Payments = append(append(sc.Payments, pays...), closed)
+		sc.Refunds = refunds
+
+		sb := sandbox.New(sc, sandbox.Options{Now: clk.Now})
+		defer sb.Close()
+		cfg := sb.MerchantConfig()
+		cfg.Account = testAccount
+		client, err := alipay.New(cfg, storetest.Logger(t), alipay.WithNow(clk.Now))
+		storetest.Must(t, err)
+		in := providertest.ServeIntake(t, db, storetest.Logger(t), alipay.Name, testAccount, client, clk.Now)
+		fire := func(cb scenario.Callback, err error) {
+			t.Helper()
+			storetest.Must(t, err)
+			if status, body := in.Fire(t, testAccount, cb); status != http.StatusOK || string(body) != alipay.ReplySuccess {
+				t.Fatalf("notification %s: %d %q", cb.EventID, status, body)
+			}
+		}
+		for _, p := range pays {
+			fire(sb.PaymentCallback(p))
+		}
+		mistaken := closed
+		mistaken.Status = payrecon.StatusSuccess
+		fire(sb.PaymentCallback(mistaken))
+		// Refund notifications newest first (Alipay retries for 25 hours, so
+		// the order is anyone's), every third one retried; AR005-2 is lost.
+		const lost = "AR005-2"
+		var cumulativeSeen bool
+		for i := len(refunds) - 1; i >= 0; i-- {
+			r := refunds[i]
+			if r.MerchantRefundNo == lost {
+				continue
+			}
+			cb, err := sb.RefundCallback(r)
+			storetest.Must(t, err)
+			if r.MerchantRefundNo == "AR004-3" {
+				// the notification states the cumulative refund, not this one
+				want := payrecon.FormatYuan(refunds[i-2].Amount + refunds[i-1].Amount + r.Amount)
+				cumulativeSeen = containsParam(string(cb.Body), "refund_fee", want)
+			}
+			fire(cb, nil)
+			if i%3 == 0 {
+				fire(cb, nil)
+			}
+		}
+		if !cumulativeSeen {
+			t.Fatal("the sandbox's notification for AR004-3 does not state the cumulative refund_fee")
+		}
+		// Exact own amounts in the ledger.
+		for _, r := range refunds {
+			e, err := db.LedgerEntryByKey(ctx, testAccount, "refund:"+r.MerchantRefundNo+":success")
+			if r.MerchantRefundNo == lost {
+				if err == nil {
+					t.Errorf("lost refund %s booked: %+v", lost, e)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("refund %s: %v", r.MerchantRefundNo, err)
+			}
+			if e.Amount != r.Amount || e.PayerAmount != r.Amount {
+				t.Errorf("refund %s booked %d (payer %d), its own amount is %d", r.MerchantRefundNo, e.Amount, e.PayerAmount, r.Amount)
+			}
+		}
+
+		r := jobs.NewRunner(db, map[string]jobs.Target{testAccount: {
+			Account:  payrecon.Account{Name: testAccount, Provider: alipay.Name},
+			Provider: client,
+		}}, storetest.Logger(t), clk.Now, jobs.Options{QueryBackoff: time.Millisecond, Version: "test"})
+		run, err := r.RunDay(ctx, testAccount, dayD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items := runItems(t, db, run.ID)
+		got := map[string]payrecon.Class{}
+		for _, it := range items {
+			got[itemID(it)] = it.Class
+		}
+		want := map[string]payrecon.Class{
+			string(payrecon.ClassRefundMissingInLedger) + "|":                payrecon.ClassRefundMissingInLedger,
+			string(payrecon.ClassMissingInBill) + "|" + closed.ProviderTxnNo: payrecon.ClassMissingInBill,
+		}
+		for id := range want {
+			if _, ok := got[id]; !ok {
+				t.Errorf("recall: %s not found in %v", id, got)
+			}
+		}
+		for id := range got {
+			if _, ok := want[id]; !ok {
+				t.Errorf("precision: unexpected %s", id)
+			}
+		}
+		for _, it := range items {
+			if it.Class == payrecon.ClassRefundMissingInLedger && (it.MerchantRefundNo != lost || it.BillAmount != -refunds[indexOf(refunds, lost)].Amount) {
+				t.Errorf("refund_missing_in_ledger %s bill %d, want %s at -%d", it.MerchantRefundNo, it.BillAmount, lost, refunds[indexOf(refunds, lost)].Amount)
+			}
+			if it.Class == payrecon.ClassMissingInBill && it.ProviderStatus != payrecon.StatusClosed {
+				t.Errorf("missing_in_bill provider status %q, want closed", it.ProviderStatus)
+			}
+		}
+		var billTotal, ledgerTotal int64
+		for _, p := range pays {
+			billTotal += p.Amount
+			ledgerTotal += p.Amount
+		}
+		ledgerTotal += closed.Amount
+		for _, rf := range refunds {
+			billTotal -= rf.Amount
+			if rf.MerchantRefundNo != lost {
+				ledgerTotal -= rf.Amount
+			}
+		}
+		tot := run.Totals
+		if tot.BillTotal != billTotal || tot.LedgerTotal != ledgerTotal || !tot.Balanced() {
+			t.Errorf("totals bill %d ledger %d explained %d, want bill %d ledger %d balanced", tot.BillTotal, tot.LedgerTotal, tot.Explained, billTotal, ledgerTotal)
+		}
+		if wantMatched := int64(len(pays) + len(refunds) - 1); tot.Matched != wantMatched {
+			t.Errorf("matched %d, want %d", tot.Matched, wantMatched)
+		}
+		if tot.ByClass[payrecon.ClassSettlementMismatch].Count != 0 {
+			t.Errorf("settlement_mismatch: %+v", tot.ByClass)
+		}
+	})
+}
+
+func indexOf(rs []scenario.Refund, merchantRefundNo string) int {
+	for i, r := range rs {
+		if r.MerchantRefundNo == merchantRefundNo {
+			return i
+		}
+	}
+	panic("no refund " + merchantRefundNo)
+}
+
+// containsParam reports whether a form body holds name=value.
+func containsParam(body, name, value string) bool {
+	v, err := url.ParseQuery(body)
+	return err == nil && v.Get(name) == value
+}

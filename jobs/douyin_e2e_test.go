@@ -1,0 +1,169 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/providers/douyin"
+	"github.com/payrecon/payrecon/providers/douyin/sandbox"
+	"github.com/payrecon/payrecon/providers/scenario"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
+)
+
+// TestGroundTruthDouyinFees reconciles a Douyin day with a fee rate through
+// the real client and its loopback sandbox. Douyin's payment and refund bills
+// state no fee; its settle bill states each order's 技术服务费 (refunds settle
+// back as negative rows with their fee returned). Planted: fee differences
+// on the settle bill (payments and one refund), a lost payment callback, a
+// ledger success for an order that timed out at Douyin (TIMEOUT, in no bill),
+// and a settlement adjustment. Every planted item must come out in its class
+// and nothing else (no fee_mismatch from the fee-less trade lines), and the
+// settlement must net the same fees on both sides.
+func TestGroundTruthDouyinFees(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		// Two days: one that settles exactly, one with an adjustment row.
+		for i, adjust := range []int64{0, 7} {
+			t.Run(fmt.Sprintf("adjust%d", adjust), func(t *testing.T) { douyinFees(t, db, dayD.Add(10*i), adjust) })
+		}
+	})
+}
+
+func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
+	ctx := context.Background()
+	rnd := rand.New(rand.NewPCG(uint64(adjust)+5, 99))
+	prefix := fmt.Sprintf("A%d", adjust) // each sub-run its own orders
+	at := func() time.Time { return day.Start().Add(time.Hour + time.Duration(rnd.IntN(20*3600))*time.Second) }
+	sc := &scenario.Scenario{SettlementDelta: map[payrecon.Day]int64{day: adjust}}
+	var ledger []payrecon.LedgerEntry
+	want := map[string]payrecon.Class{}
+	payEntry := func(p scenario.Payment) payrecon.LedgerEntry {
+		return payrecon.LedgerEntry{Account: testAccount, Provider: douyin.Name, EventKey: payrecon.EventKey(payrecon.KindPayment, p.ProviderTxnNo, payrecon.StatusSuccess),
+			Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
+			Amount: p.Amount, PayerAmount: p.Amount, Currency: "CNY", OccurredAt: p.PaidAt, Source: "callback"}
+	}
+	var pays []scenario.Payment
+	for i := 0; i < 150; i++ {
+		amount := int64(100 + rnd.IntN(200000))
+		paid := at()
+		p := scenario.Payment{MerchantOrderNo: fmt.Sprintf("%sDO%05d", prefix, i), ProviderTxnNo: fmt.Sprintf("N7%s%011d", prefix, i),
+			Status: payrecon.StatusSuccess, Amount: amount, PayerAmount: amount, Fee: payrecon.FeeFor(amount, testRatePPM), FeeRatePPM: testRatePPM,
+			CreatedAt: paid.Add(-time.Minute), PaidAt: paid}
+		if i%37 == 5 { // planted: the settle bill charges another fee
+			p.Fee += int64(1 + i%4)
+			want[string(payrecon.ClassFeeMismatch)+"|"+p.ProviderTxnNo] = payrecon.ClassFeeMismatch
+		}
+		pays = append(pays, p)
+		if i == 77 { // planted: the payment callback never arrived
+			want[string(payrecon.ClassMissingInLedger)+"|"+p.ProviderTxnNo] = payrecon.ClassMissingInLedger
+			continue
+		}
+		ledger = append(ledger, payEntry(p))
+	}
+	var refunds []scenario.Refund
+	for i := 3; i < len(pays); i += 9 {
+		p := pays[i]
+		amt := p.Amount/3 + 1
+		fin := p.PaidAt.Add(time.Minute)
+		if fin.After(day.End()) {
+			fin = p.PaidAt
+		}
+		r := scenario.Refund{MerchantRefundNo: fmt.Sprintf("%sDR%05d", prefix, i), ProviderRefundNo: fmt.Sprintf("R7%s%011d", prefix, i),
+			MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo, Status: payrecon.StatusSuccess,
+			Amount: amt, PayerAmount: amt, Fee: payrecon.FeeFor(amt, testRatePPM), CreatedAt: fin, FinishedAt: fin}
+		if i == 30 { // planted: the settle bill returns another fee for this refund
+			r.Fee--
+			want[string(payrecon.ClassFeeMismatch)+"|"+p.ProviderTxnNo] = payrecon.ClassFeeMismatch
+		}
+		refunds = append(refunds, r)
+		ledger = append(ledger, payrecon.LedgerEntry{Account: testAccount, Provider: douyin.Name, EventKey: payrecon.EventKey(payrecon.KindRefund, r.ProviderRefundNo, payrecon.StatusSuccess),
+			Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess, MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
+			MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo, Amount: r.Amount, PayerAmount: r.Amount,
+			Currency: "CNY", OccurredAt: r.FinishedAt, Source: "callback"})
+	}
+	// planted: the ledger says paid, Douyin says TIMEOUT and no bill lists it.
+	timedOut := scenario.Payment{MerchantOrderNo: prefix + "DOTIMEOUT", ProviderTxnNo: "N7" + prefix + "TIMEOUT", Status: payrecon.StatusClosed,
+		Amount: 4321, PayerAmount: 4321, CreatedAt: at(), PaidAt: at()}
+	ledger = append(ledger, payEntry(timedOut))
+	want[string(payrecon.ClassMissingInBill)+"|"+timedOut.ProviderTxnNo] = payrecon.ClassMissingInBill
+	if adjust != 0 {
+		want[string(payrecon.ClassSettlementMismatch)+"|settlement "+string(day)] = payrecon.ClassSettlementMismatch
+	}
+	sc.Payments = append(append(sc.Payments, pays...), timedOut)
+	sc.Refunds = refunds
+	for _, e := range ledger {
+		if dup, err := db.AddLedgerEntry(ctx, e); err != nil || dup {
+			t.Fatalf("ledger %s: %v %v", e.EventKey, dup, err)
+		}
+	}
+
+	clk := &clock{}
+	clk.runAfter(day)
+	sb, err := sandbox.New(sc, sandbox.Options{Now: clk.Now, SettleTrades: true, Summary: true})
+	storetest.Must(t, err)
+	defer sb.Close()
+	cfg := sb.MerchantConfig()
+	cfg.Account = testAccount
+	client, err := douyin.New(cfg, storetest.Logger(t), douyin.WithNow(clk.Now))
+	storetest.Must(t, err)
+	if client.FeeFacts().Bill != payrecon.BillSettlement {
+		t.Fatalf("douyin declares fees on %q", client.FeeFacts().Bill)
+	}
+	r := newRunner(t, db, client, clk, jobs.Options{})
+	run, err := r.RunDay(ctx, testAccount, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := runItems(t, db, run.ID)
+	got := map[string]payrecon.Class{}
+	for _, it := range items {
+		got[itemID(it)] = it.Class
+		if it.Class == payrecon.ClassFeeMismatch && (it.Delta != 0 || it.BillFee == it.LedgerFee) {
+			t.Errorf("fee_mismatch %s: delta %d, bill fee %d, rate fee %d", it.ProviderTxnNo, it.Delta, it.BillFee, it.LedgerFee)
+		}
+	}
+	for id := range want {
+		if _, ok := got[id]; !ok {
+			t.Errorf("recall: planted %s not found", id)
+		}
+	}
+	for id := range got {
+		if _, ok := want[id]; !ok {
+			t.Errorf("precision: unexpected %s", id)
+		}
+	}
+	// Totals from the scenario, independently of the engine.
+	var bill, led, fees, settle int64
+	for _, p := range pays {
+		bill += p.Amount
+		fees += p.Fee
+		settle += p.Amount - p.Fee
+	}
+	for _, rf := range refunds {
+		bill -= rf.Amount
+		fees -= rf.Fee
+		settle -= rf.Amount - rf.Fee
+	}
+	for _, e := range ledger {
+		if e.Kind == payrecon.KindRefund {
+			led -= e.Amount
+		} else {
+			led += e.Amount
+		}
+	}
+	tot := run.Totals
+	if tot.BillTotal != bill || tot.LedgerTotal != led || !tot.Balanced() {
+		t.Errorf("totals bill %d ledger %d difference %d explained %d; want bill %d ledger %d, balanced", tot.BillTotal, tot.LedgerTotal, tot.Difference, tot.Explained, bill, led)
+	}
+	if tot.Fees != fees || tot.Settlement != settle+adjust {
+		t.Errorf("fees %d settlement %d, want %d and %d", tot.Fees, tot.Settlement, fees, settle+adjust)
+	}
+	if wantMatched := int64(len(pays) + len(refunds) - 1 - len(want) + 2); adjust == 0 && tot.Matched != wantMatched {
+		t.Errorf("matched %d, want %d", tot.Matched, wantMatched)
+	}
+}

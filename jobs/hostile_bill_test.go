@@ -1,0 +1,149 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/providers/huawei"
+	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
+	"github.com/payrecon/payrecon/providers/scenario"
+	"github.com/payrecon/payrecon/providers/wechat"
+	wxsandbox "github.com/payrecon/payrecon/providers/wechat/sandbox"
+	"github.com/payrecon/payrecon/reports"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
+)
+
+// tamperMiddleLine plants bad bytes in the middle data line of day's trade
+// bill at the start of field col (0-based) and records the line's number.
+func tamperMiddleLine(day payrecon.Day, col int, bad string, line *int) func(*scenario.BillTamper) {
+	return func(bt *scenario.BillTamper) {
+		if bt.Day != day || bt.Kind != payrecon.BillTrade {
+			return
+		}
+		lines := bytes.SplitAfter(bt.Plain, []byte("\n"))
+		i := len(lines) / 2
+		at := 0
+		for k := 0; k < col; k++ {
+			at += bytes.IndexByte(lines[i][at:], ',') + 1
+		}
+		if lines[i][at] == '`' {
+			at++ // inside WeChat Pay's value guard
+		}
+		lines[i] = append(append(append([]byte{}, lines[i][:at]...), bad...), lines[i][at:]...)
+		bt.Plain = bytes.Join(lines, nil)
+		*line = i + 1
+	}
+}
+
+// A bill that turns hostile between two runs of a day: the re-run fails
+// naming the file, line and column, stores no items, and the report still
+// shows the good run — through the real runner, with the Huawei sandbox (an
+// unterminated quote: the bill must not read as a shorter one) and the
+// WeChat Pay sandbox (GBK bytes in a UTF-8 bill), on SQLite and MySQL.
+func TestHostileBillKeepsLastGoodRun(t *testing.T) {
+	type setup struct {
+		name   string
+		col    int    // field to plant at
+		bad    string // what to plant
+		file   string // the file the error must name
+		column string // the column it must name
+		start  func(t *testing.T, p *plan, clk *clock) (payrecon.Provider, scenario.BillTamperer, func())
+	}
+	for _, s := range []setup{
+		{name: "huawei", col: 5, bad: `"`, file: "TradeBill_" + hwsandbox.MercNo, column: huawei.ColMercOrderNo,
+			start: func(t *testing.T, p *plan, clk *clock) (payrecon.Provider, scenario.BillTamperer, func()) {
+				sb, err := hwsandbox.New(p.sc, hwsandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/acc", Now: clk.Now})
+				storetest.Must(t, err)
+				c, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), storetest.Logger(t),
+					huawei.WithHTTPClient(sb.Client()), huawei.WithAccount(testAccount), huawei.WithNow(clk.Now))
+				storetest.Must(t, err)
+				return c, sb, sb.Close
+			}},
+		{name: "wechat", col: 6, bad: "\xc9\xcc\xc6\xb7", file: "wechat_" + wxsandbox.MchID, column: "商户订单号",
+			start: func(t *testing.T, p *plan, clk *clock) (payrecon.Provider, scenario.BillTamperer, func()) {
+				sb := wxsandbox.New(p.sc, wxsandbox.Options{Now: clk.Now})
+				cfg := sb.MerchantConfig()
+				cfg.Account = testAccount
+				c, err := wechat.New(cfg, storetest.Logger(t), wechat.WithNow(clk.Now))
+				storetest.Must(t, err)
+				return c, sb, sb.Close
+			}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				p := newPlanOpts(19, 40, digitNumbers, s.name == "wechat")
+				if s.name == "wechat" {
+					p.dropOthers()
+				}
+				for i := range p.ledger {
+					p.ledger[i].Provider = s.name
+				}
+				p.load(t, db)
+				clk := &clock{}
+				clk.runAfter(dayD)
+				prov, tb, stop := s.start(t, p, clk)
+				defer stop()
+				r := newRunner(t, db, prov, clk, jobs.Options{})
+
+				good, err := r.RunDay(ctx, testAccount, dayD)
+				if err != nil {
+					t.Fatalf("good run: %v", err)
+				}
+				before, err := reports.StoreSource(ctx, db, db, []string{testAccount}, dayD, dayD)
+				storetest.Must(t, err)
+				if len(before.Runs) != 1 || before.Runs[0].ID != good.ID {
+					t.Fatalf("report before: %+v", before.Runs)
+				}
+				goodItems := runItems(t, db, good.ID)
+
+				line := 0
+				tb.TamperBills(tamperMiddleLine(dayD, s.col, s.bad, &line))
+				defer tb.TamperBills(nil)
+				bad, runErr := r.RunDay(ctx, testAccount, dayD)
+				err = runErr
+				if err == nil {
+					t.Fatal("the tampered bill was reconciled")
+				}
+				want := fmt.Sprintf("line %d column %s", line, s.column)
+				if !strings.Contains(err.Error(), s.file) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err = %v: want it to name %s… and %q", err, s.file, want)
+				}
+				if bad.ID != 0 {
+					if n := len(runItems(t, db, bad.ID)); n != 0 {
+						t.Fatalf("the failed run stored %d items", n)
+					}
+				}
+				hist, err := db.RunHistory(ctx, testAccount, dayD)
+				storetest.Must(t, err)
+				failed := 0
+				for _, h := range hist {
+					if h.State == payrecon.RunFailed {
+						failed++
+					}
+				}
+				if len(hist) != 2 || failed != 1 {
+					t.Fatalf("history %+v", hist)
+				}
+				t.Logf("the re-run failed: %v", runErr)
+				after, err := reports.StoreSource(ctx, db, db, []string{testAccount}, dayD, dayD)
+				storetest.Must(t, err)
+				if len(after.Runs) != 1 || after.Runs[0].ID != good.ID || !reflect.DeepEqual(after.Runs[0].Totals, before.Runs[0].Totals) {
+					t.Fatalf("report after the failed run: %+v, want run %d as before", after.Runs, good.ID)
+				}
+				var items []payrecon.Item
+				storetest.Must(t, after.Items(good.ID, func(it payrecon.Item) error { items = append(items, it); return nil }))
+				if !reflect.DeepEqual(itemsSig(items), itemsSig(goodItems)) {
+					t.Fatalf("the good run's items changed: %d, were %d", len(items), len(goodItems))
+				}
+			})
+		})
+	}
+}

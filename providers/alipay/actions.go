@@ -1,9 +1,0 @@
-package alipay
-
-import "github.com/payrecon/payrecon"
-
-var _ payrecon.RefundNoLimiter = (*Client)(nil)
-
-// RefundNoMaxLen is the longest merchant refund number the refund API
-// takes (64 characters).
-func (c *Client) RefundNoMaxLen() int { return 64 }
