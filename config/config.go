@@ -130,6 +130,9 @@ type Server struct {
 	// stores every one.
 	UnknownAccountRate  float64 `yaml:"unknown_account_rate"`
 	UnknownAccountBurst int     `yaml:"unknown_account_burst"`
+	// MaxBodyBytesInFlight bounds the memory of bodies being read at once;
+	// past it callbacks are answered 503 unread (slow-client floods).
+	MaxBodyBytesInFlight int64 `yaml:"max_body_bytes_in_flight"`
 }
 
 // Log configures log/slog. $LOG_LEVEL overrides Level.
@@ -233,6 +236,8 @@ func Default() Config {
 			RejectBurst:         50,
 			UnknownAccountRate:  1,
 			UnknownAccountBurst: 10,
+
+			MaxBodyBytesInFlight: 64 << 20,
 		},
 		Log: Log{Level: "info", Format: "json"},
 		Jobs: Jobs{
@@ -388,6 +393,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.UnknownAccountRate < 0 {
 		bad("server.unknown_account_rate", "must not be negative (0 stores every one)")
+	}
+	if c.Server.MaxBodyBytesInFlight < c.Server.MaxBodyBytes {
+		bad("server.max_body_bytes_in_flight", "must be at least server.max_body_bytes (%d), got %d", c.Server.MaxBodyBytes, c.Server.MaxBodyBytesInFlight)
 	}
 	if c.Server.UnknownAccountBurst < 1 {
 		bad("server.unknown_account_burst", "must be at least 1")

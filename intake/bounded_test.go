@@ -216,3 +216,46 @@ func TestTimedOutBodyIsStored(t *testing.T) {
 		t.Fatalf("stored %+v, want the timed-out part as rejected", got)
 	}
 }
+
+// TestBodiesInFlightAreBudgeted: while slow clients hold the budget of
+// body bytes in flight, a further callback is answered 503 unread (the
+// provider retries); once they finish, callbacks go through again.
+func TestBodiesInFlightAreBudgeted(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	h := intake.New(intake.Config{
+		Accounts: map[string]intake.Account{"shop": {Provider: "wechat", Verifier: testverifier.Verifier{Key: key, Provider: "wechat"}}},
+		Store:    db, Logger: storetest.Logger(t), Now: func() time.Time { return now },
+		MaxBodyBytesInFlight: 64 << 10,
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	slow, err := net.Dial("tcp", srv.Listener.Addr().String())
+	storetest.Must(t, err)
+	defer slow.Close()
+	fmt.Fprintf(slow, "POST /callbacks/wechat/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n%s", strings.Repeat("x", 50000))
+
+	body, sig := testverifier.Callback(key, "evt-busy", 40, "1.00") // ~8 KiB: does not fit beside the slow one
+	var got response
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = post(t, srv.URL+"/callbacks/wechat/shop", body, sig); got.status == http.StatusServiceUnavailable {
+			break
+		}
+	}
+	if got.status != http.StatusServiceUnavailable {
+		t.Fatalf("with the budget held: %d %s, want 503", got.status, got.body)
+	}
+	if n := len(callbacks(t, db)); n != 0 {
+		t.Errorf("%d callbacks stored while busy", n)
+	}
+	// The slow client finishes; its (forged) body is rejected, the budget freed.
+	fmt.Fprint(slow, strings.Repeat("x", 10000))
+	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
+	storetest.Must(t, err)
+	resp.Body.Close()
+	if got := post(t, srv.URL+"/callbacks/wechat/shop", body, sig); got.status != 200 {
+		t.Errorf("after the slow client: %d %s", got.status, got.body)
+	}
+	if st := h.Stats(); st.RejectsNotStored < 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

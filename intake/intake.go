@@ -66,6 +66,11 @@ type Config struct {
 	// are logged at most once a second. A negative rate disables it.
 	UnknownAccountRate  float64
 	UnknownAccountBurst int
+	// MaxBodyBytesInFlight bounds the memory of request bodies being read
+	// at once (default 64 MiB): past it a callback is answered 503 without
+	// reading it (the provider retries), so that many slow clients each
+	// trickling a large body cannot exhaust memory.
+	MaxBodyBytesInFlight int64
 	// StoreTimeout bounds every store call (default 5s). It runs on a
 	// context detached from the request, so a callback whose client went
 	// away or whose body read timed out is still stored; keep it below the
@@ -88,6 +93,7 @@ const (
 	DefaultUnknownAccountRate  = 1
 	DefaultUnknownAccountBurst = 10
 	DefaultStoreTimeout        = 5 * time.Second
+	DefaultBodyBytesInFlight   = 64 << 20
 )
 
 // DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
@@ -109,6 +115,7 @@ type Handler struct {
 	providers map[string]bool
 	mux       *http.ServeMux
 	limits    *limiter
+	bodies    *bodyBudget
 	stats     stats
 	obs       Observer
 }
@@ -130,6 +137,7 @@ func New(cfg Config) *Handler {
 		h.cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	h.cfg.withDefaults()
+	h.bodies = &bodyBudget{max: h.cfg.MaxBodyBytesInFlight}
 	h.limits = newLimiter(h.cfg.RejectRate, h.cfg.RejectBurst, h.cfg.UnknownAccountRate, h.cfg.UnknownAccountBurst)
 	for _, p := range cfg.Providers {
 		h.providers[p] = true
@@ -200,7 +208,23 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, jsonError(http.StatusNotFound, fmt.Sprintf("unknown provider %q", clip(provider, maxProviderLen))))
 		return
 	}
-	body, tooBig, err := readLimited(r.Body, h.cfg.MaxBodyBytes)
+	limit := h.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		// Declared too big: read no more than what a rejected row keeps.
+		limit = min(limit, int64(max(h.cfg.RejectBodyBytes, 0)))
+	}
+	body, tooBig, release, err := h.bodies.read(r.Body, limit, r.ContentLength)
+	defer release()
+	if errors.Is(err, errBodyBudget) {
+		// Too many bodies in flight (a slow-client flood): not read, not
+		// stored; the provider retries.
+		h.stats.rejectsNotStored.Add(1)
+		h.obs.NotStored("bodies_in_flight")
+		h.obs.Finished(h.providerLabel(provider), UnknownLabel, Failed)
+		writeReply(w, jsonError(http.StatusServiceUnavailable, "busy, retry later"))
+		return
+	}
+	tooBig = tooBig || r.ContentLength > h.cfg.MaxBodyBytes
 	in := incoming{
 		provider: provider, account: account, header: r.Header.Clone(), body: body, tooBig: tooBig,
 		bodyLength: int64(len(body)), remoteAddr: r.RemoteAddr, receivedAt: h.now(), source: "http",
@@ -218,16 +242,6 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	h.finished(in, res)
 	writeReply(w, res.reply)
-}
-
-// readLimited reads up to limit bytes; tooBig reports a longer body (whose
-// first limit bytes are returned).
-func readLimited(r io.Reader, limit int64) (body []byte, tooBig bool, err error) {
-	body, err = io.ReadAll(io.LimitReader(r, limit+1))
-	if int64(len(body)) > limit {
-		return body[:limit], true, nil
-	}
-	return body, false, err
 }
 
 // process runs one callback through routing checks, verification and the
@@ -482,6 +496,9 @@ func (c *Config) withDefaults() {
 	if c.StoreTimeout <= 0 {
 		c.StoreTimeout = DefaultStoreTimeout
 	}
+	if c.MaxBodyBytesInFlight <= 0 {
+		c.MaxBodyBytesInFlight = DefaultBodyBytesInFlight
+	}
 }
 
 // stats counts what the limits did.
@@ -537,8 +554,9 @@ type Observer interface {
 	// Stored reports one store call and its error (nil on success).
 	Stored(provider string, d time.Duration, err error)
 	Finished(provider, account string, outcome Outcome)
-	// NotStored counts a rejected callback not stored because of a limit:
-	// "remote" or "unknown_account".
+	// NotStored counts a callback not stored because of a limit: "remote"
+	// or "unknown_account" (rejected, answered as usual), or
+	// "bodies_in_flight" (answered 503 unread).
 	NotStored(limit string)
 	UnknownAccount()
 }

@@ -1,6 +1,8 @@
 package intake
 
 import (
+	"errors"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -114,4 +116,92 @@ func remoteHost(addr string) string {
 		return h
 	}
 	return addr
+}
+
+// errBodyBudget: the bytes of bodies in flight would exceed the budget.
+var errBodyBudget = errors.New("request bodies in flight exceed their budget")
+
+// bodyBudget bounds the bytes of request bodies held while being read,
+// across all requests. A body reserves its buffer in steps as it grows.
+type bodyBudget struct {
+	mu   sync.Mutex
+	used int64
+	max  int64
+}
+
+func (b *bodyBudget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.max {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *bodyBudget) give(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+}
+
+// readStep is how much more buffer a body reserves at a time.
+const readStep = 4 << 10
+
+// read reads up to limit bytes of r into a buffer reserved from the budget
+// (sized by the declared length when there is one); tooBig reports more
+// than limit bytes (the first limit are returned). release returns the
+// reservation once the body is no longer needed. When the budget cannot
+// cover the next step it returns errBodyBudget.
+func (b *bodyBudget) read(r io.Reader, limit, declared int64) (body []byte, tooBig bool, release func(), err error) {
+	var reserved int64
+	release = func() { b.give(reserved) }
+	grow := func(n int64) bool {
+		if !b.take(n) {
+			return false
+		}
+		reserved += n
+		return true
+	}
+	// The buffer grows to target at most: the declared length (+1 to see
+	// EOF) or the limit (+1 to see a longer body), in doubling steps from
+	// readStep, so a client that declares much but sends little holds little.
+	target := limit + 1
+	if declared >= 0 && declared < limit {
+		target = declared + 1
+	}
+	first := min(int64(readStep), target)
+	if !grow(first) {
+		return nil, false, release, errBodyBudget
+	}
+	buf := make([]byte, 0, first)
+	for {
+		if int64(len(buf)) == int64(cap(buf)) {
+			if int64(len(buf)) > limit {
+				return buf[:limit], true, release, nil
+			}
+			step := min(max(int64(cap(buf)), readStep), target-int64(cap(buf)))
+			if step <= 0 { // the declared length was a lie: allow up to the limit
+				target = limit + 1
+				step = min(max(int64(cap(buf)), readStep), target-int64(cap(buf)))
+			}
+			if !grow(step) {
+				return nil, false, release, errBodyBudget
+			}
+			nb := make([]byte, len(buf), int64(cap(buf))+step)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, rerr := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf[:limit], true, release, nil
+		}
+		if rerr == io.EOF {
+			return buf, false, release, nil
+		}
+		if rerr != nil {
+			return buf, false, release, rerr
+		}
+	}
 }

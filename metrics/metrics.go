@@ -82,7 +82,7 @@ func NewIntake(reg prometheus.Registerer) *Intake {
 		}),
 		notStored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "payrecon_callbacks_rejected_not_stored_total",
-			Help: "Rejected callbacks answered but not stored because a limit was reached (remote: the per-remote bucket; unknown_account: the unknown-account bucket).",
+			Help: "Callbacks answered but not stored because a limit was reached (remote: the per-remote bucket of rejects; unknown_account: the unknown-account bucket; bodies_in_flight: answered 503 unread, the memory budget of bodies being read was spent).",
 		}, []string{"limit"}),
 		unknownAcct: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "payrecon_callbacks_unknown_account_total",

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/internal/demo"
+	"github.com/payrecon/payrecon/cmd/payrecon/internal/demo"
 )
 
 func newDemoCmd(a *app) *cobra.Command {

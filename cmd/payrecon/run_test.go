@@ -1,10 +1,15 @@
 package main_test
 
 import (
+	"bufio"
 	"context"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -154,6 +159,9 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("schedule --help: %+v", r)
 	}
 
+	// schedule serves the run metrics on jobs.metrics_listen.
+	scrapeSchedule(t, cfg)
+
 	// The runs are stored: the dirty day's latest run has the finding.
 	db, err = store.Open(ctx, store.SQLite, dbPath, nil)
 	if err != nil {
@@ -167,5 +175,76 @@ func TestRunCommand(t *testing.T) {
 	if len(latest) != 2 || latest[0].State != payrecon.RunClean || latest[1].State != payrecon.RunFindings ||
 		latest[1].Totals.ByClass[payrecon.ClassMissingInLedger].Count != 1 {
 		t.Errorf("stored runs: %+v", latest)
+	}
+}
+
+// scrapeSchedule starts `payrecon schedule` with jobs.metrics_listen on a
+// free loopback port, scrapes /metrics with the official parser (the
+// configured account's failure counter is there at 0 before any firing)
+// and stops it with SIGTERM.
+func scrapeSchedule(t *testing.T, cfg string) {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withMetrics := filepath.Join(filepath.Dir(cfg), "schedule.yaml")
+	if err := os.WriteFile(withMetrics, append(b, []byte("jobs: {metrics_listen: \"127.0.0.1:0\"}\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config", withMetrics, "schedule")
+	cmd.Env = append(os.Environ(), "PAYRECON_CONFIG=", "LOG_LEVEL=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := bufio.NewScanner(stderr)
+	addrRe := regexp.MustCompile(`msg="serving run metrics" addr=(\S+)`)
+	var addr string
+	for lines.Scan() {
+		if m := addrRe.FindStringSubmatch(lines.Text()); m != nil {
+			addr = m[1]
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatal("schedule did not log its metrics address")
+	}
+	rest := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		for lines.Scan() {
+			b.WriteString(lines.Text() + "\n")
+		}
+		rest <- b.String()
+	}()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse schedule metrics: %v", err)
+	}
+	found := false
+	for _, m := range mfs["payrecon_run_failures_total"].GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == "account" && lp.GetValue() == "hw1" && m.GetCounter().GetValue() == 0 {
+				found = true
+			}
+		}
+	}
+	if !found || mfs["process_resident_memory_bytes"] == nil {
+		t.Errorf("schedule metrics lack payrecon_run_failures_total{account=hw1} 0 or process metrics: %v", mfs)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("schedule after SIGTERM: %v\n%s", err, <-rest)
 	}
 }

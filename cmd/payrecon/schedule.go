@@ -56,15 +56,13 @@ Exit status:
 			if err != nil {
 				return err
 			}
-			var observe func(payrecon.Run, error)
+			var (
+				observe func(payrecon.Run, error)
+				reg     *prometheus.Registry
+			)
 			if cfg.Jobs.MetricsListen != "" && !once {
-				reg := metrics.NewRegistry()
+				reg = metrics.NewRegistry()
 				observe = metrics.NewRuns(reg, accountNames(cfg)).Observe
-				stopMetrics, err := serveMetrics(ctx, cfg.Jobs.MetricsListen, reg, a.logger())
-				if err != nil {
-					return err
-				}
-				defer stopMetrics()
 			}
 			r, closeRunner, err := buildRunner(ctx, a, nil, observe)
 			if err != nil {
@@ -121,6 +119,14 @@ Exit status:
 					return runStatus(code, fmt.Errorf("scheduled job: exit status %d", code))
 				}
 				return nil
+			}
+			if reg != nil {
+				// Served once everything is built, just before the loop.
+				stopMetrics, err := serveMetrics(ctx, cfg.Jobs.MetricsListen, reg, a.logger())
+				if err != nil {
+					return err
+				}
+				defer stopMetrics()
 			}
 			return s.Run(ctx)
 		},

@@ -133,21 +133,22 @@ func (a *app) intakeHandler(ctx context.Context, st payrecon.CallbackStore, name
 		a.logger().Warn("account has no callback verifier; its callbacks will be rejected", "account", name)
 	}
 	return intake.New(intake.Config{
-		Accounts:            accounts,
-		Providers:           config.Providers,
-		Store:               st,
-		Logger:              a.logger(),
-		Now:                 time.Now,
-		MaxBodyBytes:        c.Server.MaxBodyBytes,
-		RejectBodyBytes:     orNone(c.Server.RejectBodyBytes),
-		RejectRate:          orNone(c.Server.RejectRate),
-		RejectBurst:         c.Server.RejectBurst,
-		UnknownAccountRate:  orNone(c.Server.UnknownAccountRate),
-		UnknownAccountBurst: c.Server.UnknownAccountBurst,
-		StoreTimeout:        c.Server.StoreTimeout,
-		Ready:               ops.ready,
-		Observer:            ops.observer,
-		Metrics:             ops.metrics,
+		Accounts:             accounts,
+		Providers:            config.Providers,
+		Store:                st,
+		Logger:               a.logger(),
+		Now:                  time.Now,
+		MaxBodyBytes:         c.Server.MaxBodyBytes,
+		RejectBodyBytes:      orNone(c.Server.RejectBodyBytes),
+		RejectRate:           orNone(c.Server.RejectRate),
+		RejectBurst:          c.Server.RejectBurst,
+		UnknownAccountRate:   orNone(c.Server.UnknownAccountRate),
+		UnknownAccountBurst:  c.Server.UnknownAccountBurst,
+		StoreTimeout:         c.Server.StoreTimeout,
+		MaxBodyBytesInFlight: c.Server.MaxBodyBytesInFlight,
+		Ready:                ops.ready,
+		Observer:             ops.observer,
+		Metrics:              ops.metrics,
 	}), nil
 }
 

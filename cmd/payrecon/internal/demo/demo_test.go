@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/internal/demo"
+	"github.com/payrecon/payrecon/cmd/payrecon/internal/demo"
 )
 
 func TestDemoShowsEveryClass(t *testing.T) {
