@@ -78,27 +78,6 @@ func (k ActionKind) MovesMoney() bool {
 	return k == ActionRefundDuplicate || k == ActionUnsign || k == ActionCloseOrder
 }
 
-// ProposedAction is the action design.md assigns to each class.
-func ProposedAction(c Class) ActionKind {
-	switch c {
-	case ClassMissingInLedger, ClassRefundMissingInLedger:
-		return ActionBackfillLedger
-	case ClassMissingInBill, ClassRefundMissingInBill:
-		return ActionReverseLedger
-	case ClassCarriedOver:
-		return ActionRecheck
-	case ClassStatusMismatch:
-		return ActionCorrectStatus
-	case ClassDuplicatePayment:
-		return ActionRefundDuplicate
-	case ClassAgreementMismatch:
-		return ActionCorrectAgreement
-	case ClassAmountMismatch, ClassRefundAmountMismatch, ClassFeeMismatch, ClassSettlementMismatch:
-		return ActionManualReview
-	}
-	return ActionNone
-}
-
 // Item is one classified bill line and/or ledger entry: the unit a run
 // stores for every non-matched result, with both sides side by side.
 type Item struct {

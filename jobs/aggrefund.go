@@ -2,9 +2,7 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/payrecon/payrecon"
 )
@@ -69,7 +67,8 @@ func (e *engine) matchRefundsByOrder(ctx context.Context) error {
 	sort.Strings(orders)
 	for _, order := range orders {
 		g := groups[order]
-		if len(g.lines) > 0 && g.billSum == g.ledgerSum {
+		d := orderRefunds(g.lines, g.billSum, g.ledgerSum, len(g.ents), e.caps)
+		if d.Class == payrecon.ClassMatched {
 			e.matched(int64(len(g.lines)), int64(len(g.ents)))
 			continue
 		}
@@ -79,35 +78,16 @@ func (e *engine) matchRefundsByOrder(ctx context.Context) error {
 			ProviderTxnNo: last.ProviderTxnNo, LedgerAmount: -g.ledgerSum, BillAmount: -g.billSum,
 			LedgerStatus: payrecon.StatusSuccess, LedgerTime: last.OccurredAt, LedgerEntryID: last.ID,
 		}
-		if len(g.lines) == 0 {
-			it.Class = payrecon.ClassRefundMissingInBill
-			it.Note = fmt.Sprintf("refunds of the order booked %s (cumulative, no refund number); the bill has no refund of the order",
-				payrecon.FormatYuan(g.ledgerSum))
-			if len(g.ents) > 1 {
-				// reverse_ledger reverses one entry; this is several increments.
-				it.Action = payrecon.ActionManualReview
-				it.Note += fmt.Sprintf(" (%d ledger increments)", len(g.ents))
-			}
-		} else {
+		if len(g.lines) > 0 {
 			l := g.lines[len(g.lines)-1]
-			it.Class = payrecon.ClassRefundAmountMismatch
 			it.ProviderStatus, it.BillTime, it.Product = l.Status, l.FinishedAt, l.Product
 			if it.ProviderTxnNo == "" {
 				it.ProviderTxnNo = l.ProviderTxnNo
 			}
-			nos := make([]string, len(g.lines))
-			for i, l := range g.lines {
-				nos[i] = l.ProviderRefundNo
-				if nos[i] == "" {
-					nos[i] = l.MerchantRefundNo
-				}
-			}
-			it.Note = fmt.Sprintf("refunds of the order: bill %s in %d line(s) (%s), ledger %s (cumulative, no refund number)",
-				payrecon.FormatYuan(g.billSum), len(g.lines), strings.Join(nos, ", "), payrecon.FormatYuan(g.ledgerSum))
 		}
 		e.billDone += int64(len(g.lines))
 		e.ledgerDone += int64(len(g.ents))
-		e.add(it)
+		e.record(it, d)
 	}
 	return nil
 }

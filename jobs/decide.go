@@ -165,20 +165,3 @@ func statusOrUnknown(st payrecon.Status) string {
 	}
 	return string(st)
 }
-
-// decide sets an item's action: an action the engine already chose as
-// manual_review stays; otherwise decideAction picks it, and a manual
-// decision's reason is added to the note.
-func decide(it *payrecon.Item, caps Caps) {
-	if it.Action == payrecon.ActionManualReview {
-		return
-	}
-	k, why := decideAction(it.Class, it.Kind, it.LedgerStatus, it.ProviderStatus, caps)
-	it.Action = k
-	if why != "" {
-		if it.Note != "" {
-			it.Note += "; "
-		}
-		it.Note += why
-	}
-}

@@ -112,15 +112,14 @@ func (f *settleFee) note(rate int64) string {
 }
 
 // leftover is the item of a disagreeing order no trade line of the day
-// took: no money of the day's balance (delta 0), the fees side by side.
-func (f *settleFee) leftover(rate int64) payrecon.Item {
-	it := payrecon.Item{
-		Kind: payrecon.KindPayment, Class: payrecon.ClassFeeMismatch,
+// took (settleFeeLeftover): no money of the day's balance (delta 0), the
+// fees side by side.
+func (f *settleFee) leftover() payrecon.Item {
+	return payrecon.Item{
+		Kind:            payrecon.KindPayment,
 		MerchantOrderNo: f.line.MerchantOrderNo, ProviderTxnNo: f.line.ProviderTxnNo,
 		BillFee: f.fee, LedgerFee: f.want, BillTime: f.line.FinishedAt, ProviderStatus: f.line.Status,
-		Note: f.note(rate) + "; the order is not in this day's trade bill",
 	}
-	return it
 }
 
 // formatRate prints parts per million as a percentage, "0.6000%".

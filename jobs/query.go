@@ -101,7 +101,7 @@ func (e *engine) ask(ctx context.Context, q *query) error {
 	default:
 		return nil
 	}
-	q.supported = true
+	q.ans.Supported = true
 	backoff := e.r.opts.QueryBackoff
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -110,13 +110,13 @@ func (e *engine) ask(ctx context.Context, q *query) error {
 		st, raw, err = call()
 		switch {
 		case err == nil:
-			q.status, q.raw = st, raw
+			q.ans.Status, q.ans.Raw = st, raw
 			return nil
 		case errors.Is(err, payrecon.ErrNotFound):
-			q.status, q.raw = payrecon.StatusNotFound, "not found"
+			q.ans.Status, q.ans.Raw = payrecon.StatusNotFound, "not found"
 			return nil
 		case errors.Is(err, payrecon.ErrNotSupported):
-			q.supported = false
+			q.ans.Supported = false
 			return nil
 		case !errors.Is(err, payrecon.ErrTransient) || attempt >= e.r.opts.QueryAttempts:
 			return fmt.Errorf("query %s (attempt %d): %w", what, attempt, err)

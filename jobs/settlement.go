@@ -1,10 +1,6 @@
 package jobs
 
-import (
-	"fmt"
-
-	"github.com/payrecon/payrecon"
-)
+import "github.com/payrecon/payrecon"
 
 // addSettlementMismatch records the day's settlement_mismatch: its
 // difference (settlement bill total − trade bill net) in Delta, kind
@@ -12,13 +8,11 @@ import (
 // class but not in Totals.Explained (Item.OutsideBalance): the trade bill
 // and the ledger balance without it.
 func (e *engine) addSettlementMismatch() {
+	d := settlementMismatch(e.settlement, e.tradeNet, e.caps)
 	it := payrecon.Item{
 		Account: e.run.Account, Day: e.run.Day,
-		Kind: payrecon.KindSettlement, Class: payrecon.ClassSettlementMismatch,
-		Delta:  e.settlement - e.tradeNet,
-		Action: payrecon.ActionManualReview,
-		Note: fmt.Sprintf("settlement bill total %s vs trade bill net %s (difference %s)",
-			payrecon.FormatYuan(e.settlement), payrecon.FormatYuan(e.tradeNet), payrecon.FormatYuan(e.settlement-e.tradeNet)),
+		Kind: payrecon.KindSettlement, Class: d.Class, Action: d.Action, Note: d.Note,
+		Delta: e.settlement - e.tradeNet,
 	}
 	for _, bf := range e.run.Bills {
 		it.BillFiles = append(it.BillFiles, bf.Name)

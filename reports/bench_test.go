@@ -24,7 +24,7 @@ func bigSource(n int) reports.Source {
 			MerchantOrderNo: fmt.Sprintf("M2026112000%08d", i), ProviderTxnNo: fmt.Sprintf("42000020261120%010d", i),
 			LedgerAmount: int64(100 + i%9000), BillAmount: int64(100 + i%9000 + i%3), LedgerStatus: payrecon.StatusSuccess,
 			ProviderStatus: payrecon.StatusSuccess, LedgerTime: base.Add(time.Duration(i) * 80 * time.Millisecond),
-			BillTime: base.Add(time.Duration(i)*80*time.Millisecond + time.Second), Product: "会员月卡·自动续费", Action: payrecon.ProposedAction(c)}
+			BillTime: base.Add(time.Duration(i)*80*time.Millisecond + time.Second), Product: "会员月卡·自动续费", Action: fixtureActions[c]}
 		it.Delta = it.BillAmount - it.LedgerAmount
 		return it
 	}

@@ -69,12 +69,9 @@ type itemRow struct {
 	hasAct bool
 }
 
-func (r *itemRow) proposed() payrecon.ActionKind {
-	if r.it.Action != payrecon.ActionNone {
-		return r.it.Action
-	}
-	return payrecon.ProposedAction(r.it.Class)
-}
+// proposed is the action the run decided for the item (jobs/classify.go),
+// as stored with it.
+func (r *itemRow) proposed() payrecon.ActionKind { return r.it.Action }
 
 func classLabelOf(v, lang string) string  { return ClassLabel(payrecon.Class(v), lang) }
 func kindLabelOf(v, lang string) string   { return enumLabel(kindLabels, payrecon.Kind(v), lang) }

@@ -73,6 +73,17 @@ var (
 	utc = func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 7, 0, time.UTC) }
 )
 
+// fixtureActions are the actions a run stores for the fixture's items, by
+// class (a run decides them in jobs/classify.go).
+var fixtureActions = map[payrecon.Class]payrecon.ActionKind{
+	payrecon.ClassMissingInLedger: payrecon.ActionBackfillLedger, payrecon.ClassRefundMissingInLedger: payrecon.ActionBackfillLedger,
+	payrecon.ClassMissingInBill: payrecon.ActionReverseLedger, payrecon.ClassRefundMissingInBill: payrecon.ActionReverseLedger,
+	payrecon.ClassCarriedOver: payrecon.ActionRecheck, payrecon.ClassStatusMismatch: payrecon.ActionCorrectStatus,
+	payrecon.ClassDuplicatePayment: payrecon.ActionRefundDuplicate, payrecon.ClassAgreementMismatch: payrecon.ActionCorrectAgreement,
+	payrecon.ClassAmountMismatch: payrecon.ActionManualReview, payrecon.ClassRefundAmountMismatch: payrecon.ActionManualReview,
+	payrecon.ClassFeeMismatch: payrecon.ActionManualReview, payrecon.ClassSettlementMismatch: payrecon.ActionManualReview,
+}
+
 // item builds an item with Delta = bill − ledger.
 func item(acct string, c payrecon.Class, k payrecon.Kind, n int, ledger, bill int64, prod string) payrecon.Item {
 	it := payrecon.Item{
@@ -80,7 +91,7 @@ func item(acct string, c payrecon.Class, k payrecon.Kind, n int, ledger, bill in
 		MerchantOrderNo: fmt.Sprintf("M%s%03d", strings.ToUpper(acct[:2]), n),
 		ProviderTxnNo:   fmt.Sprintf("4200002026112%08d", n),
 		LedgerAmount:    ledger, BillAmount: bill, Delta: bill - ledger,
-		Product: prod, Action: payrecon.ProposedAction(c),
+		Product: prod, Action: fixtureActions[c],
 	}
 	if ledger != 0 {
 		it.LedgerStatus, it.LedgerTime = payrecon.StatusSuccess, utc(1, n)

@@ -13,10 +13,16 @@ import (
 	"github.com/payrecon/payrecon/store/storetest"
 )
 
+// reviewActions are the actions a run stores for the test's classes.
+var reviewActions = map[payrecon.Class]payrecon.ActionKind{
+	payrecon.ClassMissingInLedger: payrecon.ActionBackfillLedger, payrecon.ClassMissingInBill: payrecon.ActionReverseLedger,
+	payrecon.ClassAmountMismatch: payrecon.ActionManualReview, payrecon.ClassFeeMismatch: payrecon.ActionManualReview,
+}
+
 func reviewItem(n int, class payrecon.Class, delta int64) payrecon.Item {
 	return payrecon.Item{Account: "acc", Day: runDay, Class: class, Kind: payrecon.KindPayment,
 		MerchantOrderNo: fmt.Sprintf("O%d", n), ProviderTxnNo: fmt.Sprintf("T%d", n),
-		LedgerAmount: 1000, BillAmount: 1000 + delta, Delta: delta, Action: payrecon.ProposedAction(class)}
+		LedgerAmount: 1000, BillAmount: 1000 + delta, Delta: delta, Action: reviewActions[class]}
 }
 
 func ptr[T any](v T) *T { return &v }
