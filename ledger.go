@@ -1,10 +1,12 @@
 package payrecon
 
 import (
-	"errors"
-	"net/http"
+	"context"
 	"time"
 )
+
+// The ledger: verified business events (payments, refunds, agreements), their de-duplication key, and reading
+// and writing them.
 
 // Kind is what a ledger entry or bill line is about.
 type Kind string
@@ -83,74 +85,47 @@ func EventKey(kind Kind, providerNo string, st Status) string {
 // BillDay is the Shanghai calendar day of the event.
 func (e LedgerEntry) BillDay() Day { return DayOf(e.OccurredAt) }
 
-// CallbackRequest is a raw callback as received: everything a verifier may
-// need, nothing parsed.
-type CallbackRequest struct {
-	Account    string
-	Header     http.Header
-	Body       []byte
-	RemoteAddr string
-	ReceivedAt time.Time
-}
-
-// VerifiedCallback is what a verifier makes of an authentic callback.
-type VerifiedCallback struct {
-	// EventID is the provider's idempotency id for the notification
-	// (Huawei callbackId, WeChat notification id).
-	EventID string
-	Type    string        // provider's event type, e.g. "payment", "refund", "sign", "unsign", "TRANSACTION.SUCCESS"
-	Entries []LedgerEntry // what enters the ledger; may be empty (e.g. a failed payment)
-}
-
-// CallbackReply is the provider-specific acknowledgement.
-type CallbackReply struct {
-	Status      int
-	ContentType string
-	Body        []byte
-}
-
-// CallbackVerifier checks a callback with the provider's real scheme.
+// LedgerReader reads the ledger.
 //
-// VerifyCallback returns an error wrapping ErrSignatureInvalid for a
-// forged or tampered callback, and another error for one it cannot read;
-// the error text is the reason stored with the rejected callback and must
-// not contain secrets. When it rejects a callback whose event id it has
-// read, it may say so (the id is stored with the rejected callback, so a
-// tampered callback reusing a real id can be traced to it): either return
-// a VerifiedCallback with EventID alongside the error, or wrap the error
-// with WithEventID. It must be safe for concurrent use.
-// Reply renders the acknowledgement for a result: err == nil is success.
-type CallbackVerifier interface {
-	VerifyCallback(req CallbackRequest) (VerifiedCallback, error)
-	Reply(err error) CallbackReply
+// LedgerEntries streams the account's entries whose OccurredAt is in
+// [from, to), ordered by id; fn's error stops it. LedgerEntry returns one
+// entry by id or ErrNotFound.
+type LedgerReader interface {
+	LedgerEntries(ctx context.Context, account string, from, to time.Time, fn func(LedgerEntry) error) error
+	LedgerEntry(ctx context.Context, id int64) (LedgerEntry, error)
 }
 
-// callbackError carries the event id a verifier read from a callback it
-// rejected.
-type callbackError struct {
-	eventID string
-	err     error
+// LedgerWriter is the repair side of the ledger. AddLedgerEntry is
+// idempotent on (Account, EventKey) (duplicate=true, nothing written).
+// SetLedgerStatus changes one entry's status and is a no-op when it already
+// has it. Both are recorded with the actor in the ledger's own history.
+type LedgerWriter interface {
+	AddLedgerEntry(ctx context.Context, e LedgerEntry) (duplicate bool, err error)
+	SetLedgerStatus(ctx context.Context, id int64, status Status, actor, reason string) error
 }
 
-func (e *callbackError) Error() string { return e.err.Error() }
-func (e *callbackError) Unwrap() error { return e.err }
-
-// WithEventID marks err (a verifier's rejection) with the event id read
-// from the rejected callback; the text of err is unchanged, errors.Is and
-// errors.As see through it. A nil err stays nil; an empty id returns err.
-func WithEventID(eventID string, err error) error {
-	if err == nil || eventID == "" {
-		return err
-	}
-	return &callbackError{eventID: eventID, err: err}
+// LedgerRow is one ledger entry as a run's matching needs it, in raw
+// column form: the byte slices are valid only during the callback that
+// receives the row (the scanner reuses them), so a big day streams without
+// allocating per entry. A refund carries only its refund numbers, a
+// payment only its payment numbers, other kinds none.
+type LedgerRow struct {
+	ID               int64
+	Kind             []byte
+	Status           []byte
+	MerchantOrderNo  []byte
+	ProviderTxnNo    []byte
+	MerchantRefundNo []byte
+	ProviderRefundNo []byte
+	Amount           int64
+	PayerAmount      int64
+	PromotionAmount  int64
 }
 
-// EventIDOf returns the event id WithEventID put on err (the outermost
-// one), or "".
-func EventIDOf(err error) string {
-	var ce *callbackError
-	if errors.As(err, &ce) {
-		return ce.eventID
-	}
-	return ""
+// LedgerScanner is an optional fast path a LedgerReader may offer.
+// ScanLedger streams the same entries as LedgerEntries (account, OccurredAt
+// in [from, to)) as reused LedgerRows, ordered by OccurredAt then id (the
+// order of the store's time index, so no sort); fn's error stops it.
+type LedgerScanner interface {
+	ScanLedger(ctx context.Context, account string, from, to time.Time, fn func(*LedgerRow) error) error
 }

@@ -1,21 +1,13 @@
 package payrecon
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"time"
 )
 
-// Account is one provider account as the reconciliation sees it; the
-// provider-specific settings live in the provider package's Config.
-type Account struct {
-	Name       string // unique name, used in URLs, the store and reports
-	Provider   string // "huawei", "wechat", …
-	FeeRatePPM int64  // configured fee rate, parts per million; 0 = no fee check
-	Currency   string // the account's currency; "" means DefaultCurrency (CNY)
-	MaxAmount  int64  // largest single amount accepted, fen; 0 means DefaultMaxAmount
-}
+// Runs: result classes, classified items, a day's totals and the run store.
 
 // Class is the result class of a bill line or ledger entry. The names are a
 // contract: reports, JSON and CSV use them (design.md).
@@ -54,28 +46,6 @@ func (c Class) IsDiscrepancy() bool {
 		return false
 	}
 	return true
-}
-
-// ActionKind is a repair a discrepancy proposes.
-type ActionKind string
-
-const (
-	ActionNone             ActionKind = ""
-	ActionBackfillLedger   ActionKind = "backfill_ledger"   // add the provider-confirmed entry to the ledger
-	ActionReverseLedger    ActionKind = "reverse_ledger"    // reverse a ledger success the provider denies
-	ActionCorrectStatus    ActionKind = "correct_status"    // set the ledger status to the provider's
-	ActionRefundDuplicate  ActionKind = "refund_duplicate"  // refund the extra payment (money moves: needs approval)
-	ActionCorrectAgreement ActionKind = "correct_agreement" // set the ledger agreement state to the provider's
-	ActionUnsign           ActionKind = "unsign"            // terminate the agreement at the provider (needs approval)
-	ActionCloseOrder       ActionKind = "close_order"       // close an order still pending at the provider, then reverse the ledger (needs approval)
-	ActionManualReview     ActionKind = "manual_review"
-	ActionRecheck          ActionKind = "recheck" // re-check on the next day's run
-)
-
-// MovesMoney reports whether applying the action changes anything at the
-// provider; such actions are applied only after approval.
-func (k ActionKind) MovesMoney() bool {
-	return k == ActionRefundDuplicate || k == ActionUnsign || k == ActionCloseOrder
 }
 
 // Item is one classified bill line and/or ledger entry: the unit a run
@@ -205,72 +175,78 @@ type Run struct {
 	LastAttempt RunAttempt
 }
 
-// ActionState is where a repair action is in its life.
-type ActionState string
+// RunStore keeps runs and their classified items. Implemented by the store
+// for SQLite and MySQL alike.
+//
+// LockRun takes the (account, day) run lease for owner for ttl, across
+// processes; it returns ErrLocked while another owner's lease is live. The
+// returned release frees it; a crashed holder's lease expires by itself.
+//
+// SaveRun stores a finished run, its non-matched items and the proposed
+// actions in one transaction: the run gets its ID, the previous run of the
+// same (account, day) becomes RunSuperseded (history is kept), an item whose
+// Key() was seen before keeps its review state, and an action is created
+// only when no action for the same (discrepancy key, kind) exists, so
+// re-runs propose nothing twice. Nothing is stored when it fails.
+//
+// FailRun records a run that could not finish (with its error) without
+// superseding the last good run.
+//
+// OpenCarryOvers returns the carried_over items of the latest runs of days
+// before day that no later run has resolved (resolved_late, matched, or
+// turned into a discrepancy).
+//
+// LatestRuns returns, per (account, day) in [from, to], the newest
+// non-superseded run, ordered by day then account; accounts empty means all.
+// RunItems streams one run's items in a stable order.
+type RunStore interface {
+	LockRun(ctx context.Context, account string, day Day, owner string, ttl time.Duration) (release func() error, err error)
+	SaveRun(ctx context.Context, run *Run, items []Item, actions []Action) error
+	FailRun(ctx context.Context, run *Run) error
+	OpenCarryOvers(ctx context.Context, account string, day Day) ([]Item, error)
+	LatestRuns(ctx context.Context, accounts []string, from, to Day) ([]Run, error)
+	RunItems(ctx context.Context, runID int64, fn func(Item) error) error
+}
+
+// AttemptOutcome is why a run attempt produced no finished run.
+type AttemptOutcome string
 
 const (
-	ActionProposed ActionState = "proposed"
-	ActionApproved ActionState = "approved"
-	// ActionApplied: carried out. For a ledger-only kind that is final; for
-	// a kind that acts at the provider (MovesMoney) it means the request was
-	// accepted but the provider's answer is not final yet (refund pending,
-	// close pending): the next run or `payrecon actions sync` queries it
-	// until it ends succeeded or failed.
-	ActionApplied   ActionState = "applied"
-	ActionSucceeded ActionState = "succeeded" // the provider confirmed the outcome (final)
-	ActionDismissed ActionState = "dismissed"
-	// ActionFailed: apply failed, or the provider reported the outcome
-	// failed; the result says which, in the provider's words. It may be
-	// applied again (money-moving kinds only when approved before).
-	ActionFailed ActionState = "failed"
+	AttemptRefused  AttemptOutcome = "refused"   // another process held the run lease
+	AttemptFailed   AttemptOutcome = "failed"    // the run failed (recorded as a failed run too)
+	AttemptNotReady AttemptOutcome = "not_ready" // the provider has not published the bill yet
 )
 
-// Final reports whether an action in state st of kind k needs nothing
-// more: dismissed, succeeded, or applied for a ledger-only kind.
-func (st ActionState) Final(k ActionKind) bool {
-	switch st {
-	case ActionDismissed, ActionSucceeded:
-		return true
-	case ActionApplied:
-		return !k.MovesMoney()
-	}
-	return false
+// RunAttempt is one attempt at an (account, day) run that produced no
+// finished run, kept so that reports show that today's run did not happen.
+type RunAttempt struct {
+	ID      int64
+	Account string
+	Day     Day
+	At      time.Time
+	Outcome AttemptOutcome
+	Owner   string // the attempting process
+	// Holder and HolderExpires name the lease that refused the attempt.
+	Holder        string
+	HolderExpires time.Time
+	Reason        string
 }
 
-// Action is a proposed repair, tied to a discrepancy by its key.
-type Action struct {
-	ID             int64
-	DiscrepancyKey string
-	Account        string
-	Day            Day
-	Kind           ActionKind
-	State          ActionState
-	Item           Item // the discrepancy as last classified
-	// IdempotencyKey is derived from the discrepancy (e.g. the refund number
-	// for refund_duplicate) so a re-applied action does nothing twice.
-	IdempotencyKey string
-	ApprovedBy     string
-	Reason         string
-	Result         string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+// AttemptRecorder is implemented by run stores that keep run attempts;
+// the runner records refused and failed attempts when its store has it.
+type AttemptRecorder interface {
+	RecordAttempt(ctx context.Context, a *RunAttempt) error
 }
 
-// AuditEntry is one step in an action's life.
-type AuditEntry struct {
-	ActionID int64
-	At       time.Time
-	Actor    string // operator name, "scheduler", "auto"
-	Step     string // "proposed", "approved", "applied", "dismissed", "failed", "auto_applied"
-	Detail   string
+// LockHeldError is the error LockRun returns while another owner's lease
+// is live; it wraps ErrLocked.
+type LockHeldError struct {
+	Owner   string
+	Expires time.Time
 }
 
-// DeterministicRefundNo derives a refund number from a discrepancy key so a
-// retried refund_duplicate refunds once. maxLen is the provider's limit.
-func DeterministicRefundNo(prefix, key string, maxLen int) string {
-	s := prefix + strings.ToUpper(key)
-	if len(s) > maxLen {
-		s = s[:maxLen]
-	}
-	return s
+func (e *LockHeldError) Error() string {
+	return "held by " + e.Owner + " until " + e.Expires.UTC().Format(time.RFC3339) + ": " + ErrLocked.Error()
 }
+
+func (e *LockHeldError) Unwrap() error { return ErrLocked }

@@ -5,6 +5,18 @@ import (
 	"time"
 )
 
+// Providers: the accounts payrecon reconciles and the small capability interfaces a provider implements.
+
+// Account is one provider account as the reconciliation sees it; the
+// provider-specific settings live in the provider package's Config.
+type Account struct {
+	Name       string // unique name, used in URLs, the store and reports
+	Provider   string // "huawei", "wechat", …
+	FeeRatePPM int64  // configured fee rate, parts per million; 0 = no fee check
+	Currency   string // the account's currency; "" means DefaultCurrency (CNY)
+	MaxAmount  int64  // largest single amount accepted, fen; 0 means DefaultMaxAmount
+}
+
 // OrderRef names a payment at the provider; either number may be empty.
 type OrderRef struct {
 	MerchantOrderNo string
