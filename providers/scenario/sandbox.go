@@ -98,6 +98,16 @@ func ApplyEdit(edit func([]byte) ([]byte, error), b []byte) ([]byte, error) {
 	return edit(b)
 }
 
+// EditBody applies Payload then Body to a copy of body, for providers whose
+// signed payload is the body itself (Huawei, Alipay, QQ Wallet, MinCloud).
+func (e Edit) EditBody(body []byte) ([]byte, error) {
+	body, err := ApplyEdit(e.Payload, body)
+	if err != nil {
+		return nil, err
+	}
+	return ApplyEdit(e.Body, body)
+}
+
 // FinishHeader returns h (cloned; nil becomes empty) after e.Header.
 func (e Edit) FinishHeader(h http.Header) http.Header {
 	h = h.Clone()

@@ -17,10 +17,7 @@ var _ scenario.Resigner = (*Sandbox)(nil)
 // parameters a lenient reader keeps (the last of repeated ones; pairs that
 // do not decode are left out), the new sign put in place of the old one.
 func (s *Sandbox) Resign(cb scenario.Callback, e scenario.Edit) (scenario.Callback, error) {
-	body, err := scenario.ApplyEdit(e.Payload, cb.Body)
-	if err == nil {
-		body, err = scenario.ApplyEdit(e.Body, body)
-	}
+	body, err := e.EditBody(cb.Body)
 	if err != nil {
 		return scenario.Callback{}, fmt.Errorf("alipay sandbox resign: %w", err)
 	}

@@ -14,10 +14,7 @@ var _ scenario.Resigner = (*Sandbox)(nil)
 // body itself (e.Payload then e.Body edit it), its HMAC header computed
 // again with CallbackSecret.
 func (s *Sandbox) Resign(cb scenario.Callback, e scenario.Edit) (scenario.Callback, error) {
-	body, err := scenario.ApplyEdit(e.Payload, cb.Body)
-	if err == nil {
-		body, err = scenario.ApplyEdit(e.Body, body)
-	}
+	body, err := e.EditBody(cb.Body)
 	if err != nil {
 		return scenario.Callback{}, fmt.Errorf("baas sandbox resign: %w", err)
 	}

@@ -15,10 +15,7 @@ var _ scenario.Resigner = (*Sandbox)(nil)
 // the sort-join of the fields a lenient reader keeps (the last of repeated
 // keys), the new sign put in place of the old one in the edited bytes.
 func (sb *Sandbox) Resign(cb scenario.Callback, e scenario.Edit) (scenario.Callback, error) {
-	body, err := scenario.ApplyEdit(e.Payload, cb.Body)
-	if err == nil {
-		body, err = scenario.ApplyEdit(e.Body, body)
-	}
+	body, err := e.EditBody(cb.Body)
 	if err != nil {
 		return scenario.Callback{}, fmt.Errorf("huawei sandbox resign: %w", err)
 	}

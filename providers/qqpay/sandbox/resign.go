@@ -18,10 +18,7 @@ var _ scenario.Resigner = (*Sandbox)(nil)
 // elements a lenient reader keeps (the last of repeated ones; invalid
 // UTF-8 read as U+FFFD), the new <sign> put in place of the old one.
 func (s *Sandbox) Resign(cb scenario.Callback, e scenario.Edit) (scenario.Callback, error) {
-	body, err := scenario.ApplyEdit(e.Payload, cb.Body)
-	if err == nil {
-		body, err = scenario.ApplyEdit(e.Body, body)
-	}
+	body, err := e.EditBody(cb.Body)
 	if err != nil {
 		return scenario.Callback{}, fmt.Errorf("qqpay sandbox resign: %w", err)
 	}
