@@ -3,6 +3,7 @@ package payrecon
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -478,6 +479,11 @@ func (m StatusMap) Map(field, raw string) (Status, error) {
 	}
 	return "", verr(RuleStatus, field, quote(raw), "is not a documented value")
 }
+
+// StatusWord is raw trimmed and upper-cased, for providers whose status
+// words arrive in any case with blanks around them (QQ Wallet, Douyin):
+// their StatusMap keys are the upper-case words.
+func StatusWord(raw string) string { return strings.ToUpper(strings.TrimSpace(raw)) }
 
 // Or returns the status raw stands for, or def for an undocumented word:
 // for query answers, where the item is looked at again later.

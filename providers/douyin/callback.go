@@ -254,7 +254,7 @@ func (c *Client) paymentEntry(req payrecon.CallbackRequest, env Envelope, ts tim
 	}
 	// The payment msg documents status SUCCESS; the other words are read
 	// as query_order spells them, anything undocumented is refused.
-	st, err := OrderStatuses.Map("msg.status", statusWord(m.Status))
+	st, err := OrderStatuses.Map("msg.status", payrecon.StatusWord(m.Status))
 	if err != nil {
 		return vc, err
 	}
@@ -305,7 +305,7 @@ func (c *Client) refundEntry(req payrecon.CallbackRequest, env Envelope, ts time
 		}
 		at = t
 	}
-	st, err := RefundStatuses.Map("msg.status", statusWord(m.Status))
+	st, err := RefundStatuses.Map("msg.status", payrecon.StatusWord(m.Status))
 	if err != nil {
 		return vc, err
 	}

@@ -57,17 +57,15 @@ var RefundStatuses = payrecon.StatusMap{
 	"PROCESSING": payrecon.StatusPending,
 }
 
-func statusWord(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
-
 // OrderStatus maps a queried order_status; an undocumented value reads as
 // pending (queried again). Callbacks refuse such a value.
 func OrderStatus(s string) payrecon.Status {
-	return OrderStatuses.Or(statusWord(s), payrecon.StatusPending)
+	return OrderStatuses.Or(payrecon.StatusWord(s), payrecon.StatusPending)
 }
 
 // RefundStatus maps a queried refund_status; undocumented reads as pending.
 func RefundStatus(s string) payrecon.Status {
-	return RefundStatuses.Or(statusWord(s), payrecon.StatusPending)
+	return RefundStatuses.Or(payrecon.StatusWord(s), payrecon.StatusPending)
 }
 
 // ErrNeedMerchantOrderNo is wrapped when an order is asked for by the

@@ -436,7 +436,7 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 		l.Amount, l.PromotionAmount = refundAmt, refundQQPromo
 		l.PayerAmount = refundAmt - refundQQPromo
 		if rs := get(vals, c.refundStatus); rs != "" {
-			st, err := RefundStatuses.Map("refund_status", statusWord(rs))
+			st, err := RefundStatuses.Map("refund_status", payrecon.StatusWord(rs))
 			if err != nil {
 				return l, fmt.Errorf("column %s: %w", c.colName(c.refundStatus, "退款状态"), err)
 			}

@@ -96,7 +96,7 @@ func (c *Client) paymentCallback(req payrecon.CallbackRequest, m map[string]stri
 		return payrecon.VerifiedCallback{}, errors.New("payment notification lacks trade_state")
 	}
 	vc := payrecon.VerifiedCallback{EventID: "payment:" + txn + ":" + state, Type: "payment"}
-	st, err := TradeStatuses.Map("trade_state", statusWord(state))
+	st, err := TradeStatuses.Map("trade_state", payrecon.StatusWord(state))
 	if err != nil {
 		return vc, err
 	}
@@ -139,7 +139,7 @@ func (c *Client) refundCallback(req payrecon.CallbackRequest, m map[string]strin
 	if state == "" {
 		return payrecon.VerifiedCallback{}, errors.New("refund notification lacks refund_status")
 	}
-	st, err := RefundStatuses.Map("refund_status", statusWord(state))
+	st, err := RefundStatuses.Map("refund_status", payrecon.StatusWord(state))
 	if err != nil {
 		return payrecon.VerifiedCallback{}, err
 	}

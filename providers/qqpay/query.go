@@ -39,17 +39,15 @@ var RefundStatuses = payrecon.StatusMap{
 	"处理中": payrecon.StatusPending,
 }
 
-func statusWord(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
-
 // TradeStatus maps a queried trade_state; an undocumented word reads as
 // pending (queried again). Notifications refuse such a word.
 func TradeStatus(s string) payrecon.Status {
-	return TradeStatuses.Or(statusWord(s), payrecon.StatusPending)
+	return TradeStatuses.Or(payrecon.StatusWord(s), payrecon.StatusPending)
 }
 
 // RefundStatus maps a queried refund status; undocumented reads as pending.
 func RefundStatus(s string) payrecon.Status {
-	return RefundStatuses.Or(statusWord(s), payrecon.StatusPending)
+	return RefundStatuses.Or(payrecon.StatusWord(s), payrecon.StatusPending)
 }
 
 // shanghai parses QQ's API times: yyyyMMddHHmmss, or yyyy-MM-dd HH:mm:ss.
