@@ -458,14 +458,6 @@ func checkText(field, s string, max int) error {
 	return nil
 }
 
-// BillColumnNamer is implemented by a bill source that declares its own
-// column headers, so that a line failing the validation is reported with
-// the column a finance user sees in the file. field is a ValidationError
-// Field ("amount", "merchant_order_no", …); "" means not declared.
-type BillColumnNamer interface {
-	BillColumn(bill BillKind, field string) string
-}
-
 // StatusMap is a provider's documented status words and what each means.
 // A provider declares it once; callbacks and bills map through Map, so an
 // undocumented word is refused instead of read as some default.

@@ -7,26 +7,16 @@ import (
 	"github.com/payrecon/payrecon"
 )
 
-// lineError names the file, line and column of a bill line that failed the
-// domain validation. The column is the provider's own header when it
-// declares one (payrecon.BillColumnNamer), else the BillLine field.
-func lineError(p any, bill payrecon.BillKind, l payrecon.BillLine, err error) error {
-	col := ""
-	var ve *payrecon.ValidationError
-	if errors.As(err, &ve) {
-		col = ve.Field
-		if n, ok := p.(payrecon.BillColumnNamer); ok {
-			if name := n.BillColumn(bill, ve.Field); name != "" {
-				col = name + " (" + ve.Field + ")"
-			}
-		}
-	}
+// lineError names the file, line and column (the BillLine field the rule
+// reads) of a bill line that failed the domain validation.
+func lineError(bill payrecon.BillKind, l *payrecon.BillLine, err error) error {
 	file := l.File
 	if file == "" {
 		file = string(bill) + " bill"
 	}
-	if col == "" {
+	var ve *payrecon.ValidationError
+	if !errors.As(err, &ve) || ve.Field == "" {
 		return fmt.Errorf("%s line %d: %w", file, l.LineNo, err)
 	}
-	return fmt.Errorf("%s line %d column %s: %w", file, l.LineNo, col, err)
+	return fmt.Errorf("%s line %d column %s: %w", file, l.LineNo, ve.Field, err)
 }
