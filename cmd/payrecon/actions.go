@@ -130,19 +130,9 @@ func newActionsListCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := payrecon.ActionFilter{Account: account}
-			if date != "" {
-				d, err := payrecon.ParseDay(date)
-				if err != nil {
-					return withExit(2, fmt.Errorf("--date: %w", err))
-				}
-				f.From, f.To = d, d
-			}
-			if to != "" {
-				d, err := payrecon.ParseDay(to)
-				if err != nil {
-					return withExit(2, fmt.Errorf("--to: %w", err))
-				}
-				f.To = d
+			var err error
+			if f.From, f.To, err = dayFilter(date, to); err != nil {
+				return withExit(2, err)
 			}
 			for _, s := range states {
 				f.States = append(f.States, payrecon.ActionState(s))
@@ -390,4 +380,22 @@ it is stored.` + actionsExitHelp,
 	cmd.Flags().StringVar(&account, "account", "", "only this account")
 	cmd.Flags().StringVar(&operator, "operator", "", "actor recorded in the audit trail (default sync)")
 	return cmd
+}
+
+// dayFilter reads the optional --date and --to of a filter: --date alone is
+// that one day, --to bounds the days from above (from the start of time
+// without --date). Errors name the flag.
+func dayFilter(date, to string) (from, until payrecon.Day, err error) {
+	if date != "" {
+		if from, err = payrecon.ParseDay(date); err != nil {
+			return "", "", fmt.Errorf("--date: %w", err)
+		}
+		until = from
+	}
+	if to != "" {
+		if until, err = payrecon.ParseDay(to); err != nil {
+			return "", "", fmt.Errorf("--to: %w", err)
+		}
+	}
+	return from, until, nil
 }

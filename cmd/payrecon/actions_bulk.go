@@ -116,22 +116,12 @@ confirmation on the terminal; without a terminal it needs --yes.` + actionsExitH
 			}
 
 			sel := jobs.Selection{ActionFilter: payrecon.ActionFilter{Account: account}}
-			if date != "" {
-				d, err := payrecon.ParseDay(date)
-				if err != nil {
-					return withExit(2, fmt.Errorf("--date: %w", err))
-				}
-				sel.From, sel.To = d, d
+			if to != "" && date == "" {
+				return withExit(2, errors.New("--to needs --date"))
 			}
-			if to != "" {
-				if date == "" {
-					return withExit(2, errors.New("--to needs --date"))
-				}
-				d, err := payrecon.ParseDay(to)
-				if err != nil {
-					return withExit(2, fmt.Errorf("--to: %w", err))
-				}
-				sel.To = d
+			var err error
+			if sel.From, sel.To, err = dayFilter(date, to); err != nil {
+				return withExit(2, err)
 			}
 			for _, st := range states {
 				sel.States = append(sel.States, payrecon.ActionState(st))

@@ -106,19 +106,8 @@ func (r *reviewFilterFlags) filter(now time.Time) (f payrecon.ReviewFilter, empt
 	f = payrecon.ReviewFilter{Account: r.account, Assignee: r.assignee, MinAgeDays: r.minAge, MaxAgeDays: r.maxAge}
 	empty = r.account == "" && r.date == "" && r.to == "" && r.assignee == "" && r.minAmount == "" && r.maxAmount == "" &&
 		r.minAge == 0 && r.maxAge == 0 && len(r.classes) == 0 && len(r.states) == 0
-	if r.date != "" {
-		d, err := payrecon.ParseDay(r.date)
-		if err != nil {
-			return f, empty, usageError{fmt.Errorf("--date: %w", err)}
-		}
-		f.From, f.To = d, d
-	}
-	if r.to != "" {
-		d, err := payrecon.ParseDay(r.to)
-		if err != nil {
-			return f, empty, usageError{fmt.Errorf("--to: %w", err)}
-		}
-		f.To = d
+	if f.From, f.To, err = dayFilter(r.date, r.to); err != nil {
+		return f, empty, usageError{err}
 	}
 	for name, dst := range map[string]*int64{"min-amount": &f.MinAmount, "max-amount": &f.MaxAmount} {
 		v := r.minAmount
