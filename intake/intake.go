@@ -142,8 +142,15 @@ func New(cfg Config) *Handler {
 	for _, p := range cfg.Providers {
 		h.providers[p] = true
 	}
-	for _, a := range cfg.Accounts {
+	// Each account's policy is settled once: unset limits are the
+	// verifier's declared ones (a copy, so the caller's map stays as given).
+	h.cfg.Accounts = make(map[string]Account, len(cfg.Accounts))
+	for name, a := range cfg.Accounts {
 		h.providers[a.Provider] = true
+		if a.Policy.Limits == (payrecon.Limits{}) {
+			a.Policy.Limits = payrecon.LimitsOf(a.Verifier)
+		}
+		h.cfg.Accounts[name] = a
 	}
 	h.mux.HandleFunc("POST /callbacks/{provider}/{account}", h.callback)
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -300,10 +307,6 @@ func (h *Handler) process(ctx context.Context, in incoming) result {
 // validation (payrecon.Policy.CheckEntry) on every entry: whatever the
 // provider, nothing it failed to check enters the ledger.
 func (h *Handler) checkEntries(in incoming, acct Account, entries []payrecon.LedgerEntry) error {
-	pol := acct.Policy
-	if pol.Limits == (payrecon.Limits{}) {
-		pol.Limits = payrecon.LimitsOf(acct.Verifier)
-	}
 	for i := range entries {
 		e := &entries[i]
 		if e.Account == "" {
@@ -321,7 +324,7 @@ func (h *Handler) checkEntries(in incoming, acct Account, entries []payrecon.Led
 		if e.ReceivedAt.IsZero() {
 			e.ReceivedAt = in.receivedAt
 		}
-		if err := pol.CheckEntry(*e); err != nil {
+		if err := acct.Policy.CheckEntry(*e); err != nil {
 			if len(entries) == 1 {
 				return err
 			}
