@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -117,7 +118,7 @@ func TestApplyKilledAfterProviderActed(t *testing.T) {
 			t.Cleanup(func() { _ = db.Close() })
 			storetest.Must(t, db.Migrate(ctx))
 			journal := filepath.Join(t.TempDir(), "journal")
-			a := propose(t, db, duplicateItem("4200000000000000301", 4200), payrecon.ActionRefundDuplicate)
+			a := jobstest.Propose(t, db, jobstest.DuplicateItem("4200000000000000301", 4200), payrecon.ActionRefundDuplicate)
 			prov := &journalProvider{path: journal}
 			svc, err := jobs.NewActions(jobs.ActionsDeps{Store: db, Ledger: db, LedgerReader: db,
 				Providers: map[string]payrecon.Provider{"hw1": prov}, Logger: storetest.Logger(t), Now: time.Now})
@@ -167,7 +168,7 @@ func TestApplyKilledAfterProviderActed(t *testing.T) {
 			if j := prov.lines(); len(j) != 1 || j[0] != mid.IdempotencyKey {
 				t.Errorf("provider journal %v, want one refund under %s", j, mid.IdempotencyKey)
 			}
-			wantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/child", "interrupted/bob", "applying/bob", "succeeded/bob")
+			jobstest.WantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/child", "interrupted/bob", "applying/bob", "succeeded/bob")
 			_, audit, err = svc.Get(ctx, a.ID)
 			storetest.Must(t, err)
 			atts := jobs.Attempts(audit)

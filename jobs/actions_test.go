@@ -12,11 +12,10 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
-
-var testDay = payrecon.MustDay("2026-11-20")
 
 // fakeProvider answers queries from maps and applies refunds idempotently
 // per merchant refund number, counting every call like a provider's log.
@@ -137,58 +136,23 @@ func newEnv(t *testing.T, db *store.DB, auto []payrecon.ActionKind, wrap func(jo
 	return env{db: db, fake: fake, svc: svc}
 }
 
-func propose(t *testing.T, db *store.DB, it payrecon.Item, kind payrecon.ActionKind) payrecon.Action {
-	t.Helper()
-	it.Account, it.Day = "hw1", testDay
-	a, created, err := db.ProposeAction(context.Background(), payrecon.Action{Item: it, Kind: kind}, "run", "proposed by the run")
-	storetest.Must(t, err)
-	if !created {
-		t.Fatalf("action %s for %s already existed", kind, it.ProviderTxnNo)
-	}
-	return a
-}
-
-func steps(t *testing.T, db *store.DB, id int64) []string {
-	t.Helper()
-	audit, err := db.ActionAudit(context.Background(), id)
-	storetest.Must(t, err)
-	var out []string
-	for _, e := range audit {
-		out = append(out, e.Step+"/"+e.Actor)
-	}
-	return out
-}
-
-func wantSteps(t *testing.T, db *store.DB, id int64, want ...string) {
-	t.Helper()
-	if got := steps(t, db, id); !slices.Equal(got, want) {
-		t.Errorf("action %d audit steps = %v, want %v", id, got, want)
-	}
-}
-
 func ledgerEntries(t *testing.T, db *store.DB) []payrecon.LedgerEntry {
 	t.Helper()
 	var out []payrecon.LedgerEntry
-	storetest.Must(t, db.LedgerEntries(context.Background(), "hw1", testDay.Add(-3).Start(), testDay.Add(3).Start(), func(e payrecon.LedgerEntry) error {
+	storetest.Must(t, db.LedgerEntries(context.Background(), "hw1", jobstest.DayD.Add(-3).Start(), jobstest.DayD.Add(3).Start(), func(e payrecon.LedgerEntry) error {
 		out = append(out, e)
 		return nil
 	}))
 	return out
 }
 
-func paidAt(h int) time.Time { return testDay.Start().Add(time.Duration(h) * time.Hour) }
-
-func duplicateItem(txn string, amount int64) payrecon.Item {
-	return payrecon.Item{Class: payrecon.ClassDuplicatePayment, Kind: payrecon.KindPayment,
-		MerchantOrderNo: "M100", ProviderTxnNo: txn, BillAmount: amount, Delta: amount,
-		ProviderStatus: payrecon.StatusSuccess, BillTime: paidAt(9)}
-}
+func paidAt(h int) time.Time { return jobstest.DayD.Start().Add(time.Duration(h) * time.Hour) }
 
 func TestApplyRefundDuplicateOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, nil, nil)
-		a := propose(t, db, duplicateItem("4200000000000000002", 5000), payrecon.ActionRefundDuplicate)
+		a := jobstest.Propose(t, db, jobstest.DuplicateItem("4200000000000000002", 5000), payrecon.ActionRefundDuplicate)
 
 		// Apply before approve: refused, nothing changed, nothing called.
 		_, err := e.svc.Apply(ctx, a.ID, "alice")
@@ -203,7 +167,7 @@ func TestApplyRefundDuplicateOnce(t *testing.T) {
 		if reqs, _ := e.fake.calls(); len(reqs) != 0 {
 			t.Errorf("refused apply called the provider %d times", len(reqs))
 		}
-		wantSteps(t, db, a.ID, "proposed/run")
+		jobstest.WantSteps(t, db, a.ID, "proposed/run")
 
 		if _, err := e.svc.Approve(ctx, a.ID, "", "no operator"); err == nil {
 			t.Error("approve without operator: want an error")
@@ -246,40 +210,19 @@ func TestApplyRefundDuplicateOnce(t *testing.T) {
 		if done.State != payrecon.ActionApplied || done.IdempotencyKey != wantNo || !strings.Contains(done.Result, wantNo) {
 			t.Errorf("applied action = %+v", done)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "applied/bob")
+		jobstest.WantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "applied/bob")
 		if _, err := e.svc.Dismiss(ctx, a.ID, "alice", "too late"); !errors.Is(err, payrecon.ErrInvalidState) {
 			t.Errorf("dismiss applied action: err = %v, want ErrInvalidState", err)
 		}
 	})
 }
 
-// crashAfterProvider fails the state change after the provider call, like a
-// process killed right after the refund went out.
-type crashAfterProvider struct {
-	jobs.ActionStore
-	mu      sync.Mutex
-	crashes int
-}
-
-func (c *crashAfterProvider) ChangeAction(ctx context.Context, id int64, ch payrecon.ActionChange) (payrecon.Action, error) {
-	c.mu.Lock()
-	crash := c.crashes > 0 && (ch.To == payrecon.ActionApplied || ch.To == payrecon.ActionFailed)
-	if crash {
-		c.crashes--
-	}
-	c.mu.Unlock()
-	if crash {
-		return payrecon.Action{}, errors.New("simulated crash")
-	}
-	return c.ActionStore.ChangeAction(ctx, id, ch)
-}
-
 func TestApplyRefundAfterCrashRefundsOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		crash := &crashAfterProvider{crashes: 1} // the applied write is lost
+		crash := &jobstest.CrashAfterProvider{Crashes: 1} // the applied write is lost
 		e := newEnv(t, db, nil, func(s jobs.ActionStore) jobs.ActionStore { crash.ActionStore = s; return crash })
-		a := propose(t, db, duplicateItem("4200000000000000003", 700), payrecon.ActionRefundDuplicate)
+		a := jobstest.Propose(t, db, jobstest.DuplicateItem("4200000000000000003", 700), payrecon.ActionRefundDuplicate)
 		_, err := e.svc.Approve(ctx, a.ID, "alice", "duplicate confirmed")
 		storetest.Must(t, err)
 		if _, err := e.svc.Apply(ctx, a.ID, "bob"); err == nil {
@@ -299,7 +242,7 @@ func TestApplyRefundAfterCrashRefundsOnce(t *testing.T) {
 		if len(reqs) != 2 || issued != 1 || reqs[0].MerchantRefundNo != reqs[1].MerchantRefundNo || reqs[0].MerchantRefundNo != mid.IdempotencyKey {
 			t.Errorf("after crash and retry: %d calls, %d refunds, numbers %v; want 2 calls with one number and 1 refund", len(reqs), issued, reqs)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
+		jobstest.WantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
 	})
 }
 
@@ -307,7 +250,7 @@ func TestDismiss(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, nil, nil)
-		a := propose(t, db, duplicateItem("4200000000000000004", 100), payrecon.ActionRefundDuplicate)
+		a := jobstest.Propose(t, db, jobstest.DuplicateItem("4200000000000000004", 100), payrecon.ActionRefundDuplicate)
 		if _, err := e.svc.Dismiss(ctx, a.ID, "", "why"); err == nil {
 			t.Error("dismiss without operator: want an error")
 		}
@@ -325,7 +268,7 @@ func TestDismiss(t *testing.T) {
 		if reqs, _ := e.fake.calls(); len(reqs) != 0 {
 			t.Errorf("dismissed action called the provider %d times", len(reqs))
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "dismissed/alice")
+		jobstest.WantSteps(t, db, a.ID, "proposed/run", "dismissed/alice")
 		if _, err := e.svc.Dismiss(ctx, a.ID+999, "alice", "x"); !errors.Is(err, payrecon.ErrNotFound) {
 			t.Errorf("dismiss absent: err = %v, want ErrNotFound", err)
 		}
@@ -344,11 +287,11 @@ func missingPayment(txn string, amount int64) (payrecon.Item, payrecon.Order) {
 func TestBackfillIdempotent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		crash := &crashAfterProvider{crashes: 1}
+		crash := &jobstest.CrashAfterProvider{Crashes: 1}
 		e := newEnv(t, db, nil, func(s jobs.ActionStore) jobs.ActionStore { crash.ActionStore = s; return crash })
 		it, o := missingPayment("4200000000000000010", 2599)
 		e.fake.orders[o.ProviderTxnNo] = o
-		a := propose(t, db, it, payrecon.ActionBackfillLedger)
+		a := jobstest.Propose(t, db, it, payrecon.ActionBackfillLedger)
 
 		// The first apply writes the ledger entry, then "crashes".
 		if _, err := e.svc.Apply(ctx, a.ID, "bob"); err == nil {
@@ -372,7 +315,7 @@ func TestBackfillIdempotent(t *testing.T) {
 		if !strings.Contains(res.Message, "already had") {
 			t.Errorf("second apply message %q: want it to say the ledger already had the entry", res.Message)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
+		jobstest.WantSteps(t, db, a.ID, "proposed/run", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
 	})
 }
 
@@ -383,7 +326,7 @@ func TestBackfillRefusedWhenProviderDenies(t *testing.T) {
 		it, o := missingPayment("4200000000000000011", 100)
 		o.Status, o.RawStatus = payrecon.StatusPending, "TRX_PROC"
 		e.fake.orders[o.ProviderTxnNo] = o
-		a := propose(t, db, it, payrecon.ActionBackfillLedger)
+		a := jobstest.Propose(t, db, it, payrecon.ActionBackfillLedger)
 		_, err := e.svc.Apply(ctx, a.ID, "bob")
 		if err == nil || !strings.Contains(err.Error(), "no longer confirms") {
 			t.Fatalf("apply unconfirmed backfill: err = %v", err)
@@ -409,7 +352,7 @@ func TestBackfillRefusedWhenProviderDenies(t *testing.T) {
 		if n := len(ledgerEntries(t, db)); n != 1 {
 			t.Errorf("retried backfill: %d ledger entries, want 1", n)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "applying/bob", "failed/bob", "applying/bob", "applied/bob")
+		jobstest.WantSteps(t, db, a.ID, "proposed/run", "applying/bob", "failed/bob", "applying/bob", "applied/bob")
 	})
 }
 
@@ -443,7 +386,7 @@ func TestCorrectStatusAndReverse(t *testing.T) {
 		failed := addEntry(t, db, payrecon.LedgerEntry{EventKey: "payment:4200000000000000020:failed", Kind: payrecon.KindPayment,
 			Status: payrecon.StatusFailed, MerchantOrderNo: "M20", ProviderTxnNo: "4200000000000000020", Amount: 300, PayerAmount: 300, OccurredAt: paidAt(11)})
 		e.fake.orders["4200000000000000020"] = payrecon.Order{MerchantOrderNo: "M20", ProviderTxnNo: "4200000000000000020", Status: payrecon.StatusSuccess, RawStatus: "TRX_SUCCESS", Amount: 300}
-		cs := propose(t, db, payrecon.Item{Class: payrecon.ClassStatusMismatch, Kind: payrecon.KindPayment, MerchantOrderNo: "M20",
+		cs := jobstest.Propose(t, db, payrecon.Item{Class: payrecon.ClassStatusMismatch, Kind: payrecon.KindPayment, MerchantOrderNo: "M20",
 			ProviderTxnNo: "4200000000000000020", LedgerEntryID: failed.ID, LedgerStatus: payrecon.StatusFailed}, payrecon.ActionCorrectStatus)
 		_, err := e.svc.Apply(ctx, cs.ID, "bob")
 		storetest.Must(t, err)
@@ -461,7 +404,7 @@ func TestCorrectStatusAndReverse(t *testing.T) {
 		// Ledger success the provider does not know → reverse_ledger closes it.
 		ghost := addEntry(t, db, payrecon.LedgerEntry{EventKey: "payment:4200000000000000021:success", Kind: payrecon.KindPayment,
 			Status: payrecon.StatusSuccess, MerchantOrderNo: "M21", ProviderTxnNo: "4200000000000000021", Amount: 900, PayerAmount: 900, OccurredAt: paidAt(12)})
-		rv := propose(t, db, payrecon.Item{Class: payrecon.ClassMissingInBill, Kind: payrecon.KindPayment, MerchantOrderNo: "M21",
+		rv := jobstest.Propose(t, db, payrecon.Item{Class: payrecon.ClassMissingInBill, Kind: payrecon.KindPayment, MerchantOrderNo: "M21",
 			ProviderTxnNo: "4200000000000000021", LedgerEntryID: ghost.ID, LedgerAmount: 900, Delta: -900}, payrecon.ActionReverseLedger)
 		_, err = e.svc.Apply(ctx, rv.ID, "bob")
 		storetest.Must(t, err)
@@ -473,7 +416,7 @@ func TestCorrectStatusAndReverse(t *testing.T) {
 		paid := addEntry(t, db, payrecon.LedgerEntry{EventKey: "payment:4200000000000000022:success", Kind: payrecon.KindPayment,
 			Status: payrecon.StatusSuccess, MerchantOrderNo: "M22", ProviderTxnNo: "4200000000000000022", Amount: 50, PayerAmount: 50, OccurredAt: paidAt(13)})
 		e.fake.orders["4200000000000000022"] = payrecon.Order{MerchantOrderNo: "M22", ProviderTxnNo: "4200000000000000022", Status: payrecon.StatusSuccess, Amount: 50}
-		bad := propose(t, db, payrecon.Item{Class: payrecon.ClassMissingInBill, Kind: payrecon.KindPayment, MerchantOrderNo: "M22",
+		bad := jobstest.Propose(t, db, payrecon.Item{Class: payrecon.ClassMissingInBill, Kind: payrecon.KindPayment, MerchantOrderNo: "M22",
 			ProviderTxnNo: "4200000000000000022", LedgerEntryID: paid.ID}, payrecon.ActionReverseLedger)
 		if _, err := e.svc.Apply(ctx, bad.ID, "bob"); err == nil {
 			t.Error("reverse of a paid order: want an error")
@@ -491,7 +434,7 @@ func TestCorrectAgreementAndUnsign(t *testing.T) {
 		ag := addEntry(t, db, payrecon.LedgerEntry{EventKey: "agreement:C1:signed", Kind: payrecon.KindAgreement,
 			Status: payrecon.StatusSigned, AgreementNo: "C1", OccurredAt: paidAt(8)})
 		e.fake.agreements["C1"] = payrecon.Agreement{AgreementNo: "C1", Status: payrecon.StatusUnsigned, RawStatus: "9"}
-		ca := propose(t, db, payrecon.Item{Class: payrecon.ClassAgreementMismatch, Kind: payrecon.KindAgreement, AgreementNo: "C1",
+		ca := jobstest.Propose(t, db, payrecon.Item{Class: payrecon.ClassAgreementMismatch, Kind: payrecon.KindAgreement, AgreementNo: "C1",
 			LedgerEntryID: ag.ID, LedgerStatus: payrecon.StatusSigned, ProviderStatus: payrecon.StatusUnsigned}, payrecon.ActionCorrectAgreement)
 		_, err := e.svc.Apply(ctx, ca.ID, "bob")
 		storetest.Must(t, err)
@@ -501,7 +444,7 @@ func TestCorrectAgreementAndUnsign(t *testing.T) {
 
 		// unsign moves something at the provider: approval first.
 		e.fake.agreements["C2"] = payrecon.Agreement{AgreementNo: "C2", Status: payrecon.StatusSigned, RawStatus: "1"}
-		us := propose(t, db, payrecon.Item{Class: payrecon.ClassAgreementMismatch, Kind: payrecon.KindAgreement, AgreementNo: "C2"}, payrecon.ActionUnsign)
+		us := jobstest.Propose(t, db, payrecon.Item{Class: payrecon.ClassAgreementMismatch, Kind: payrecon.KindAgreement, AgreementNo: "C2"}, payrecon.ActionUnsign)
 		if _, err := e.svc.Apply(ctx, us.ID, "bob"); !errors.Is(err, payrecon.ErrInvalidState) {
 			t.Fatalf("unsign before approval: err = %v, want ErrInvalidState", err)
 		}
@@ -517,10 +460,10 @@ func TestCorrectAgreementAndUnsign(t *testing.T) {
 		if !slices.Equal(e.fake.unsigned, []string{"C2"}) {
 			t.Errorf("unsign calls = %v, want one for C2", e.fake.unsigned)
 		}
-		wantSteps(t, db, us.ID, "proposed/run", "approved/alice", "applying/bob", "succeeded/bob")
+		jobstest.WantSteps(t, db, us.ID, "proposed/run", "approved/alice", "applying/bob", "succeeded/bob")
 
 		// manual_review is approved or dismissed, never applied.
-		mr := propose(t, db, payrecon.Item{Class: payrecon.ClassAmountMismatch, Kind: payrecon.KindPayment, ProviderTxnNo: "4200000000000000030"}, payrecon.ActionManualReview)
+		mr := jobstest.Propose(t, db, payrecon.Item{Class: payrecon.ClassAmountMismatch, Kind: payrecon.KindPayment, ProviderTxnNo: "4200000000000000030"}, payrecon.ActionManualReview)
 		if _, err := e.svc.Apply(ctx, mr.ID, "bob"); !errors.Is(err, payrecon.ErrInvalidState) {
 			t.Errorf("apply manual_review: err = %v, want ErrInvalidState", err)
 		}
@@ -533,21 +476,21 @@ func TestAutoApplySafeKindsOnly(t *testing.T) {
 		e := newEnv(t, db, []payrecon.ActionKind{payrecon.ActionBackfillLedger, payrecon.ActionCorrectStatus}, nil)
 		it, o := missingPayment("4200000000000000040", 1200)
 		e.fake.orders[o.ProviderTxnNo] = o
-		bf := propose(t, db, it, payrecon.ActionBackfillLedger)
+		bf := jobstest.Propose(t, db, it, payrecon.ActionBackfillLedger)
 
 		failedEntry := addEntry(t, db, payrecon.LedgerEntry{EventKey: "payment:4200000000000000041:failed", Kind: payrecon.KindPayment,
 			Status: payrecon.StatusFailed, MerchantOrderNo: "M41", ProviderTxnNo: "4200000000000000041", Amount: 300, PayerAmount: 300, OccurredAt: paidAt(11)})
 		e.fake.orders["4200000000000000041"] = payrecon.Order{MerchantOrderNo: "M41", ProviderTxnNo: "4200000000000000041", Status: payrecon.StatusSuccess, Amount: 300}
-		cs := propose(t, db, payrecon.Item{Class: payrecon.ClassStatusMismatch, Kind: payrecon.KindPayment, MerchantOrderNo: "M41",
+		cs := jobstest.Propose(t, db, payrecon.Item{Class: payrecon.ClassStatusMismatch, Kind: payrecon.KindPayment, MerchantOrderNo: "M41",
 			ProviderTxnNo: "4200000000000000041", LedgerEntryID: failedEntry.ID}, payrecon.ActionCorrectStatus)
-		rd := propose(t, db, duplicateItem("4200000000000000042", 800), payrecon.ActionRefundDuplicate)
-		rv := propose(t, db, payrecon.Item{Class: payrecon.ClassMissingInBill, Kind: payrecon.KindPayment, ProviderTxnNo: "4200000000000000043", LedgerEntryID: failedEntry.ID}, payrecon.ActionReverseLedger)
+		rd := jobstest.Propose(t, db, jobstest.DuplicateItem("4200000000000000042", 800), payrecon.ActionRefundDuplicate)
+		rv := jobstest.Propose(t, db, payrecon.Item{Class: payrecon.ClassMissingInBill, Kind: payrecon.KindPayment, ProviderTxnNo: "4200000000000000043", LedgerEntryID: failedEntry.ID}, payrecon.ActionReverseLedger)
 		// Another day's backfill is not touched.
-		other := payrecon.Item{Class: payrecon.ClassMissingInLedger, Kind: payrecon.KindPayment, ProviderTxnNo: "4200000000000000044", Account: "hw1", Day: testDay.Add(1)}
+		other := payrecon.Item{Class: payrecon.ClassMissingInLedger, Kind: payrecon.KindPayment, ProviderTxnNo: "4200000000000000044", Account: "hw1", Day: jobstest.DayD.Add(1)}
 		od, _, err := db.ProposeAction(ctx, payrecon.Action{Item: other, Kind: payrecon.ActionBackfillLedger}, "run", "")
 		storetest.Must(t, err)
 
-		res, err := e.svc.AutoApply(ctx, "hw1", testDay)
+		res, err := e.svc.AutoApply(ctx, "hw1", jobstest.DayD)
 		storetest.Must(t, err)
 		if res.Applied != 2 || res.Failed != 0 {
 			t.Errorf("auto-apply result = %+v, want 2 applied", res)
@@ -562,8 +505,8 @@ func TestAutoApplySafeKindsOnly(t *testing.T) {
 				t.Errorf("action %d (%s) is %s, want %s", c.id, got.Kind, got.State, c.want)
 			}
 		}
-		wantSteps(t, db, bf.ID, "proposed/run", "applying/auto", "auto_applied/auto")
-		wantSteps(t, db, cs.ID, "proposed/run", "applying/auto", "auto_applied/auto")
+		jobstest.WantSteps(t, db, bf.ID, "proposed/run", "applying/auto", "auto_applied/auto")
+		jobstest.WantSteps(t, db, cs.ID, "proposed/run", "applying/auto", "auto_applied/auto")
 		if reqs, _ := e.fake.calls(); len(reqs) != 0 {
 			t.Errorf("auto-apply made %d refund calls", len(reqs))
 		}
@@ -571,7 +514,7 @@ func TestAutoApplySafeKindsOnly(t *testing.T) {
 			t.Errorf("ledger entries after auto-apply = %d, want 2 (the failed one and the backfill)", n)
 		}
 		// Running it again finds nothing proposed.
-		res, err = e.svc.AutoApply(ctx, "hw1", testDay)
+		res, err = e.svc.AutoApply(ctx, "hw1", jobstest.DayD)
 		storetest.Must(t, err)
 		if res.Applied != 0 {
 			t.Errorf("second auto-apply applied %d", res.Applied)

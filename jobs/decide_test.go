@@ -10,6 +10,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -178,7 +179,7 @@ func TestDecideActionApplicable(t *testing.T) {
 func applyInState(ctx context.Context, t *testing.T, db *store.DB, seq int, class payrecon.Class, kind payrecon.Kind, ledger, prov payrecon.Status, k payrecon.ActionKind, p payrecon.Provider) error {
 	t.Helper()
 	acct := fmt.Sprintf("p%d", seq)
-	it := payrecon.Item{Account: acct, Day: testDay, Class: class, Kind: kind,
+	it := payrecon.Item{Account: acct, Day: jobstest.DayD, Class: class, Kind: kind,
 		MerchantOrderNo: fmt.Sprintf("M%d", seq), ProviderTxnNo: fmt.Sprintf("T%d", seq),
 		LedgerStatus: ledger, ProviderStatus: prov, BillAmount: 100, Delta: 100, BillTime: paidAt(10)}
 	switch kind {
@@ -199,7 +200,7 @@ func applyInState(ctx context.Context, t *testing.T, db *store.DB, seq int, clas
 			return fmt.Errorf("ledger: %w", err)
 		}
 		var id int64
-		err := db.LedgerEntries(ctx, acct, testDay.Start(), testDay.End(), func(le payrecon.LedgerEntry) error { id = le.ID; return nil })
+		err := db.LedgerEntries(ctx, acct, jobstest.DayD.Start(), jobstest.DayD.End(), func(le payrecon.LedgerEntry) error { id = le.ID; return nil })
 		if err != nil || id == 0 {
 			return fmt.Errorf("read ledger entry back: %v", err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 )
 
 // memStore is an in-memory jobs.Store generating n ledger payments on the
@@ -39,9 +40,9 @@ func (m *memStore) LatestRuns(context.Context, []string, payrecon.Day, payrecon.
 func (m *memStore) RunItems(context.Context, int64, func(payrecon.Item) error) error { return nil }
 
 func benchEntry(i int) payrecon.LedgerEntry {
-	return payrecon.LedgerEntry{ID: int64(i + 1), Account: testAccount, Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess,
+	return payrecon.LedgerEntry{ID: int64(i + 1), Account: jobstest.Account, Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess,
 		MerchantOrderNo: string(benchOrder(nil, i)), ProviderTxnNo: string(benchTxn(nil, i)),
-		Amount: int64(100 + i%9000), PayerAmount: int64(100 + i%9000), OccurredAt: dayD.Start().Add(time.Duration(i%86000) * time.Second)}
+		Amount: int64(100 + i%9000), PayerAmount: int64(100 + i%9000), OccurredAt: jobstest.DayD.Start().Add(time.Duration(i%86000) * time.Second)}
 }
 
 func benchOrder(b []byte, i int) []byte {
@@ -59,7 +60,7 @@ func (m *memStore) ScanLedger(_ context.Context, _ string, from, to time.Time, f
 	r := payrecon.LedgerRow{Kind: []byte(payrecon.KindPayment), Status: []byte(payrecon.StatusSuccess)}
 	var ob, tb []byte
 	for i := 0; i < m.n; i++ {
-		at := dayD.Start().Add(time.Duration(i%86000) * time.Second)
+		at := jobstest.DayD.Start().Add(time.Duration(i%86000) * time.Second)
 		if at.Before(from) || !at.Before(to) {
 			continue
 		}
@@ -96,7 +97,7 @@ func (b memBill) Bill(_ context.Context, day payrecon.Day, kind payrecon.BillKin
 	for i := 0; i < b.n; i++ {
 		e := benchEntry(i)
 		l := payrecon.BillLine{Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: e.MerchantOrderNo,
-			ProviderTxnNo: e.ProviderTxnNo, Amount: e.Amount, PayerAmount: e.PayerAmount, Fee: payrecon.FeeFor(e.Amount, testRatePPM)}
+			ProviderTxnNo: e.ProviderTxnNo, Amount: e.Amount, PayerAmount: e.PayerAmount, Fee: payrecon.FeeFor(e.Amount, jobstest.RatePPM)}
 		if i%1000 == 0 {
 			l.Amount++
 			l.PayerAmount++
@@ -120,12 +121,12 @@ func BenchmarkEngine(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			st := &memStore{n: n}
-			r := jobs.NewRunner(st, map[string]jobs.Target{testAccount: {
-				Account: payrecon.Account{Name: testAccount, FeeRatePPM: testRatePPM}, Provider: memBill{n: n}}},
+			r := jobs.NewRunner(st, map[string]jobs.Target{jobstest.Account: {
+				Account: payrecon.Account{Name: jobstest.Account, FeeRatePPM: jobstest.RatePPM}, Provider: memBill{n: n}}},
 				nil, fixedNow, jobs.Options{})
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				run, err := r.RunDay(context.Background(), testAccount, dayD)
+				run, err := r.RunDay(context.Background(), jobstest.Account, jobstest.DayD)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -15,7 +16,7 @@ import (
 
 // noFeeBills is a provider that declares that none of its bills states fees
 // (as MinCloud's order list) and has no settlement bill.
-type noFeeBills struct{ *scProvider }
+type noFeeBills struct{ *jobstest.Provider }
 
 func (noFeeBills) FeeFacts() payrecon.FeeFacts { return payrecon.FeeFacts{} }
 
@@ -23,7 +24,7 @@ func (p noFeeBills) Bill(ctx context.Context, day payrecon.Day, kind payrecon.Bi
 	if kind != payrecon.BillTrade {
 		return payrecon.BillFile{}, fmt.Errorf("no %s bill: %w", kind, payrecon.ErrNotSupported)
 	}
-	return p.scProvider.Bill(ctx, day, kind, fn)
+	return p.Provider.Bill(ctx, day, kind, fn)
 }
 
 // TestFeesOnlyWhereStated: with a fee rate configured, the fee check runs
@@ -39,30 +40,30 @@ func TestFeesOnlyWhereStated(t *testing.T) {
 			prov    func(sc *scenario.Scenario) payrecon.Provider
 			wantFee int64
 		}{
-			{"stated", func(sc *scenario.Scenario) payrecon.Provider { return &scProvider{sc: sc} }, 3},
-			{"no fee column", func(sc *scenario.Scenario) payrecon.Provider { return &scProvider{sc: sc, noFees: true} }, 0},
-			{"declared none", func(sc *scenario.Scenario) payrecon.Provider { return noFeeBills{&scProvider{sc: sc}} }, 0},
+			{"stated", func(sc *scenario.Scenario) payrecon.Provider { return &jobstest.Provider{Sc: sc} }, 3},
+			{"no fee column", func(sc *scenario.Scenario) payrecon.Provider { return &jobstest.Provider{Sc: sc, NoFees: true} }, 0},
+			{"declared none", func(sc *scenario.Scenario) payrecon.Provider { return noFeeBills{&jobstest.Provider{Sc: sc}} }, 0},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				day := dayD.Add(20 * i)
+				day := jobstest.DayD.Add(20 * i)
 				sc := &scenario.Scenario{}
 				for j := 0; j < 20; j++ {
 					amount := int64(1000 + 313*j)
 					at := day.Start().Add(time.Duration(j+1) * time.Hour)
 					p := scenario.Payment{MerchantOrderNo: fmt.Sprintf("F%dO%02d", i, j), ProviderTxnNo: fmt.Sprintf("F%dT%02d", i, j), Status: payrecon.StatusSuccess,
-						Amount: amount, PayerAmount: amount, Fee: payrecon.FeeFor(amount, testRatePPM), CreatedAt: at, PaidAt: at}
+						Amount: amount, PayerAmount: amount, Fee: payrecon.FeeFor(amount, jobstest.RatePPM), CreatedAt: at, PaidAt: at}
 					if j%7 == 2 {
 						p.Fee += 5 // disagrees with the rate, where stated
 					}
 					sc.Payments = append(sc.Payments, p)
-					le := ledgerOf(p)
+					le := jobstest.LedgerOf(p)
 					if _, err := db.AddLedgerEntry(ctx, le); err != nil {
 						t.Fatal(err)
 					}
 				}
-				clk := &clock{}
-				clk.runAfter(day)
-				run, err := newRunner(t, db, tc.prov(sc), clk, jobs.Options{}).RunDay(ctx, testAccount, day)
+				clk := &jobstest.Clock{}
+				clk.RunAfter(day)
+				run, err := jobstest.NewRunner(t, db, tc.prov(sc), clk, jobs.Options{}).RunDay(ctx, jobstest.Account, day)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -29,12 +30,12 @@ const (
 
 // killPlan is the ground-truth plan plus many stored lines, so a kill
 // often lands inside SaveRun's transaction.
-func killPlan() *plan {
-	p := newPlan(killSeed, killNormal)
+func killPlan() *jobstest.Plan {
+	p := jobstest.NewPlan(killSeed, killNormal)
 	for i := 0; i < killOthers; i++ {
 		no := fmt.Sprintf("XK%06d", i)
-		p.sc.Others = append(p.sc.Others, scenario.Other{Type: "分账", ProviderTxnNo: no, Amount: int64(100 + i), At: dayD.Start().Add(time.Duration(i) * time.Second)})
-		p.expect(dayD, payrecon.ClassOtherBillLine, no)
+		p.Sc.Others = append(p.Sc.Others, scenario.Other{Type: "分账", ProviderTxnNo: no, Amount: int64(100 + i), At: jobstest.DayD.Start().Add(time.Duration(i) * time.Second)})
+		p.Expect(jobstest.DayD, payrecon.ClassOtherBillLine, no)
 	}
 	return p
 }
@@ -52,11 +53,11 @@ func TestKillHelperProcess(t *testing.T) {
 		os.Exit(2)
 	}
 	p := killPlan()
-	clk := &clock{}
-	clk.runAfter(dayD)
-	r := jobs.NewRunner(db, map[string]jobs.Target{testAccount: {
-		Account:  payrecon.Account{Name: testAccount, Provider: "fake", FeeRatePPM: testRatePPM},
-		Provider: &scProvider{sc: p.sc},
+	clk := &jobstest.Clock{}
+	clk.RunAfter(jobstest.DayD)
+	r := jobs.NewRunner(db, map[string]jobs.Target{jobstest.Account: {
+		Account:  payrecon.Account{Name: jobstest.Account, Provider: "fake", FeeRatePPM: jobstest.RatePPM},
+		Provider: &jobstest.Provider{Sc: p.Sc},
 	}}, nil, clk.Now, jobs.Options{LockTTL: time.Second, QueryBackoff: time.Millisecond,
 		Progress: func(pr jobs.Progress) {
 			if pr.Phase == "save" {
@@ -64,7 +65,7 @@ func TestKillHelperProcess(t *testing.T) {
 			}
 		}})
 	for {
-		run, err := r.RunDay(ctx, testAccount, dayD)
+		run, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		switch {
 		case errors.Is(err, payrecon.ErrLocked):
 			time.Sleep(50 * time.Millisecond)
@@ -89,12 +90,12 @@ func TestKillMidRun(t *testing.T) {
 	// The uninterrupted reference run.
 	ref := storetest.Open(t, store.SQLite)
 	p := killPlan()
-	p.load(t, ref)
-	clk := &clock{}
-	clk.runAfter(dayD)
-	refRun, err := newRunner(t, ref, &scProvider{sc: p.sc}, clk, jobs.Options{}).RunDay(context.Background(), testAccount, dayD)
+	p.Load(t, ref)
+	clk := &jobstest.Clock{}
+	clk.RunAfter(jobstest.DayD)
+	refRun, err := jobstest.NewRunner(t, ref, &jobstest.Provider{Sc: p.Sc}, clk, jobs.Options{}).RunDay(context.Background(), jobstest.Account, jobstest.DayD)
 	storetest.Must(t, err)
-	refItems := itemsSig(runItems(t, ref, refRun.ID))
+	refItems := jobstest.ItemsSig(jobstest.RunItems(t, ref, refRun.ID))
 
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestKillMidRun(t *testing.T) {
 			t.Cleanup(func() { _ = db.Close() })
 			storetest.Must(t, db.Migrate(ctx))
 			p := killPlan()
-			p.load(t, db)
+			p.Load(t, db)
 			rnd := rand.New(rand.NewPCG(1, 2))
 			for round := 0; round < 2; round++ {
 				cmd := exec.Command(exe, "-test.run=^TestKillHelperProcess$", "-test.v=false")
@@ -141,26 +142,26 @@ func TestKillMidRun(t *testing.T) {
 			checkComplete(t, db)
 
 			// Re-run (waiting for the dead child's lease to expire).
-			clk := &clock{}
-			clk.runAfter(dayD)
-			r := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{})
+			clk := &jobstest.Clock{}
+			clk.RunAfter(jobstest.DayD)
+			r := jobstest.NewRunner(t, db, &jobstest.Provider{Sc: p.Sc}, clk, jobs.Options{})
 			var run payrecon.Run
 			deadline := time.Now().Add(10 * time.Second)
 			for {
-				run, err = r.RunDay(ctx, testAccount, dayD)
+				run, err = r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 				if !errors.Is(err, payrecon.ErrLocked) || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
 			storetest.Must(t, err)
-			if !reflect.DeepEqual(itemsSig(runItems(t, db, run.ID)), refItems) {
+			if !reflect.DeepEqual(jobstest.ItemsSig(jobstest.RunItems(t, db, run.ID)), refItems) {
 				t.Error("items after kill + re-run differ from the uninterrupted run")
 			}
 			if !reflect.DeepEqual(run.Totals, refRun.Totals) {
 				t.Errorf("totals after kill + re-run differ:\n%+v\n%+v", run.Totals, refRun.Totals)
 			}
-			checkDay(t, db, p, dayD, run)
+			jobstest.CheckDay(t, db, p, jobstest.DayD, run)
 			checkComplete(t, db)
 		})
 	}
@@ -170,7 +171,7 @@ func TestKillMidRun(t *testing.T) {
 // holds exactly the items its totals count, and only the newest is current.
 func checkComplete(t *testing.T, db *store.DB) {
 	t.Helper()
-	hist, err := db.RunHistory(context.Background(), testAccount, dayD)
+	hist, err := db.RunHistory(context.Background(), jobstest.Account, jobstest.DayD)
 	storetest.Must(t, err)
 	current := 0
 	for _, run := range hist {
@@ -191,7 +192,7 @@ func checkComplete(t *testing.T, db *store.DB) {
 				want += ct.Count
 			}
 		}
-		if n := int64(len(runItems(t, db, run.ID))); n != want {
+		if n := int64(len(jobstest.RunItems(t, db, run.ID))); n != want {
 			t.Errorf("run %d: %d items stored, totals count %d", run.ID, n, want)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/reports"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -39,12 +40,12 @@ func TestLeaseHelperProcess(t *testing.T) {
 		fmt.Println("ERROR", err)
 		os.Exit(2)
 	}
-	p := newPlan(killSeed, 20)
-	clk := &clock{}
-	clk.runAfter(dayD)
-	r := jobs.NewRunner(db, map[string]jobs.Target{testAccount: {
-		Account:  payrecon.Account{Name: testAccount, Provider: "fake", FeeRatePPM: testRatePPM},
-		Provider: &scProvider{sc: p.sc},
+	p := jobstest.NewPlan(killSeed, 20)
+	clk := &jobstest.Clock{}
+	clk.RunAfter(jobstest.DayD)
+	r := jobs.NewRunner(db, map[string]jobs.Target{jobstest.Account: {
+		Account:  payrecon.Account{Name: jobstest.Account, Provider: "fake", FeeRatePPM: jobstest.RatePPM},
+		Provider: &jobstest.Provider{Sc: p.Sc},
 	}}, nil, clk.Now, jobs.Options{LockTTL: leaseChildTTL, Owner: fmt.Sprintf("child:%d", os.Getpid()),
 		Progress: func(pr jobs.Progress) {
 			if pr.Phase == "ledger" {
@@ -52,7 +53,7 @@ func TestLeaseHelperProcess(t *testing.T) {
 				select {} // hold the lease until killed
 			}
 		}})
-	_, err = r.RunDay(ctx, testAccount, dayD)
+	_, err = r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 	fmt.Println("ERROR run returned", err)
 	os.Exit(2)
 }
@@ -76,8 +77,8 @@ func TestKilledRunLeaseLapses(t *testing.T) {
 			storetest.Must(t, err)
 			t.Cleanup(func() { _ = db.Close() })
 			storetest.Must(t, db.Migrate(ctx))
-			p := newPlan(killSeed, 20)
-			p.load(t, db)
+			p := jobstest.NewPlan(killSeed, 20)
+			p.Load(t, db)
 
 			cmd := exec.Command(exe, "-test.run=^TestLeaseHelperProcess$", "-test.v=false")
 			cmd.Env = append(os.Environ(), "PAYRECON_LEASE_CHILD_DRIVER="+driver, "PAYRECON_LEASE_CHILD_DSN="+dsn)
@@ -103,14 +104,14 @@ func TestKilledRunLeaseLapses(t *testing.T) {
 			}
 			deadLease := locks[0]
 
-			clk := &clock{}
-			clk.runAfter(dayD)
-			r := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{LockTTL: leaseChildTTL})
+			clk := &jobstest.Clock{}
+			clk.RunAfter(jobstest.DayD)
+			r := jobstest.NewRunner(t, db, &jobstest.Provider{Sc: p.Sc}, clk, jobs.Options{LockTTL: leaseChildTTL})
 			var run payrecon.Run
 			refused := 0
 			giveUp := time.Now().Add(20 * leaseChildTTL) // generous: the machine is shared
 			for {
-				run, err = r.RunDay(ctx, testAccount, dayD)
+				run, err = r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 				if !errors.Is(err, payrecon.ErrLocked) || time.Now().After(giveUp) {
 					break
 				}
@@ -119,9 +120,9 @@ func TestKilledRunLeaseLapses(t *testing.T) {
 			}
 			storetest.Must(t, err)
 			t.Logf("re-run succeeded after %d refused attempts, %s after the dead lease's expiry", refused, time.Since(deadLease.ExpiresAt).Round(time.Millisecond))
-			checkDay(t, db, p, dayD, run)
+			jobstest.CheckDay(t, db, p, jobstest.DayD, run)
 
-			attempts, err := db.RunAttempts(ctx, testAccount, dayD)
+			attempts, err := db.RunAttempts(ctx, jobstest.Account, jobstest.DayD)
 			storetest.Must(t, err)
 			if len(attempts) != refused {
 				t.Errorf("%d attempts recorded, %d refused", len(attempts), refused)
@@ -131,7 +132,7 @@ func TestKilledRunLeaseLapses(t *testing.T) {
 					t.Errorf("attempt %+v: want refused by %s", a, deadLease.Owner)
 				}
 			}
-			audit, err := db.LockAudit(ctx, testAccount)
+			audit, err := db.LockAudit(ctx, jobstest.Account)
 			storetest.Must(t, err)
 			if len(audit) != 1 || audit[0].Step != store.LockStepTakeover || audit[0].Owner != deadLease.Owner || !audit[0].ExpiresAt.Equal(deadLease.ExpiresAt) {
 				t.Errorf("lease audit %+v: want one takeover of %s", audit, deadLease.Owner)
@@ -153,22 +154,22 @@ func TestKilledRunLeaseLapses(t *testing.T) {
 func TestRefusedAttemptIsRecordedAndReported(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		p := newPlan(killSeed, 20)
-		p.load(t, db)
-		if _, err := db.LockRun(ctx, testAccount, dayD, "elsewhere:4242:abc", time.Hour); err != nil {
+		p := jobstest.NewPlan(killSeed, 20)
+		p.Load(t, db)
+		if _, err := db.LockRun(ctx, jobstest.Account, jobstest.DayD, "elsewhere:4242:abc", time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		clk := &clock{}
-		clk.runAfter(dayD)
-		r := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{Owner: "here:1"})
-		run, err := r.RunDay(ctx, testAccount, dayD)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
+		r := jobstest.NewRunner(t, db, &jobstest.Provider{Sc: p.Sc}, clk, jobs.Options{Owner: "here:1"})
+		run, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		if !errors.Is(err, payrecon.ErrLocked) {
 			t.Fatalf("want ErrLocked, got %v", err)
 		}
 		if run.LastAttempt.Outcome != payrecon.AttemptRefused || run.LastAttempt.Holder != "elsewhere:4242:abc" {
 			t.Errorf("returned run's attempt: %+v", run.LastAttempt)
 		}
-		attempts, err := db.RunAttempts(ctx, testAccount, dayD)
+		attempts, err := db.RunAttempts(ctx, jobstest.Account, jobstest.DayD)
 		storetest.Must(t, err)
 		if len(attempts) != 1 {
 			t.Fatalf("attempts: %+v", attempts)
@@ -179,12 +180,12 @@ func TestRefusedAttemptIsRecordedAndReported(t *testing.T) {
 			t.Errorf("attempt: %+v", a)
 		}
 		// A refused run is not a failed run.
-		if hist, _ := db.RunHistory(ctx, testAccount, dayD); len(hist) != 0 {
+		if hist, _ := db.RunHistory(ctx, jobstest.Account, jobstest.DayD); len(hist) != 0 {
 			t.Errorf("runs recorded for a refused attempt: %+v", hist)
 		}
 
 		// The report shows the day, refused.
-		src, err := reports.StoreSource(ctx, db, db, nil, dayD, dayD)
+		src, err := reports.StoreSource(ctx, db, db, nil, jobstest.DayD, jobstest.DayD)
 		storetest.Must(t, err)
 		var buf bytes.Buffer
 		storetest.Must(t, reports.WriteJSON(&buf, src, reports.Options{}))
@@ -204,14 +205,14 @@ func TestRefusedAttemptIsRecordedAndReported(t *testing.T) {
 		}
 
 		// The operator releases the lease; the run goes through at once.
-		if _, err := db.ReleaseLock(ctx, testAccount, dayD, "ops", "holder decommissioned"); err != nil {
+		if _, err := db.ReleaseLock(ctx, jobstest.Account, jobstest.DayD, "ops", "holder decommissioned"); err != nil {
 			t.Fatal(err)
 		}
 		clk.Set(clk.Now().Add(time.Minute))
-		run, err = r.RunDay(ctx, testAccount, dayD)
+		run, err = r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		storetest.Must(t, err)
-		checkDay(t, db, p, dayD, run)
-		latest, err := db.LatestRuns(ctx, nil, dayD, dayD)
+		jobstest.CheckDay(t, db, p, jobstest.DayD, run)
+		latest, err := db.LatestRuns(ctx, nil, jobstest.DayD, jobstest.DayD)
 		storetest.Must(t, err)
 		if len(latest) != 1 || latest[0].ID != run.ID || !latest[0].LastAttempt.At.IsZero() {
 			t.Errorf("after the run: %+v", latest)

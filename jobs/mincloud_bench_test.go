@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -28,28 +29,28 @@ func BenchmarkPulledLedgerMatch(b *testing.B) {
 			sc := &scenario.Scenario{}
 			var entries []payrecon.LedgerEntry
 			for i := 0; i < n; i++ {
-				at := dayD.Start().Add(time.Duration(i) * time.Second)
+				at := jobstest.DayD.Start().Add(time.Duration(i) * time.Second)
 				p := scenario.Payment{MerchantOrderNo: fmt.Sprintf("O%08d", i), ProviderTxnNo: fmt.Sprintf("T%08d", i), Status: payrecon.StatusSuccess,
 					Amount: 100 + int64(i%1000), PayerAmount: 100 + int64(i%1000), CreatedAt: at, PaidAt: at}
 				sc.Payments = append(sc.Payments, p)
-				e := payrecon.LedgerEntry{Account: testAccount, Provider: "fake", Source: payrecon.SourceMinCloud, EventKey: "mincloud:payment:" + p.MerchantOrderNo + ":success",
+				e := payrecon.LedgerEntry{Account: jobstest.Account, Provider: "fake", Source: payrecon.SourceMinCloud, EventKey: "mincloud:payment:" + p.MerchantOrderNo + ":success",
 					Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: p.MerchantOrderNo, Amount: p.Amount, PayerAmount: p.Amount, OccurredAt: at}
 				if withTxn {
 					e.ProviderTxnNo = p.ProviderTxnNo
 				}
 				entries = append(entries, e)
 			}
-			if _, err := db.AddLedgerBatch(context.Background(), testAccount, entries); err != nil {
+			if _, err := db.AddLedgerBatch(context.Background(), jobstest.Account, entries); err != nil {
 				b.Fatal(err)
 			}
-			clk := &clock{}
-			clk.runAfter(dayD)
-			r := jobs.NewRunner(db, map[string]jobs.Target{testAccount: {Account: payrecon.Account{Name: testAccount, Provider: "fake"}, Provider: &scProvider{sc: sc}}},
+			clk := &jobstest.Clock{}
+			clk.RunAfter(jobstest.DayD)
+			r := jobs.NewRunner(db, map[string]jobs.Target{jobstest.Account: {Account: payrecon.Account{Name: jobstest.Account, Provider: "fake"}, Provider: &jobstest.Provider{Sc: sc}}},
 				nil, clk.Now, jobs.Options{Version: "bench"})
 			b.ResetTimer()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
-				run, err := r.RunDay(context.Background(), testAccount, dayD)
+				run, err := r.RunDay(context.Background(), jobstest.Account, jobstest.DayD)
 				if err != nil || run.Totals.Matched != n {
 					b.Fatalf("run: %v matched %d", err, run.Totals.Matched)
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/reports"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -116,20 +117,20 @@ func rowsOf(list []jobs.ImportRow) []int {
 func TestReviewWorkbookRoundTrip(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		clk := &clock{}
+		clk := &jobstest.Clock{}
 		clk.Set(time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC))
 		db.Now = clk.Now
-		day := dayD
+		day := jobstest.DayD
 		var items []payrecon.Item
 		var acts []payrecon.Action
 		for i := 1; i <= 7; i++ {
-			it := payrecon.Item{Account: testAccount, Day: day, Class: payrecon.ClassMissingInLedger, Kind: payrecon.KindPayment,
+			it := payrecon.Item{Account: jobstest.Account, Day: day, Class: payrecon.ClassMissingInLedger, Kind: payrecon.KindPayment,
 				MerchantOrderNo: fmt.Sprintf("M%d", i), ProviderTxnNo: fmt.Sprintf("T%d", i), BillAmount: int64(i) * 100, Delta: int64(i) * 100,
 				Action: payrecon.ActionBackfillLedger, Note: "=cmd|' /C calc'!A0"}
 			items = append(items, it)
-			acts = append(acts, payrecon.Action{DiscrepancyKey: it.Key(), Account: testAccount, Day: day, Kind: it.Action, Item: it})
+			acts = append(acts, payrecon.Action{DiscrepancyKey: it.Key(), Account: jobstest.Account, Day: day, Kind: it.Action, Item: it})
 		}
-		run := &payrecon.Run{Account: testAccount, Provider: "fake", Day: day, State: payrecon.RunFindings}
+		run := &payrecon.Run{Account: jobstest.Account, Provider: "fake", Day: day, State: payrecon.RunFindings}
 		storetest.Must(t, db.SaveRun(ctx, run, items, acts))
 		k := func(i int) string { return items[i].Key() }
 
@@ -215,7 +216,7 @@ func TestReviewWorkbookRoundTrip(t *testing.T) {
 			audit[0].After.ReasonCode != "rounding" || audit[0].Comment != "渠道四舍五入，金额很小" || !audit[0].At.Equal(clk.Now()) {
 			t.Errorf("audit of the written-off row: %+v", audit)
 		}
-		all, err := db.ListActions(ctx, payrecon.ActionFilter{Account: testAccount})
+		all, err := db.ListActions(ctx, payrecon.ActionFilter{Account: jobstest.Account})
 		storetest.Must(t, err)
 		for _, a := range all {
 			if (a.DiscrepancyKey == k(1)) != (a.State == payrecon.ActionDismissed) {

@@ -8,16 +8,17 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
 
-// gatedProvider wraps scProvider: the trade bill is not ready for the first
+// gatedProvider wraps jobstest.Provider: the trade bill is not ready for the first
 // notReady calls, and, when hold is set, the bill waits for it after
 // signalling started.
 type gatedProvider struct {
-	*scProvider
+	*jobstest.Provider
 	notReady int32
 	calls    atomic.Int32
 	started  chan struct{}
@@ -34,21 +35,21 @@ func (g *gatedProvider) Bill(ctx context.Context, day payrecon.Day, kind payreco
 			<-g.hold
 		}
 	}
-	return g.scProvider.Bill(ctx, day, kind, fn)
+	return g.Provider.Bill(ctx, day, kind, fn)
 }
 
 func schedTargets(p payrecon.Provider) map[string]jobs.Target {
-	return map[string]jobs.Target{testAccount: {Account: payrecon.Account{Name: testAccount, Provider: "fake", FeeRatePPM: testRatePPM}, Provider: p}}
+	return map[string]jobs.Target{jobstest.Account: {Account: payrecon.Account{Name: jobstest.Account, Provider: "fake", FeeRatePPM: jobstest.RatePPM}, Provider: p}}
 }
 
 // fixedNow is 10:30 in Shanghai on the day after D: "yesterday" is D.
-func fixedNow() time.Time { return dayD1.Start().Add(10*time.Hour + 30*time.Minute) }
+func fixedNow() time.Time { return jobstest.DayD1.Start().Add(10*time.Hour + 30*time.Minute) }
 
 func TestSchedulerRunsYesterdayOnCron(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
-	p := newPlan(5, 20)
-	p.load(t, db)
-	r := jobs.NewRunner(db, schedTargets(&scProvider{sc: p.sc}), storetest.Logger(t), fixedNow, jobs.Options{QueryBackoff: time.Millisecond})
+	p := jobstest.NewPlan(5, 20)
+	p.Load(t, db)
+	r := jobs.NewRunner(db, schedTargets(&jobstest.Provider{Sc: p.Sc}), storetest.Logger(t), fixedNow, jobs.Options{QueryBackoff: time.Millisecond})
 	got := make(chan []payrecon.Run, 4)
 	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "* * * * * *"}}, storetest.Logger(t),
 		jobs.SchedulerOptions{Seconds: true, Now: fixedNow, AfterRun: func(_ context.Context, runs []payrecon.Run) { got <- runs }})
@@ -72,17 +73,17 @@ func TestSchedulerRunsYesterdayOnCron(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("scheduler did not stop")
 	}
-	if len(runs) != 1 || runs[0].Day != dayD || runs[0].State != payrecon.RunFindings || runs[0].ID == 0 {
+	if len(runs) != 1 || runs[0].Day != jobstest.DayD || runs[0].State != payrecon.RunFindings || runs[0].ID == 0 {
 		t.Fatalf("runs: %+v", runs)
 	}
-	checkDay(t, db, p, dayD, runs[0])
+	jobstest.CheckDay(t, db, p, jobstest.DayD, runs[0])
 }
 
 func TestSchedulerRetriesBillNotReady(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
-	p := newPlan(6, 10)
-	p.load(t, db)
-	g := &gatedProvider{scProvider: &scProvider{sc: p.sc}, notReady: 2}
+	p := jobstest.NewPlan(6, 10)
+	p.Load(t, db)
+	g := &gatedProvider{Provider: &jobstest.Provider{Sc: p.Sc}, notReady: 2}
 	r := jobs.NewRunner(db, schedTargets(g), storetest.Logger(t), fixedNow, jobs.Options{QueryBackoff: time.Millisecond})
 	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "30 10 * * *"}}, storetest.Logger(t),
 		jobs.SchedulerOptions{Now: fixedNow, RetryBackoff: 5 * time.Millisecond, BillReadyDeadline: 36 * time.Hour})
@@ -96,11 +97,11 @@ func TestSchedulerRetriesBillNotReady(t *testing.T) {
 	}
 
 	// Past the deadline the run is recorded as failed.
-	g2 := &gatedProvider{scProvider: &scProvider{sc: p.sc}, notReady: 1 << 30}
+	g2 := &gatedProvider{Provider: &jobstest.Provider{Sc: p.Sc}, notReady: 1 << 30}
 	db2 := storetest.Open(t, store.SQLite)
 	// The clock stands at the end of day D, the deadline 50ms after it:
 	// waits of 20ms and 40ms fit, the next (80ms) does not.
-	endOfD := func() time.Time { return dayD.End() }
+	endOfD := func() time.Time { return jobstest.DayD.End() }
 	r2 := jobs.NewRunner(db2, schedTargets(g2), storetest.Logger(t), endOfD, jobs.Options{})
 	s2, err := jobs.NewScheduler(r2, []jobs.Job{{Name: "daily", Spec: "30 10 * * *"}}, storetest.Logger(t),
 		jobs.SchedulerOptions{Now: endOfD, RetryBackoff: 20 * time.Millisecond, BillReadyDeadline: 50 * time.Millisecond})
@@ -109,7 +110,7 @@ func TestSchedulerRetriesBillNotReady(t *testing.T) {
 	if len(runs) != 1 || runs[0].State != payrecon.RunFailed {
 		t.Fatalf("runs: %+v", runs)
 	}
-	hist, err := db2.RunHistory(context.Background(), testAccount, dayD)
+	hist, err := db2.RunHistory(context.Background(), jobstest.Account, jobstest.DayD)
 	storetest.Must(t, err)
 	if len(hist) != 1 || hist[0].State != payrecon.RunFailed || hist[0].Error == "" {
 		t.Errorf("history: %+v", hist)
@@ -121,9 +122,9 @@ func TestSchedulerRetriesBillNotReady(t *testing.T) {
 
 func TestSchedulerShutdownLetsRunFinish(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
-	p := newPlan(8, 10)
-	p.load(t, db)
-	g := &gatedProvider{scProvider: &scProvider{sc: p.sc}, started: make(chan struct{}), hold: make(chan struct{})}
+	p := jobstest.NewPlan(8, 10)
+	p.Load(t, db)
+	g := &gatedProvider{Provider: &jobstest.Provider{Sc: p.Sc}, started: make(chan struct{}), hold: make(chan struct{})}
 	r := jobs.NewRunner(db, schedTargets(g), storetest.Logger(t), fixedNow, jobs.Options{QueryBackoff: time.Millisecond})
 	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "* * * * * *"}}, storetest.Logger(t),
 		jobs.SchedulerOptions{Seconds: true, Now: fixedNow})
@@ -149,7 +150,7 @@ func TestSchedulerShutdownLetsRunFinish(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("scheduler did not stop after the run finished")
 	}
-	latest, err := db.LatestRuns(context.Background(), nil, dayD, dayD)
+	latest, err := db.LatestRuns(context.Background(), nil, jobstest.DayD, jobstest.DayD)
 	storetest.Must(t, err)
 	if len(latest) != 1 || latest[0].State != payrecon.RunFindings {
 		t.Errorf("the run in flight was not stored whole: %+v", latest)
@@ -161,7 +162,7 @@ func TestSchedulerShutdownLetsRunFinish(t *testing.T) {
 
 func TestSchedulerRejectsBadConfig(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
-	r := jobs.NewRunner(db, schedTargets(&scProvider{}), nil, fixedNow, jobs.Options{})
+	r := jobs.NewRunner(db, schedTargets(&jobstest.Provider{}), nil, fixedNow, jobs.Options{})
 	if _, err := jobs.NewScheduler(r, []jobs.Job{{Name: "x", Spec: "not a spec"}}, nil, jobs.SchedulerOptions{}); err == nil {
 		t.Error("bad spec accepted")
 	}
@@ -180,17 +181,17 @@ func TestSchedulerRejectsBadConfig(t *testing.T) {
 func TestSchedulerRechecksPendingOnSchedule(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
 	ctx := context.Background()
-	ledgerAt := dayD.Start().Add(23*time.Hour + 30*time.Minute)
+	ledgerAt := jobstest.DayD.Start().Add(23*time.Hour + 30*time.Minute)
 	sc := &scenario.Scenario{Payments: []scenario.Payment{{MerchantOrderNo: "OP1", ProviderTxnNo: "TP1", Status: payrecon.StatusPending,
 		Amount: 900, PayerAmount: 900, CreatedAt: ledgerAt, PaidAt: ledgerAt}}}
-	_, err := db.AddLedgerEntry(ctx, payrecon.LedgerEntry{Account: testAccount, Provider: "fake", EventKey: "payment:TP1:success",
+	_, err := db.AddLedgerEntry(ctx, payrecon.LedgerEntry{Account: jobstest.Account, Provider: "fake", EventKey: "payment:TP1:success",
 		Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: "OP1", ProviderTxnNo: "TP1",
 		Amount: 900, PayerAmount: 900, OccurredAt: ledgerAt})
 	storetest.Must(t, err)
 	// The clock runs from 300ms before the first step (1h after the ledger time).
 	base, start := ledgerAt.Add(time.Hour-300*time.Millisecond), time.Now()
 	now := func() time.Time { return base.Add(time.Since(start)) }
-	r := jobs.NewRunner(db, schedTargets(&scProvider{sc: sc}), storetest.Logger(t), now,
+	r := jobs.NewRunner(db, schedTargets(&jobstest.Provider{Sc: sc}), storetest.Logger(t), now,
 		jobs.Options{QueryBackoff: time.Millisecond, RequerySchedule: []time.Duration{time.Hour, 2 * time.Hour}})
 	rechecked := make(chan payrecon.Run, 4)
 	s, err := jobs.NewScheduler(r, []jobs.Job{{Name: "daily", Spec: "30 10 * * *"}}, storetest.Logger(t),
@@ -212,10 +213,10 @@ func TestSchedulerRechecksPendingOnSchedule(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no re-check run at the schedule step")
 	}
-	if again.Day != dayD || again.Totals.ByClass[payrecon.ClassMissingInBill].Count != 1 || again.Totals.ByClass[payrecon.ClassCarriedOver].Count != 0 {
+	if again.Day != jobstest.DayD || again.Totals.ByClass[payrecon.ClassMissingInBill].Count != 1 || again.Totals.ByClass[payrecon.ClassCarriedOver].Count != 0 {
 		t.Errorf("re-check run: %+v", again.Totals.ByClass)
 	}
-	hist, err := db.RunHistory(ctx, testAccount, dayD)
+	hist, err := db.RunHistory(ctx, jobstest.Account, jobstest.DayD)
 	storetest.Must(t, err)
 	if len(hist) != 2 || hist[0].State != payrecon.RunSuperseded {
 		t.Errorf("history: %+v", hist)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -19,14 +20,14 @@ import (
 func TestToleranceKeepsBalance(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		p := newPlan(11, 60)
-		p.load(t, db)
-		clk := &clock{}
-		clk.runAfter(dayD)
-		plain := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{})
-		first, err := plain.RunDay(ctx, testAccount, dayD)
+		p := jobstest.NewPlan(11, 60)
+		p.Load(t, db)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
+		plain := jobstest.NewRunner(t, db, &jobstest.Provider{Sc: p.Sc}, clk, jobs.Options{})
+		first, err := plain.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		storetest.Must(t, err)
-		items := runItems(t, db, first.ID)
+		items := jobstest.RunItems(t, db, first.ID)
 
 		// Bound the amount rule at the smallest amount_mismatch, so some
 		// are tolerated and (with two or more distinct amounts) some not.
@@ -56,15 +57,15 @@ func TestToleranceKeepsBalance(t *testing.T) {
 			DefaultDays: 5,
 			Tolerances: []jobs.ToleranceRule{
 				{Name: "any_one", Classes: []payrecon.Class{capped}, MaxPerLine: 1 << 40, DailyMaxCount: 1},
-				{Name: "small_amount", Accounts: []string{testAccount}, Classes: []payrecon.Class{payrecon.ClassAmountMismatch}, MaxPerLine: bound},
+				{Name: "small_amount", Accounts: []string{jobstest.Account}, Classes: []payrecon.Class{payrecon.ClassAmountMismatch}, MaxPerLine: bound},
 			},
 		}
 		clk.Set(clk.Now().Add(3600e9))
-		tol := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{Review: policy})
-		second, err := tol.RunDay(ctx, testAccount, dayD)
+		tol := jobstest.NewRunner(t, db, &jobstest.Provider{Sc: p.Sc}, clk, jobs.Options{Review: policy})
+		second, err := tol.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		storetest.Must(t, err)
-		items2 := runItems(t, db, second.ID)
-		if !reflect.DeepEqual(itemsSig(items), itemsSig(items2)) {
+		items2 := jobstest.RunItems(t, db, second.ID)
+		if !reflect.DeepEqual(jobstest.ItemsSig(items), jobstest.ItemsSig(items2)) {
 			t.Fatal("tolerance changed the items")
 		}
 		if !second.Totals.Balanced() || second.Totals.Difference != first.Totals.Difference || !reflect.DeepEqual(second.Totals.ByClass, first.Totals.ByClass) {
@@ -81,22 +82,22 @@ func TestToleranceKeepsBalance(t *testing.T) {
 			}
 			rv, ok := reviews[it.Key()]
 			if !ok {
-				t.Fatalf("no review for %s", itemID(it))
+				t.Fatalf("no review for %s", jobstest.ItemID(it))
 			}
 			amount := payrecon.ItemAmount(it)
-			wantDue := dayD.Add(5)
-			if it.OriginDay != "" && it.OriginDay < dayD {
+			wantDue := jobstest.DayD.Add(5)
+			if it.OriginDay != "" && it.OriginDay < jobstest.DayD {
 				wantDue = it.OriginDay.Add(5)
 			}
 			if amount >= 100_00 {
 				wantDue = wantDue.Add(-4)
 			}
 			if rv.DueDay != wantDue {
-				t.Errorf("%s (amount %d): due %s, want %s", itemID(it), amount, rv.DueDay, wantDue)
+				t.Errorf("%s (amount %d): due %s, want %s", jobstest.ItemID(it), amount, rv.DueDay, wantDue)
 			}
 			if rv.State != payrecon.ReviewTolerated {
 				if it.Class == payrecon.ClassAmountMismatch && amount <= bound {
-					t.Errorf("%s (amount %d ≤ %d) not tolerated: %s", itemID(it), amount, bound, rv.State)
+					t.Errorf("%s (amount %d ≤ %d) not tolerated: %s", jobstest.ItemID(it), amount, bound, rv.State)
 				}
 				continue
 			}
@@ -106,20 +107,20 @@ func TestToleranceKeepsBalance(t *testing.T) {
 			switch rv.Rule {
 			case "small_amount":
 				if it.Class != payrecon.ClassAmountMismatch || amount > bound {
-					t.Errorf("%s tolerated by %s: class %s amount %d", itemID(it), rv.Rule, it.Class, amount)
+					t.Errorf("%s tolerated by %s: class %s amount %d", jobstest.ItemID(it), rv.Rule, it.Class, amount)
 				}
 			case "any_one":
 				if it.Class != capped {
-					t.Errorf("%s tolerated by %s: class %s", itemID(it), rv.Rule, it.Class)
+					t.Errorf("%s tolerated by %s: class %s", jobstest.ItemID(it), rv.Rule, it.Class)
 				}
 			default:
-				t.Errorf("%s: unknown rule %q", itemID(it), rv.Rule)
+				t.Errorf("%s: unknown rule %q", jobstest.ItemID(it), rv.Rule)
 			}
-			acts, err := db.ListActions(ctx, payrecon.ActionFilter{Account: testAccount})
+			acts, err := db.ListActions(ctx, payrecon.ActionFilter{Account: jobstest.Account})
 			storetest.Must(t, err)
 			for _, a := range acts {
 				if a.DiscrepancyKey == it.Key() && a.State != payrecon.ActionDismissed {
-					t.Errorf("tolerated %s keeps action %d in state %s", itemID(it), a.ID, a.State)
+					t.Errorf("tolerated %s keeps action %d in state %s", jobstest.ItemID(it), a.ID, a.State)
 				}
 			}
 		}
@@ -130,7 +131,7 @@ func TestToleranceKeepsBalance(t *testing.T) {
 			t.Errorf("totals tolerated %+v, reviews say %d items %d fen", second.Totals.Tolerated, tolCount, tolAmount)
 		}
 		// The stored run keeps the tolerated totals (reports read them).
-		latest, err := db.LatestRuns(ctx, []string{testAccount}, dayD, dayD)
+		latest, err := db.LatestRuns(ctx, []string{jobstest.Account}, jobstest.DayD, jobstest.DayD)
 		storetest.Must(t, err)
 		if latest[0].Totals.Tolerated != second.Totals.Tolerated {
 			t.Errorf("stored tolerated totals %+v, run had %+v", latest[0].Totals.Tolerated, second.Totals.Tolerated)
@@ -144,15 +145,15 @@ func TestToleranceKeepsBalance(t *testing.T) {
 func TestCarryOverEscalatesAfterConfiguredDays(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		p := newPlan(5, 20)
-		p.load(t, db)
-		clk := &clock{}
-		r := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{CarryOverDays: 2})
-		clk.runAfter(dayD)
-		first, err := r.RunDay(ctx, testAccount, dayD)
+		p := jobstest.NewPlan(5, 20)
+		p.Load(t, db)
+		clk := &jobstest.Clock{}
+		r := jobstest.NewRunner(t, db, &jobstest.Provider{Sc: p.Sc}, clk, jobs.Options{CarryOverDays: 2})
+		clk.RunAfter(jobstest.DayD)
+		first, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		storetest.Must(t, err)
 		carried := map[string]bool{}
-		for _, it := range runItems(t, db, first.ID) {
+		for _, it := range jobstest.RunItems(t, db, first.ID) {
 			if it.Class == payrecon.ClassCarriedOver {
 				carried[it.Key()] = true
 			}
@@ -160,23 +161,23 @@ func TestCarryOverEscalatesAfterConfiguredDays(t *testing.T) {
 		if len(carried) == 0 {
 			t.Fatal("plan has no carried-over item")
 		}
-		later := dayD.Add(2)
-		clk.runAfter(later)
-		second, err := r.RunDay(ctx, testAccount, later)
+		later := jobstest.DayD.Add(2)
+		clk.RunAfter(later)
+		second, err := r.RunDay(ctx, jobstest.Account, later)
 		storetest.Must(t, err)
 		escalated := 0
-		for _, it := range runItems(t, db, second.ID) {
+		for _, it := range jobstest.RunItems(t, db, second.ID) {
 			if !carried[it.ResolvesKey] {
 				continue
 			}
-			if !it.Class.IsDiscrepancy() || it.Note == "" || !strings.Contains(it.Note, "carried over 2 days") || it.OriginDay != dayD {
+			if !it.Class.IsDiscrepancy() || it.Note == "" || !strings.Contains(it.Note, "carried over 2 days") || it.OriginDay != jobstest.DayD {
 				t.Errorf("carry-over %s on %s: %s %q", it.ResolvesKey, later, it.Class, it.Note)
 				continue
 			}
 			escalated++
 			rv, err := db.GetReview(ctx, it.Key())
 			storetest.Must(t, err)
-			if rv.FirstSeenDay != dayD || rv.AgeDays(later) != 2 || rv.State != payrecon.ReviewOpen {
+			if rv.FirstSeenDay != jobstest.DayD || rv.AgeDays(later) != 2 || rv.State != payrecon.ReviewOpen {
 				t.Errorf("escalated review: %+v", rv)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -18,16 +19,16 @@ import (
 func TestHostileBillLineFailsTheRun(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		p := newPlan(17, 20)
-		p.load(t, db)
-		clk := &clock{}
-		clk.runAfter(dayD)
-		r := newRunner(t, db, &scProvider{sc: p.sc}, clk, jobs.Options{})
-		good, err := r.RunDay(ctx, testAccount, dayD)
+		p := jobstest.NewPlan(17, 20)
+		p.Load(t, db)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
+		r := jobstest.NewRunner(t, db, &jobstest.Provider{Sc: p.Sc}, clk, jobs.Options{})
+		good, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		if err != nil {
 			t.Fatalf("good run: %v", err)
 		}
-		goodItems := len(runItems(t, db, good.ID))
+		goodItems := len(jobstest.RunItems(t, db, good.ID))
 
 		for _, tc := range []struct {
 			name string
@@ -37,28 +38,28 @@ func TestHostileBillLineFailsTheRun(t *testing.T) {
 			{"negative amount", func(pay *scenario.Payment) { pay.Amount, pay.PayerAmount, pay.PromotionAmount = -500, 0, 0 }, "column amount: amount_positive"},
 			{"amount above the bound", func(pay *scenario.Payment) { pay.Amount = payrecon.DefaultMaxAmount + 1 }, "column amount: amount_max"},
 			{"long order number", func(pay *scenario.Payment) { pay.MerchantOrderNo = strings.Repeat("9", 200) }, "column merchant_order_no: id_length"},
-			{"paid a week later", func(pay *scenario.Payment) { pay.PaidAt = pay.PaidAt.AddDate(0, 0, 7); pay.BillDay = dayD }, "column finished_at: time_window"},
+			{"paid a week later", func(pay *scenario.Payment) { pay.PaidAt = pay.PaidAt.AddDate(0, 0, 7); pay.BillDay = jobstest.DayD }, "column finished_at: time_window"},
 		} {
-			pay := p.payment(dayD)
+			pay := p.Payment(jobstest.DayD)
 			tc.pay(&pay)
-			p.sc.Lock()
-			n := len(p.sc.Payments)
-			p.sc.Payments = append(p.sc.Payments, pay)
-			p.sc.Unlock()
+			p.Sc.Lock()
+			n := len(p.Sc.Payments)
+			p.Sc.Payments = append(p.Sc.Payments, pay)
+			p.Sc.Unlock()
 
-			run, err := r.RunDay(ctx, testAccount, dayD)
-			p.sc.Lock()
-			p.sc.Payments = p.sc.Payments[:n]
-			p.sc.Unlock()
+			run, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
+			p.Sc.Lock()
+			p.Sc.Payments = p.Sc.Payments[:n]
+			p.Sc.Unlock()
 			if err == nil || !strings.Contains(err.Error(), "trade-20261120.csv line ") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%s: run error %v, want file, line and %q", tc.name, err, tc.want)
 			}
-			if run.State != payrecon.RunFailed || len(runItems(t, db, run.ID)) != 0 {
-				t.Errorf("%s: failed run %d state %s with %d items", tc.name, run.ID, run.State, len(runItems(t, db, run.ID)))
+			if run.State != payrecon.RunFailed || len(jobstest.RunItems(t, db, run.ID)) != 0 {
+				t.Errorf("%s: failed run %d state %s with %d items", tc.name, run.ID, run.State, len(jobstest.RunItems(t, db, run.ID)))
 			}
-			latest, err := db.LatestRuns(ctx, []string{testAccount}, dayD, dayD)
+			latest, err := db.LatestRuns(ctx, []string{jobstest.Account}, jobstest.DayD, jobstest.DayD)
 			storetest.Must(t, err)
-			if len(latest) != 1 || latest[0].ID != good.ID || len(runItems(t, db, latest[0].ID)) != goodItems {
+			if len(latest) != 1 || latest[0].ID != good.ID || len(jobstest.RunItems(t, db, latest[0].ID)) != goodItems {
 				t.Errorf("%s: latest run %+v, want the good run %d", tc.name, latest, good.ID)
 			}
 		}

@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/ledgersrc"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
@@ -52,7 +53,7 @@ func newTablePlan() *tablePlan {
 	n := 0
 	pay := func(amount int64) (scenario.Payment, tableRow) {
 		n++
-		at := dayD.Start().Add(time.Duration(8*3600+n*311) * time.Second)
+		at := jobstest.DayD.Start().Add(time.Duration(8*3600+n*311) * time.Second)
 		sp := scenario.Payment{MerchantOrderNo: fmt.Sprintf("SO%05d", n), ProviderTxnNo: fmt.Sprintf("T%08d", n), Status: payrecon.StatusSuccess,
 			Amount: amount, PayerAmount: amount, CreatedAt: at.Add(-time.Minute), PaidAt: at}
 		return sp, tableRow{order: sp.MerchantOrderNo, txn: sp.ProviderTxnNo, kind: "pay", fen: amount, state: "PAID", at: at}
@@ -119,7 +120,7 @@ func newTablePlan() *tablePlan {
 	}
 	// A row of the next day is not part of this day's ledger.
 	_, row = pay(9999)
-	row.at = dayD.End().Add(time.Hour)
+	row.at = jobstest.DayD.End().Add(time.Hour)
 	p.rows = append(p.rows, row)
 	return p
 }
@@ -127,17 +128,17 @@ func newTablePlan() *tablePlan {
 func runTablePlan(t *testing.T, db *store.DB, p *tablePlan, src payrecon.LedgerSource) {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{}
-	clk.runAfter(dayD)
-	target := jobs.Target{Account: payrecon.Account{Name: testAccount, Provider: "fake"}, Provider: &scProvider{sc: p.sc}, Ledger: src}
-	r := jobs.NewRunner(db, map[string]jobs.Target{testAccount: target}, storetest.Logger(t), clk.Now, jobs.Options{QueryBackoff: time.Millisecond, Version: "test"})
+	clk := &jobstest.Clock{}
+	clk.RunAfter(jobstest.DayD)
+	target := jobs.Target{Account: payrecon.Account{Name: jobstest.Account, Provider: "fake"}, Provider: &jobstest.Provider{Sc: p.sc}, Ledger: src}
+	r := jobs.NewRunner(db, map[string]jobs.Target{jobstest.Account: target}, storetest.Logger(t), clk.Now, jobs.Options{QueryBackoff: time.Millisecond, Version: "test"})
 	for pass := 0; pass < 2; pass++ { // the second run pulls again and adds nothing
-		run, err := r.RunDay(ctx, testAccount, dayD)
+		run, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
 		got := map[string]payrecon.Class{}
-		for _, it := range runItems(t, db, run.ID) {
+		for _, it := range jobstest.RunItems(t, db, run.ID) {
 			got[string(it.Class)+"|"+it.MerchantOrderNo] = it.Class
 		}
 		for id := range p.want {
@@ -163,7 +164,7 @@ func runTablePlan(t *testing.T, db *store.DB, p *tablePlan, src payrecon.LedgerS
 // ledgerCount counts the account's ledger entries of the test days.
 func ledgerCount(t *testing.T, db *store.DB) int {
 	n := 0
-	storetest.Must(t, db.LedgerEntries(context.Background(), testAccount, dayD.Start(), dayD.Add(3).End(), func(payrecon.LedgerEntry) error { n++; return nil }))
+	storetest.Must(t, db.LedgerEntries(context.Background(), jobstest.Account, jobstest.DayD.Start(), jobstest.DayD.Add(3).End(), func(payrecon.LedgerEntry) error { n++; return nil }))
 	return n
 }
 
@@ -176,11 +177,11 @@ func TestGroundTruthMerchantTableCSV(t *testing.T) {
 		for _, r := range p.rows {
 			fmt.Fprintf(&b, "%s,%s,%s,%s,%d,%s,%s\n", r.order, r.txn, r.kind, r.refund, r.fen, r.state, r.at.In(payrecon.Shanghai).Format("2006-01-02 15:04:05"))
 		}
-		name := filepath.Join(dir, "orders-"+string(dayD)+".csv")
+		name := filepath.Join(dir, "orders-"+string(jobstest.DayD)+".csv")
 		storetest.Must(t, os.WriteFile(name, []byte(b.String()), 0o600))
 		m := tableMapping
 		m.AmountUnit = payrecon.UnitFen
-		src := &ledgersrc.CSV{Account: testAccount, Provider: "fake", Path: filepath.Join(dir, "orders-{date}.csv"), Mapping: m}
+		src := &ledgersrc.CSV{Account: jobstest.Account, Provider: "fake", Path: filepath.Join(dir, "orders-{date}.csv"), Mapping: m}
 		runTablePlan(t, db, p, src)
 
 		// A bad row: the pull fails naming file, line and column; nothing is written.
@@ -189,9 +190,9 @@ func TestGroundTruthMerchantTableCSV(t *testing.T) {
 		// line 5) with an amount that is not fen.
 		lines := strings.Split(b.String(), "\n")
 		lines[3] = strings.Replace(lines[3], fmt.Sprintf(",%d,", p.rows[2].fen), ",12.5x,", 1)
-		lines = append(lines[:2], append([]string{"SO99999,,pay,,100,PAID," + dayD.Start().Add(time.Hour).Format("2006-01-02 15:04:05")}, lines[2:]...)...)
+		lines = append(lines[:2], append([]string{"SO99999,,pay,,100,PAID," + jobstest.DayD.Start().Add(time.Hour).Format("2006-01-02 15:04:05")}, lines[2:]...)...)
 		storetest.Must(t, os.WriteFile(name, []byte(strings.Join(lines, "\n")), 0o600))
-		_, err := jobs.PullLedger(context.Background(), src, db, testAccount, dayD, nil)
+		_, err := jobs.PullLedger(context.Background(), src, db, jobstest.Account, jobstest.DayD, nil)
 		want := name + " line 5 column total (amount)"
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("bad row: %v, want %q", err, want)
@@ -231,22 +232,22 @@ func TestGroundTruthMerchantTableSQL(t *testing.T) {
 		}
 		m := tableMapping
 		m.AmountUnit = payrecon.UnitYuan
-		src := &ledgersrc.SQL{Account: testAccount, Provider: "fake", DB: shop, Mapping: m,
+		src := &ledgersrc.SQL{Account: jobstest.Account, Provider: "fake", DB: shop, Mapping: m,
 			Query: `SELECT order_no, pay_no, type, refund_no, total, state, updated FROM orders WHERE updated >= ? AND updated < ? ORDER BY id`}
 		runTablePlan(t, db, p, src)
 
 		// A status the mapping does not know, then a floating-point amount:
 		// the pull fails naming the row and column; nothing is written.
 		before := ledgerCount(t, db)
-		insert(tableRow{order: "SO88888", kind: "pay", fen: 100, state: "REVERSED", at: dayD.Start().Add(2 * time.Hour)})
-		_, err = jobs.PullLedger(ctx, src, db, testAccount, dayD, nil)
+		insert(tableRow{order: "SO88888", kind: "pay", fen: 100, state: "REVERSED", at: jobstest.DayD.Start().Add(2 * time.Hour)})
+		_, err = jobs.PullLedger(ctx, src, db, jobstest.Account, jobstest.DayD, nil)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("merchant order query row %d column state (status)", len(p.rows))) {
 			t.Fatalf("bad status: %v", err)
 		}
 		_, err = shop.ExecContext(ctx, `DELETE FROM orders WHERE order_no = 'SO88888'`)
 		storetest.Must(t, err)
 		src.Query = strings.Replace(src.Query, "total,", "note AS total,", 1)
-		_, err = jobs.PullLedger(ctx, src, db, testAccount, dayD, nil)
+		_, err = jobs.PullLedger(ctx, src, db, jobstest.Account, jobstest.DayD, nil)
 		if err == nil || !strings.Contains(err.Error(), "merchant order query row 1 column total (amount): floating-point") {
 			t.Fatalf("float amount: %v", err)
 		}
@@ -267,13 +268,13 @@ func TestPulledEntriesPassTheDomainValidation(t *testing.T) {
 		m := payrecon.TableMapping{AmountUnit: payrecon.UnitFen, Columns: map[string]string{
 			payrecon.FieldMerchantOrderNo: "order_no", payrecon.FieldAmount: "total", payrecon.FieldStatus: "state", payrecon.FieldOccurredAt: "updated"},
 			StatusMap: map[string]payrecon.Status{"PAID": payrecon.StatusSuccess}}
-		acct := payrecon.Account{Name: testAccount, Provider: "fake"}
-		src := &ledgersrc.CSV{Account: testAccount, Provider: "fake", Path: name, Mapping: m, Check: payrecon.PolicyFor(acct, nil).CheckEntry}
-		clk := &clock{}
-		clk.runAfter(dayD)
-		r := jobs.NewRunner(db, map[string]jobs.Target{testAccount: {Account: acct, Provider: &scProvider{sc: &scenario.Scenario{}}, Ledger: src}},
+		acct := payrecon.Account{Name: jobstest.Account, Provider: "fake"}
+		src := &ledgersrc.CSV{Account: jobstest.Account, Provider: "fake", Path: name, Mapping: m, Check: payrecon.PolicyFor(acct, nil).CheckEntry}
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
+		r := jobs.NewRunner(db, map[string]jobs.Target{jobstest.Account: {Account: acct, Provider: &jobstest.Provider{Sc: &scenario.Scenario{}}, Ledger: src}},
 			storetest.Logger(t), clk.Now, jobs.Options{Version: "test"})
-		_, err := r.RunDay(context.Background(), testAccount, dayD)
+		_, err := r.RunDay(context.Background(), jobstest.Account, jobstest.DayD)
 		if err == nil || !strings.Contains(err.Error(), name+" line 3: "+payrecon.RuleAmountPositive) {
 			t.Fatalf("run: %v", err)
 		}

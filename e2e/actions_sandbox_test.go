@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/huawei"
 	"github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
@@ -22,7 +23,7 @@ import (
 func TestApplyRefundDuplicateHuaweiSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		paid := testDay.Start().Add(9 * time.Hour)
+		paid := jobstest.DayD.Start().Add(9 * time.Hour)
 		sc := &scenario.Scenario{Payments: []scenario.Payment{
 			{MerchantOrderNo: "M100", ProviderTxnNo: "4200000000000000101", Status: payrecon.StatusSuccess, Amount: 5000, PayerAmount: 5000, CreatedAt: paid, PaidAt: paid},
 			{MerchantOrderNo: "M100", ProviderTxnNo: "4200000000000000102", Status: payrecon.StatusSuccess, Amount: 5000, PayerAmount: 5000, CreatedAt: paid, PaidAt: paid.Add(time.Minute)},
@@ -33,7 +34,7 @@ func TestApplyRefundDuplicateHuaweiSandbox(t *testing.T) {
 		client, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), storetest.Logger(t), huawei.WithHTTPClient(sb.Client()), huawei.WithAccount("hw1"))
 		storetest.Must(t, err)
 
-		crash := &crashAfterProvider{crashes: 1}
+		crash := &jobstest.CrashAfterProvider{Crashes: 1}
 		crash.ActionStore = db
 		svc, err := jobs.NewActions(jobs.ActionsDeps{
 			Store: crash, Ledger: db, LedgerReader: db,
@@ -42,7 +43,7 @@ func TestApplyRefundDuplicateHuaweiSandbox(t *testing.T) {
 		})
 		storetest.Must(t, err)
 
-		a := propose(t, db, duplicateItem("4200000000000000102", 5000), payrecon.ActionRefundDuplicate)
+		a := jobstest.Propose(t, db, jobstest.DuplicateItem("4200000000000000102", 5000), payrecon.ActionRefundDuplicate)
 		if _, err := svc.Apply(ctx, a.ID, "bob"); err == nil {
 			t.Fatal("apply before approval: want an error")
 		}
@@ -76,7 +77,7 @@ func TestApplyRefundDuplicateHuaweiSandbox(t *testing.T) {
 		if got.State != payrecon.ActionApplied || got.IdempotencyKey != want || !strings.Contains(got.Result, refunds[0].ProviderRefundNo) {
 			t.Errorf("applied action = %+v", got)
 		}
-		wantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
+		jobstest.WantSteps(t, db, a.ID, "proposed/run", "approved/alice", "applying/bob", "interrupted/bob", "applying/bob", "applied/bob")
 	})
 }
 

@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/douyin"
 	"github.com/payrecon/payrecon/providers/douyin/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
@@ -29,7 +30,7 @@ func TestGroundTruthDouyinFees(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		// Two days: one that settles exactly, one with an adjustment row.
 		for i, adjust := range []int64{0, 7} {
-			t.Run(fmt.Sprintf("adjust%d", adjust), func(t *testing.T) { douyinFees(t, db, dayD.Add(10*i), adjust) })
+			t.Run(fmt.Sprintf("adjust%d", adjust), func(t *testing.T) { douyinFees(t, db, jobstest.DayD.Add(10*i), adjust) })
 		}
 	})
 }
@@ -43,7 +44,7 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 	var ledger []payrecon.LedgerEntry
 	want := map[string]payrecon.Class{}
 	payEntry := func(p scenario.Payment) payrecon.LedgerEntry {
-		return payrecon.LedgerEntry{Account: testAccount, Provider: douyin.Name, EventKey: payrecon.EventKey(payrecon.KindPayment, p.ProviderTxnNo, payrecon.StatusSuccess),
+		return payrecon.LedgerEntry{Account: jobstest.Account, Provider: douyin.Name, EventKey: payrecon.EventKey(payrecon.KindPayment, p.ProviderTxnNo, payrecon.StatusSuccess),
 			Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess, MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
 			Amount: p.Amount, PayerAmount: p.Amount, Currency: "CNY", OccurredAt: p.PaidAt, Source: "callback"}
 	}
@@ -52,7 +53,7 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 		amount := int64(100 + rnd.IntN(200000))
 		paid := at()
 		p := scenario.Payment{MerchantOrderNo: fmt.Sprintf("%sDO%05d", prefix, i), ProviderTxnNo: fmt.Sprintf("N7%s%011d", prefix, i),
-			Status: payrecon.StatusSuccess, Amount: amount, PayerAmount: amount, Fee: payrecon.FeeFor(amount, testRatePPM), FeeRatePPM: testRatePPM,
+			Status: payrecon.StatusSuccess, Amount: amount, PayerAmount: amount, Fee: payrecon.FeeFor(amount, jobstest.RatePPM), FeeRatePPM: jobstest.RatePPM,
 			CreatedAt: paid.Add(-time.Minute), PaidAt: paid}
 		if i%37 == 5 { // planted: the settle bill charges another fee
 			p.Fee += int64(1 + i%4)
@@ -75,13 +76,13 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 		}
 		r := scenario.Refund{MerchantRefundNo: fmt.Sprintf("%sDR%05d", prefix, i), ProviderRefundNo: fmt.Sprintf("R7%s%011d", prefix, i),
 			MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo, Status: payrecon.StatusSuccess,
-			Amount: amt, PayerAmount: amt, Fee: payrecon.FeeFor(amt, testRatePPM), CreatedAt: fin, FinishedAt: fin}
+			Amount: amt, PayerAmount: amt, Fee: payrecon.FeeFor(amt, jobstest.RatePPM), CreatedAt: fin, FinishedAt: fin}
 		if i == 30 { // planted: the settle bill returns another fee for this refund
 			r.Fee--
 			want[string(payrecon.ClassFeeMismatch)+"|"+p.ProviderTxnNo] = payrecon.ClassFeeMismatch
 		}
 		refunds = append(refunds, r)
-		ledger = append(ledger, payrecon.LedgerEntry{Account: testAccount, Provider: douyin.Name, EventKey: payrecon.EventKey(payrecon.KindRefund, r.ProviderRefundNo, payrecon.StatusSuccess),
+		ledger = append(ledger, payrecon.LedgerEntry{Account: jobstest.Account, Provider: douyin.Name, EventKey: payrecon.EventKey(payrecon.KindRefund, r.ProviderRefundNo, payrecon.StatusSuccess),
 			Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess, MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 			MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo, Amount: r.Amount, PayerAmount: r.Amount,
 			Currency: "CNY", OccurredAt: r.FinishedAt, Source: "callback"})
@@ -102,27 +103,27 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 		}
 	}
 
-	clk := &clock{}
-	clk.runAfter(day)
+	clk := &jobstest.Clock{}
+	clk.RunAfter(day)
 	sb, err := sandbox.New(sc, sandbox.Options{Now: clk.Now, SettleTrades: true, Summary: true})
 	storetest.Must(t, err)
 	defer sb.Close()
 	cfg := sb.MerchantConfig()
-	cfg.Account = testAccount
+	cfg.Account = jobstest.Account
 	client, err := douyin.New(cfg, storetest.Logger(t), douyin.WithNow(clk.Now))
 	storetest.Must(t, err)
 	if client.FeeFacts().Bill != payrecon.BillSettlement {
 		t.Fatalf("douyin declares fees on %q", client.FeeFacts().Bill)
 	}
-	r := newRunner(t, db, client, clk, jobs.Options{})
-	run, err := r.RunDay(ctx, testAccount, day)
+	r := jobstest.NewRunner(t, db, client, clk, jobs.Options{})
+	run, err := r.RunDay(ctx, jobstest.Account, day)
 	if err != nil {
 		t.Fatal(err)
 	}
-	items := runItems(t, db, run.ID)
+	items := jobstest.RunItems(t, db, run.ID)
 	got := map[string]payrecon.Class{}
 	for _, it := range items {
-		got[itemID(it)] = it.Class
+		got[jobstest.ItemID(it)] = it.Class
 		if it.Class == payrecon.ClassFeeMismatch && (it.Delta != 0 || it.BillFee == it.LedgerFee) {
 			t.Errorf("fee_mismatch %s: delta %d, bill fee %d, rate fee %d", it.ProviderTxnNo, it.Delta, it.BillFee, it.LedgerFee)
 		}

@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/huawei"
 	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
@@ -19,7 +20,7 @@ import (
 
 // outcomeScenario has two orders each paid twice.
 func outcomeScenario() *scenario.Scenario {
-	paid := testDay.Start().Add(9 * time.Hour)
+	paid := jobstest.DayD.Start().Add(9 * time.Hour)
 	sc := &scenario.Scenario{}
 	for i, o := range []string{"M201", "M202"} {
 		for j := 0; j < 2; j++ {
@@ -64,20 +65,20 @@ func TestRefundOutcomesFollowed(t *testing.T) {
 		t.Run(su.name, func(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, db *store.DB) {
 				ctx := context.Background()
-				now := func() time.Time { return testDay.Start().Add(30 * time.Hour) }
+				now := func() time.Time { return jobstest.DayD.Start().Add(30 * time.Hour) }
 				sc := outcomeScenario()
 				prov, failedWords := su.mk(t, sc, now)
 				svc, err := jobs.NewActions(jobs.ActionsDeps{Store: db, Ledger: db, LedgerReader: db,
 					Providers: map[string]payrecon.Provider{"hw1": prov}, Logger: storetest.Logger(t), Now: now})
 				storetest.Must(t, err)
 
-				ok := duplicateItem("4200000000000000201", 3000)
+				ok := jobstest.DuplicateItem("4200000000000000201", 3000)
 				ok.MerchantOrderNo = "M201"
-				bad := duplicateItem("4200000000000000211", 3000)
+				bad := jobstest.DuplicateItem("4200000000000000211", 3000)
 				bad.MerchantOrderNo = "M202"
 				var ids []int64
 				for _, it := range []payrecon.Item{ok, bad} {
-					a := propose(t, db, it, payrecon.ActionRefundDuplicate)
+					a := jobstest.Propose(t, db, it, payrecon.ActionRefundDuplicate)
 					_, err := svc.Approve(ctx, a.ID, "alice", "paid twice")
 					storetest.Must(t, err)
 					res, err := svc.Apply(ctx, a.ID, "bob")
@@ -112,8 +113,8 @@ func TestRefundOutcomesFollowed(t *testing.T) {
 				if badA.State != payrecon.ActionFailed || !strings.Contains(badA.Result, failedWords) {
 					t.Errorf("failed refund: %s %q, want failed in the provider's words (%s)", badA.State, badA.Result, failedWords)
 				}
-				wantSteps(t, db, ids[0], "proposed/run", "approved/alice", "applying/bob", "applied/bob", "succeeded/sync")
-				wantSteps(t, db, ids[1], "proposed/run", "approved/alice", "applying/bob", "applied/bob", "failed/sync")
+				jobstest.WantSteps(t, db, ids[0], "proposed/run", "approved/alice", "applying/bob", "applied/bob", "succeeded/sync")
+				jobstest.WantSteps(t, db, ids[1], "proposed/run", "approved/alice", "applying/bob", "applied/bob", "failed/sync")
 				if again, err := svc.Sync(ctx, payrecon.ActionFilter{Account: "hw1"}, jobs.ActorSync); err != nil || again.Checked != 0 {
 					t.Errorf("sync of final actions: %+v, %v; want nothing checked", again, err)
 				}
@@ -141,62 +142,4 @@ func TestRefundOutcomesFollowed(t *testing.T) {
 			})
 		})
 	}
-}
-
-// A refund the provider fails, found by the next run's sync, puts the
-// duplicate payment back in front of the reviewers: its discrepancy,
-// marked resolved when the refund was sent, is new again.
-func TestFailedRefundReopensDiscrepancy(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		fake := newFake()
-		at := func(h int) time.Time { return testDay.Start().Add(time.Duration(h) * time.Hour) }
-		var lines []payrecon.BillLine
-		for i, txn := range []string{"4200000000000000401", "4200000000000000402"} {
-			lines = append(lines, payrecon.BillLine{Kind: payrecon.KindPayment, Type: "收单", Status: payrecon.StatusSuccess, MerchantOrderNo: "M4",
-				ProviderTxnNo: txn, Amount: 900, PayerAmount: 900, Currency: "CNY", CreatedAt: at(9 + i), FinishedAt: at(9 + i)})
-			fake.orders[txn] = payrecon.Order{MerchantOrderNo: "M4", ProviderTxnNo: txn, Status: payrecon.StatusSuccess, Amount: 900, Currency: "CNY", PaidAt: at(9 + i)}
-		}
-		addEntry(t, db, payrecon.LedgerEntry{EventKey: "payment:4200000000000000401:success", Kind: payrecon.KindPayment, Status: payrecon.StatusSuccess,
-			MerchantOrderNo: "M4", ProviderTxnNo: "4200000000000000401", Amount: 900, PayerAmount: 900, OccurredAt: at(9)})
-		now := func() time.Time { return testDay.End().Add(10 * time.Hour) }
-		svc, err := jobs.NewActions(jobs.ActionsDeps{Store: db, Ledger: db, LedgerReader: db,
-			Providers: map[string]payrecon.Provider{"hw1": fake}, Logger: storetest.Logger(t), Now: now})
-		storetest.Must(t, err)
-		runner := jobs.NewRunner(db, map[string]jobs.Target{
-			"hw1": {Account: payrecon.Account{Name: "hw1", Provider: "huawei"}, Provider: billFake{fakeProvider: fake, lines: lines}},
-		}, storetest.Logger(t), now, jobs.Options{AfterSave: svc.AfterSave, QueryBackoff: time.Millisecond})
-		_, err = runner.RunDay(ctx, "hw1", testDay)
-		storetest.Must(t, err)
-		list, err := svc.List(ctx, payrecon.ActionFilter{Account: "hw1", Kinds: []payrecon.ActionKind{payrecon.ActionRefundDuplicate}})
-		storetest.Must(t, err)
-		if len(list) != 1 {
-			t.Fatalf("refund actions = %+v", list)
-		}
-		rd := list[0]
-		_, err = svc.Approve(ctx, rd.ID, "alice", "paid twice")
-		storetest.Must(t, err)
-		res, err := svc.Apply(ctx, rd.ID, "bob")
-		storetest.Must(t, err)
-		storetest.Must(t, db.SetReview(ctx, rd.DiscrepancyKey, store.ReviewResolved, "alice", "refund sent"))
-
-		fake.mu.Lock()
-		r := fake.issued[res.Action.IdempotencyKey]
-		r.Status, r.RawStatus = payrecon.StatusFailed, "REFUND_FAILED"
-		fake.issued[res.Action.IdempotencyKey] = r
-		fake.mu.Unlock()
-		_, err = runner.RunDay(ctx, "hw1", testDay) // the re-run syncs the account's outcomes
-		storetest.Must(t, err)
-
-		got, err := db.GetAction(ctx, rd.ID)
-		storetest.Must(t, err)
-		if got.State != payrecon.ActionFailed || !strings.Contains(got.Result, "REFUND_FAILED") {
-			t.Errorf("refund action after the provider failed it: %s %q", got.State, got.Result)
-		}
-		d, err := db.GetDiscrepancy(ctx, rd.DiscrepancyKey)
-		storetest.Must(t, err)
-		if d.ReviewState != store.ReviewNew || !strings.Contains(d.ReviewNote, "failed at the provider") {
-			t.Errorf("discrepancy after the failed refund: %+v, want it new again", d)
-		}
-	})
 }

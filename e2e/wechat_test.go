@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/wechat"
 	"github.com/payrecon/payrecon/providers/wechat/sandbox"
 	"github.com/payrecon/payrecon/store"
@@ -22,31 +23,31 @@ func TestGroundTruthWeChatSandbox(t *testing.T) {
 		// flow settles a payment's full order amount: the plan plants no
 		// other lines and no promotions in the bill (the payer/promotion
 		// split mismatch is planted on the ledger side instead).
-		p := newPlanOpts(17, 80, digitNumbers, true)
-		p.dropOthers()
-		for i := range p.ledger {
-			p.ledger[i].Provider = "wechat"
+		p := jobstest.NewPlanOpts(17, 80, jobstest.DigitNumbers, true)
+		p.DropOthers()
+		for i := range p.Ledger {
+			p.Ledger[i].Provider = "wechat"
 		}
-		p.load(t, db)
-		clk := &clock{}
-		clk.runAfter(dayD)
-		sb := sandbox.New(p.sc, sandbox.Options{Now: clk.Now})
+		p.Load(t, db)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
+		sb := sandbox.New(p.Sc, sandbox.Options{Now: clk.Now})
 		defer sb.Close()
 		cfg := sb.MerchantConfig()
-		cfg.Account = testAccount
+		cfg.Account = jobstest.Account
 		client, err := wechat.New(cfg, storetest.Logger(t), wechat.WithNow(clk.Now))
 		storetest.Must(t, err)
-		r := newRunner(t, db, client, clk, jobs.Options{})
-		for _, day := range []payrecon.Day{dayD, dayD1, dayD3} {
-			if f := p.before[day]; f != nil {
-				f(p.sc)
+		r := jobstest.NewRunner(t, db, client, clk, jobs.Options{})
+		for _, day := range []payrecon.Day{jobstest.DayD, jobstest.DayD1, jobstest.DayD3} {
+			if f := p.Before[day]; f != nil {
+				f(p.Sc)
 			}
-			clk.runAfter(day)
-			run, err := r.RunDay(ctx, testAccount, day)
+			clk.RunAfter(day)
+			run, err := r.RunDay(ctx, jobstest.Account, day)
 			if err != nil {
 				t.Fatalf("run %s: %v", day, err)
 			}
-			checkDay(t, db, p, day, run)
+			jobstest.CheckDay(t, db, p, day, run)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/huawei"
 	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/wechat"
@@ -25,18 +26,18 @@ import (
 // state and that every day balances.
 func TestGroundTruthRepairedHuaweiSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := newPlanWith(11, 40, digitNumbers)
-		for i := range p.ledger {
-			p.ledger[i].Provider = huawei.Name
+		p := jobstest.NewPlanWith(11, 40, jobstest.DigitNumbers)
+		for i := range p.Ledger {
+			p.Ledger[i].Provider = huawei.Name
 		}
-		p.load(t, db)
-		clk := &clock{}
-		clk.runAfter(dayD)
-		sb, err := hwsandbox.New(p.sc, hwsandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/acc", Now: clk.Now})
+		p.Load(t, db)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
+		sb, err := hwsandbox.New(p.Sc, hwsandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/acc", Now: clk.Now})
 		storetest.Must(t, err)
 		defer sb.Close()
 		client, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), storetest.Logger(t),
-			huawei.WithHTTPClient(sb.Client()), huawei.WithAccount(testAccount), huawei.WithNow(clk.Now))
+			huawei.WithHTTPClient(sb.Client()), huawei.WithAccount(jobstest.Account), huawei.WithNow(clk.Now))
 		storetest.Must(t, err)
 		repairDays(t, db, p, client, clk)
 	})
@@ -44,47 +45,47 @@ func TestGroundTruthRepairedHuaweiSandbox(t *testing.T) {
 
 func TestGroundTruthRepairedWeChatSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := newPlanOpts(17, 40, digitNumbers, true)
-		p.dropOthers()
-		for i := range p.ledger {
-			p.ledger[i].Provider = "wechat"
+		p := jobstest.NewPlanOpts(17, 40, jobstest.DigitNumbers, true)
+		p.DropOthers()
+		for i := range p.Ledger {
+			p.Ledger[i].Provider = "wechat"
 		}
-		p.load(t, db)
-		clk := &clock{}
-		clk.runAfter(dayD)
-		sb := wxsandbox.New(p.sc, wxsandbox.Options{Now: clk.Now})
+		p.Load(t, db)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
+		sb := wxsandbox.New(p.Sc, wxsandbox.Options{Now: clk.Now})
 		defer sb.Close()
 		sb.HoldRefunds(true) // refunds answer PROCESSING, then the provider settles them
 		cfg := sb.MerchantConfig()
-		cfg.Account = testAccount
+		cfg.Account = jobstest.Account
 		client, err := wechat.New(cfg, storetest.Logger(t), wechat.WithNow(clk.Now))
 		storetest.Must(t, err)
 		repairDays(t, db, p, client, clk)
 	})
 }
 
-func repairDays(t *testing.T, db *store.DB, p *plan, client payrecon.Provider, clk *clock) {
+func repairDays(t *testing.T, db *store.DB, p *jobstest.Plan, client payrecon.Provider, clk *jobstest.Clock) {
 	t.Helper()
 	ctx := context.Background()
 	svc, err := jobs.NewActions(jobs.ActionsDeps{Store: db, Ledger: db, LedgerReader: db,
-		Providers: map[string]payrecon.Provider{testAccount: client}, Logger: storetest.Logger(t), Now: clk.Now})
+		Providers: map[string]payrecon.Provider{jobstest.Account: client}, Logger: storetest.Logger(t), Now: clk.Now})
 	storetest.Must(t, err)
-	r := newRunner(t, db, client, clk, jobs.Options{AfterSave: svc.AfterSave})
-	days := []payrecon.Day{dayD, dayD1, dayD3}
+	r := jobstest.NewRunner(t, db, client, clk, jobs.Options{AfterSave: svc.AfterSave})
+	days := []payrecon.Day{jobstest.DayD, jobstest.DayD1, jobstest.DayD3}
 	for _, day := range days {
-		if f := p.before[day]; f != nil {
-			f(p.sc)
+		if f := p.Before[day]; f != nil {
+			f(p.Sc)
 		}
-		clk.runAfter(day)
-		run, err := r.RunDay(ctx, testAccount, day)
+		clk.RunAfter(day)
+		run, err := r.RunDay(ctx, jobstest.Account, day)
 		if err != nil {
 			t.Fatalf("run %s: %v", day, err)
 		}
-		checkDay(t, db, p, day, run)
+		jobstest.CheckDay(t, db, p, day, run)
 	}
 
 	// Apply every applicable action, as an operator would in bulk.
-	all, err := svc.List(ctx, payrecon.ActionFilter{Account: testAccount})
+	all, err := svc.List(ctx, payrecon.ActionFilter{Account: jobstest.Account})
 	storetest.Must(t, err)
 	kinds := map[payrecon.ActionKind]int{}
 	for _, a := range all {
@@ -99,7 +100,7 @@ func repairDays(t *testing.T, db *store.DB, p *plan, client payrecon.Provider, c
 			continue
 		}
 		if _, err := svc.Apply(ctx, a.ID, "bob"); err != nil {
-			t.Errorf("apply %s for %s: %v", a.Kind, itemID(a.Item), err)
+			t.Errorf("apply %s for %s: %v", a.Kind, jobstest.ItemID(a.Item), err)
 		}
 	}
 	for _, k := range []payrecon.ActionKind{payrecon.ActionBackfillLedger, payrecon.ActionReverseLedger, payrecon.ActionRefundDuplicate,
@@ -109,34 +110,34 @@ func repairDays(t *testing.T, db *store.DB, p *plan, client payrecon.Provider, c
 		}
 	}
 	// The provider settles the refunds it answered pending.
-	pending, err := svc.List(ctx, payrecon.ActionFilter{Account: testAccount, States: []payrecon.ActionState{payrecon.ActionApplied},
+	pending, err := svc.List(ctx, payrecon.ActionFilter{Account: jobstest.Account, States: []payrecon.ActionState{payrecon.ActionApplied},
 		Kinds: []payrecon.ActionKind{payrecon.ActionRefundDuplicate}})
 	storetest.Must(t, err)
 	if len(pending) == 0 {
 		t.Error("no refund was left pending by the provider: the outcome is not followed here")
 	}
 	for _, a := range pending {
-		if !p.sc.SetRefundStatus(a.IdempotencyKey, payrecon.StatusSuccess, clk.Now()) {
+		if !p.Sc.SetRefundStatus(a.IdempotencyKey, payrecon.StatusSuccess, clk.Now()) {
 			t.Errorf("sandbox has no refund %s", a.IdempotencyKey)
 		}
 	}
 
 	// Re-run every day (each run syncs the outcomes after it is stored).
 	for _, day := range days {
-		clk.runAfter(day)
-		run, err := r.RunDay(ctx, testAccount, day)
+		clk.RunAfter(day)
+		run, err := r.RunDay(ctx, jobstest.Account, day)
 		if err != nil {
 			t.Fatalf("re-run %s: %v", day, err)
 		}
 		if !run.Totals.Balanced() {
 			t.Errorf("re-run %s: not balanced: %+v", day, run.Totals)
 		}
-		for _, it := range runItems(t, db, run.ID) {
+		for _, it := range jobstest.RunItems(t, db, run.ID) {
 			switch {
 			case it.Class == payrecon.ClassCarriedOver || it.Class == payrecon.ClassResolvedLate || it.Class == payrecon.ClassOtherBillLine:
 			case it.Action == payrecon.ActionManualReview:
 			default:
-				acts, err := svc.List(ctx, payrecon.ActionFilter{Account: testAccount, Kinds: []payrecon.ActionKind{it.Action}})
+				acts, err := svc.List(ctx, payrecon.ActionFilter{Account: jobstest.Account, Kinds: []payrecon.ActionKind{it.Action}})
 				storetest.Must(t, err)
 				final := false
 				for _, a := range acts {
@@ -145,16 +146,16 @@ func repairDays(t *testing.T, db *store.DB, p *plan, client payrecon.Provider, c
 					}
 				}
 				if !final {
-					t.Errorf("re-run %s: %s remains with %s not done at the provider (%s)", day, itemID(it), it.Action, it.Note)
+					t.Errorf("re-run %s: %s remains with %s not done at the provider (%s)", day, jobstest.ItemID(it), it.Action, it.Note)
 				}
 			}
 		}
 	}
-	all, err = svc.List(ctx, payrecon.ActionFilter{Account: testAccount})
+	all, err = svc.List(ctx, payrecon.ActionFilter{Account: jobstest.Account})
 	storetest.Must(t, err)
 	for _, a := range all {
 		if a.Kind != payrecon.ActionManualReview && !a.State.Final(a.Kind) {
-			t.Errorf("action %d %s for %s is %s (%s), not final", a.ID, a.Kind, itemID(a.Item), a.State, a.Result)
+			t.Errorf("action %d %s for %s is %s (%s), not final", a.ID, a.Kind, jobstest.ItemID(a.Item), a.State, a.Result)
 		}
 		if a.Kind == payrecon.ActionRefundDuplicate && !strings.Contains(a.Result, "succeeded at the provider") {
 			t.Errorf("refund action %d: %q", a.ID, a.Result)

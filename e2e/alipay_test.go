@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/alipay"
 	"github.com/payrecon/payrecon/providers/alipay/sandbox"
 	"github.com/payrecon/payrecon/providers/providertest"
@@ -30,10 +31,10 @@ import (
 func TestGroundTruthAlipayRefunds(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		clk := &clock{}
-		clk.runAfter(dayD)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
 		at := func(h, m int) time.Time {
-			return dayD.Start().Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+			return jobstest.DayD.Start().Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
 		}
 		sc := &scenario.Scenario{}
 		var pays []scenario.Payment
@@ -71,14 +72,14 @@ func TestGroundTruthAlipayRefunds(t *testing.T) {
 		sb := sandbox.New(sc, sandbox.Options{Now: clk.Now})
 		defer sb.Close()
 		cfg := sb.MerchantConfig()
-		cfg.Account = testAccount
+		cfg.Account = jobstest.Account
 		client, err := alipay.New(cfg, storetest.Logger(t), alipay.WithNow(clk.Now))
 		storetest.Must(t, err)
-		in := providertest.ServeIntake(t, db, storetest.Logger(t), alipay.Name, testAccount, client, clk.Now)
+		in := providertest.ServeIntake(t, db, storetest.Logger(t), alipay.Name, jobstest.Account, client, clk.Now)
 		fire := func(cb scenario.Callback, err error) {
 			t.Helper()
 			storetest.Must(t, err)
-			if status, body := in.Fire(t, testAccount, cb); status != http.StatusOK || string(body) != alipay.ReplySuccess {
+			if status, body := in.Fire(t, jobstest.Account, cb); status != http.StatusOK || string(body) != alipay.ReplySuccess {
 				t.Fatalf("notification %s: %d %q", cb.EventID, status, body)
 			}
 		}
@@ -114,7 +115,7 @@ func TestGroundTruthAlipayRefunds(t *testing.T) {
 		}
 		// Exact own amounts in the ledger.
 		for _, r := range refunds {
-			e, err := db.LedgerEntryByKey(ctx, testAccount, "refund:"+r.MerchantRefundNo+":success")
+			e, err := db.LedgerEntryByKey(ctx, jobstest.Account, "refund:"+r.MerchantRefundNo+":success")
 			if r.MerchantRefundNo == lost {
 				if err == nil {
 					t.Errorf("lost refund %s booked: %+v", lost, e)
@@ -129,18 +130,18 @@ func TestGroundTruthAlipayRefunds(t *testing.T) {
 			}
 		}
 
-		r := jobs.NewRunner(db, map[string]jobs.Target{testAccount: {
-			Account:  payrecon.Account{Name: testAccount, Provider: alipay.Name},
+		r := jobs.NewRunner(db, map[string]jobs.Target{jobstest.Account: {
+			Account:  payrecon.Account{Name: jobstest.Account, Provider: alipay.Name},
 			Provider: client,
 		}}, storetest.Logger(t), clk.Now, jobs.Options{QueryBackoff: time.Millisecond, Version: "test"})
-		run, err := r.RunDay(ctx, testAccount, dayD)
+		run, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 		if err != nil {
 			t.Fatal(err)
 		}
-		items := runItems(t, db, run.ID)
+		items := jobstest.RunItems(t, db, run.ID)
 		got := map[string]payrecon.Class{}
 		for _, it := range items {
-			got[itemID(it)] = it.Class
+			got[jobstest.ItemID(it)] = it.Class
 		}
 		want := map[string]payrecon.Class{
 			string(payrecon.ClassRefundMissingInLedger) + "|":                payrecon.ClassRefundMissingInLedger,

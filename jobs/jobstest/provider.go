@@ -1,4 +1,4 @@
-package jobs_test
+package jobstest
 
 import (
 	"context"
@@ -10,58 +10,60 @@ import (
 	"github.com/payrecon/payrecon/providers/scenario"
 )
 
-// scProvider implements the provider capabilities over a scenario, the
+// Provider implements the provider capabilities over a scenario, the
 // way a sandbox would, without HTTP: the trade bill lists the scenario's
 // successful payments and refunds of the day plus its other lines; the
 // settlement bill lists each payment's and refund's net (plus the planted
 // SettlementDelta); queries answer from the scenario.
-type scProvider struct {
-	sc *scenario.Scenario
-	// flaky makes the first query of every reference fail with a transient
+type Provider struct {
+	Sc *scenario.Scenario
+	// Flaky makes the first query of every reference fail with a transient
 	// error, so the run's retries are exercised.
-	flaky bool
-	// failQueries makes every query fail with a non-transient error.
-	failQueries bool
-	// block, when set, is called before every bill line (the kill test
+	Flaky bool
+	// FailQueries makes every query fail with a non-transient error.
+	FailQueries bool
+	// Block, when set, is called before every bill line (the kill test
 	// slows the bill down with it).
-	block func(n int)
-	// noFees makes the bills state no fee: trade lines without a fee
+	Block func(n int)
+	// NoFees makes the bills state no fee: trade lines without a fee
 	// column, settlement lines gross.
-	noFees bool
+	NoFees bool
 
-	mu      sync.Mutex
-	seen    map[string]bool
-	queries atomic.Int64
+	// Queries counts the queries answered (and failed).
+	Queries atomic.Int64
+
+	mu   sync.Mutex
+	seen map[string]bool
 }
 
 var (
-	_ payrecon.BillSource       = (*scProvider)(nil)
-	_ payrecon.OrderQuerier     = (*scProvider)(nil)
-	_ payrecon.RefundQuerier    = (*scProvider)(nil)
-	_ payrecon.AgreementQuerier = (*scProvider)(nil)
+	_ payrecon.BillSource       = (*Provider)(nil)
+	_ payrecon.OrderQuerier     = (*Provider)(nil)
+	_ payrecon.RefundQuerier    = (*Provider)(nil)
+	_ payrecon.AgreementQuerier = (*Provider)(nil)
 )
 
-func (f *scProvider) ProviderName() string { return "fake" }
+func (f *Provider) ProviderName() string { return "fake" }
 
-func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillKind, fn func(payrecon.BillLine) error) (payrecon.BillFile, error) {
-	if !f.sc.Ready(day) {
+func (f *Provider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillKind, fn func(payrecon.BillLine) error) (payrecon.BillFile, error) {
+	if !f.Sc.Ready(day) {
 		return payrecon.BillFile{}, fmt.Errorf("fake bill %s: %w", day, payrecon.ErrBillNotReady)
 	}
-	bf := payrecon.BillFile{Account: "acc", Day: day, Kind: kind, Name: string(kind) + "-" + day.Compact() + ".csv"}
+	bf := payrecon.BillFile{Account: Account, Day: day, Kind: kind, Name: string(kind) + "-" + day.Compact() + ".csv"}
 	n := 0
 	emit := func(l payrecon.BillLine) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		n++
-		if f.block != nil {
-			f.block(n)
+		if f.Block != nil {
+			f.Block(n)
 		}
-		l.Account, l.Day, l.Bill, l.File, l.LineNo = "acc", day, kind, bf.Name, n
+		l.Account, l.Day, l.Bill, l.File, l.LineNo = Account, day, kind, bf.Name, n
 		if l.Status == "" {
 			l.Status = payrecon.StatusSuccess
 		}
-		if f.noFees {
+		if f.NoFees {
 			if l.Settlement != 0 {
 				l.Settlement += l.Fee
 			}
@@ -69,11 +71,11 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 		}
 		return fn(l)
 	}
-	f.sc.RLock()
-	delta := f.sc.SettlementDelta[day]
-	f.sc.RUnlock()
+	f.Sc.RLock()
+	delta := f.Sc.SettlementDelta[day]
+	f.Sc.RUnlock()
 	first := true
-	for _, p := range f.sc.BillPayments(day) {
+	for _, p := range f.Sc.BillPayments(day) {
 		l := payrecon.BillLine{Kind: payrecon.KindPayment, Type: "收单", MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
 			Amount: p.Amount, PayerAmount: p.PayerAmount, PromotionAmount: p.PromotionAmount, Fee: p.Fee, FeeStated: true, FeeRatePPM: p.FeeRatePPM,
 			CreatedAt: p.CreatedAt, FinishedAt: p.PaidAt, Product: p.Product, Currency: "CNY"}
@@ -88,7 +90,7 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 			return bf, err
 		}
 	}
-	for _, r := range f.sc.BillRefunds(day) {
+	for _, r := range f.Sc.BillRefunds(day) {
 		l := payrecon.BillLine{Kind: payrecon.KindRefund, Type: "退款", MerchantOrderNo: r.MerchantOrderNo, ProviderTxnNo: r.ProviderTxnNo,
 			MerchantRefundNo: r.MerchantRefundNo, ProviderRefundNo: r.ProviderRefundNo,
 			Amount: r.Amount, PayerAmount: r.PayerAmount, Fee: -r.Fee, FeeStated: true, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, Currency: "CNY"}
@@ -99,7 +101,7 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 			return bf, err
 		}
 	}
-	for _, o := range f.sc.BillOthers(day) {
+	for _, o := range f.Sc.BillOthers(day) {
 		l := payrecon.BillLine{Kind: payrecon.KindOther, Type: o.Type, ProviderTxnNo: o.ProviderTxnNo, Amount: o.Amount, FinishedAt: o.At}
 		if kind == payrecon.BillSettlement {
 			l.Settlement = o.Amount
@@ -112,12 +114,12 @@ func (f *scProvider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.B
 	return bf, nil
 }
 
-func (f *scProvider) gate(ref string) error {
-	f.queries.Add(1)
-	if f.failQueries {
+func (f *Provider) gate(ref string) error {
+	f.Queries.Add(1)
+	if f.FailQueries {
 		return fmt.Errorf("fake query %s: provider exploded", ref)
 	}
-	if !f.flaky {
+	if !f.Flaky {
 		return nil
 	}
 	f.mu.Lock()
@@ -132,11 +134,11 @@ func (f *scProvider) gate(ref string) error {
 	return nil
 }
 
-func (f *scProvider) QueryOrder(ctx context.Context, ref payrecon.OrderRef) (payrecon.Order, error) {
+func (f *Provider) QueryOrder(ctx context.Context, ref payrecon.OrderRef) (payrecon.Order, error) {
 	if err := f.gate("o" + ref.ProviderTxnNo + "/" + ref.MerchantOrderNo); err != nil {
 		return payrecon.Order{}, err
 	}
-	p, ok := f.sc.FindPayment(ref.MerchantOrderNo, ref.ProviderTxnNo)
+	p, ok := f.Sc.FindPayment(ref.MerchantOrderNo, ref.ProviderTxnNo)
 	if !ok {
 		return payrecon.Order{}, &payrecon.ProviderError{Provider: "fake", Code: "ORDER_NOT_EXIST", NotFound: true}
 	}
@@ -144,11 +146,11 @@ func (f *scProvider) QueryOrder(ctx context.Context, ref payrecon.OrderRef) (pay
 		RawStatus: "RAW_" + string(p.Status), Amount: p.Amount, PayerAmount: p.PayerAmount, PaidAt: p.PaidAt}, nil
 }
 
-func (f *scProvider) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (payrecon.Refund, error) {
+func (f *Provider) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (payrecon.Refund, error) {
 	if err := f.gate("r" + ref.ProviderRefundNo + "/" + ref.MerchantRefundNo); err != nil {
 		return payrecon.Refund{}, err
 	}
-	r, ok := f.sc.FindRefund(ref.MerchantRefundNo, ref.ProviderRefundNo)
+	r, ok := f.Sc.FindRefund(ref.MerchantRefundNo, ref.ProviderRefundNo)
 	if !ok {
 		return payrecon.Refund{}, &payrecon.ProviderError{Provider: "fake", Code: "REFUND_NOT_EXIST", NotFound: true}
 	}
@@ -156,11 +158,11 @@ func (f *scProvider) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (p
 		RawStatus: "RAW_" + string(r.Status), Amount: r.Amount}, nil
 }
 
-func (f *scProvider) QueryAgreement(ctx context.Context, ref payrecon.AgreementRef) (payrecon.Agreement, error) {
+func (f *Provider) QueryAgreement(ctx context.Context, ref payrecon.AgreementRef) (payrecon.Agreement, error) {
 	if err := f.gate("a" + ref.AgreementNo + "/" + ref.MerchantAgreeNo); err != nil {
 		return payrecon.Agreement{}, err
 	}
-	a, ok := f.sc.FindAgreement(ref.AgreementNo, ref.MerchantAgreeNo)
+	a, ok := f.Sc.FindAgreement(ref.AgreementNo, ref.MerchantAgreeNo)
 	if !ok {
 		return payrecon.Agreement{}, &payrecon.ProviderError{Provider: "fake", Code: "CONTRACT_NOT_EXIST", NotFound: true}
 	}

@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/qqpay"
 	"github.com/payrecon/payrecon/providers/qqpay/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
@@ -26,12 +27,12 @@ func TestClosedLeftoverQQWallet(t *testing.T) {
 		sc := &scenario.Scenario{}
 		want := map[string]payrecon.Class{}
 		for i, st := range []payrecon.Status{payrecon.StatusSuccess, payrecon.StatusSuccess, payrecon.StatusClosed, payrecon.StatusNotPaid, payrecon.StatusFailed, payrecon.StatusSuccess} {
-			at := dayD.Start().Add(time.Duration(9+i) * time.Hour)
+			at := jobstest.DayD.Start().Add(time.Duration(9+i) * time.Hour)
 			p := scenario.Payment{MerchantOrderNo: fmt.Sprintf("QO%d", i), ProviderTxnNo: fmt.Sprintf("12637118014616072319%08d", i), Status: st,
-				Amount: int64(1000 + i), PayerAmount: int64(1000 + i), Fee: payrecon.FeeFor(int64(1000+i), testRatePPM), FeeRatePPM: testRatePPM,
+				Amount: int64(1000 + i), PayerAmount: int64(1000 + i), Fee: payrecon.FeeFor(int64(1000+i), jobstest.RatePPM), FeeRatePPM: jobstest.RatePPM,
 				CreatedAt: at.Add(-time.Minute), PaidAt: at}
 			sc.Payments = append(sc.Payments, p)
-			le := ledgerOf(p)
+			le := jobstest.LedgerOf(p)
 			le.Provider, le.Status, le.EventKey = qqpay.Name, payrecon.StatusSuccess, "payment:"+p.ProviderTxnNo+":success"
 			if i == 5 { // the ledger recorded a failure the statement lists as paid
 				le.Status, le.EventKey = payrecon.StatusFailed, "payment:"+p.ProviderTxnNo+":failed"
@@ -43,21 +44,21 @@ func TestClosedLeftoverQQWallet(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		clk := &clock{}
-		clk.runAfter(dayD)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
 		sb := sandbox.New(sc, sandbox.Options{Now: clk.Now})
 		defer sb.Close()
 		cfg := sb.MerchantConfig()
-		cfg.Account = testAccount
+		cfg.Account = jobstest.Account
 		client, err := qqpay.New(cfg, storetest.Logger(t), qqpay.WithNow(clk.Now))
 		storetest.Must(t, err)
-		run, err := newRunner(t, db, client, clk, jobs.Options{}).RunDay(ctx, testAccount, dayD)
+		run, err := jobstest.NewRunner(t, db, client, clk, jobs.Options{}).RunDay(ctx, jobstest.Account, jobstest.DayD)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]payrecon.Class{}
-		for _, it := range runItems(t, db, run.ID) {
-			got[itemID(it)] = it.Class
+		for _, it := range jobstest.RunItems(t, db, run.ID) {
+			got[jobstest.ItemID(it)] = it.Class
 			if it.Class == payrecon.ClassMissingInBill && it.ProviderStatus == payrecon.StatusSuccess {
 				t.Errorf("missing_in_bill %s with provider status %s", it.ProviderTxnNo, it.ProviderStatus)
 			}

@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/huawei"
 	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
@@ -54,23 +55,23 @@ func TestHostileBillKeepsLastGoodRun(t *testing.T) {
 		bad    string // what to plant
 		file   string // the file the error must name
 		column string // the column it must name
-		start  func(t *testing.T, p *plan, clk *clock) (payrecon.Provider, scenario.BillTamperer, func())
+		start  func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer, func())
 	}
 	for _, s := range []setup{
 		{name: "huawei", col: 5, bad: `"`, file: "TradeBill_" + hwsandbox.MercNo, column: huawei.ColMercOrderNo,
-			start: func(t *testing.T, p *plan, clk *clock) (payrecon.Provider, scenario.BillTamperer, func()) {
-				sb, err := hwsandbox.New(p.sc, hwsandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/acc", Now: clk.Now})
+			start: func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer, func()) {
+				sb, err := hwsandbox.New(p.Sc, hwsandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/acc", Now: clk.Now})
 				storetest.Must(t, err)
 				c, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), storetest.Logger(t),
-					huawei.WithHTTPClient(sb.Client()), huawei.WithAccount(testAccount), huawei.WithNow(clk.Now))
+					huawei.WithHTTPClient(sb.Client()), huawei.WithAccount(jobstest.Account), huawei.WithNow(clk.Now))
 				storetest.Must(t, err)
 				return c, sb, sb.Close
 			}},
 		{name: "wechat", col: 6, bad: "\xc9\xcc\xc6\xb7", file: "wechat_" + wxsandbox.MchID, column: "商户订单号",
-			start: func(t *testing.T, p *plan, clk *clock) (payrecon.Provider, scenario.BillTamperer, func()) {
-				sb := wxsandbox.New(p.sc, wxsandbox.Options{Now: clk.Now})
+			start: func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer, func()) {
+				sb := wxsandbox.New(p.Sc, wxsandbox.Options{Now: clk.Now})
 				cfg := sb.MerchantConfig()
-				cfg.Account = testAccount
+				cfg.Account = jobstest.Account
 				c, err := wechat.New(cfg, storetest.Logger(t), wechat.WithNow(clk.Now))
 				storetest.Must(t, err)
 				return c, sb, sb.Close
@@ -79,35 +80,35 @@ func TestHostileBillKeepsLastGoodRun(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, db *store.DB) {
 				ctx := context.Background()
-				p := newPlanOpts(19, 40, digitNumbers, s.name == "wechat")
+				p := jobstest.NewPlanOpts(19, 40, jobstest.DigitNumbers, s.name == "wechat")
 				if s.name == "wechat" {
-					p.dropOthers()
+					p.DropOthers()
 				}
-				for i := range p.ledger {
-					p.ledger[i].Provider = s.name
+				for i := range p.Ledger {
+					p.Ledger[i].Provider = s.name
 				}
-				p.load(t, db)
-				clk := &clock{}
-				clk.runAfter(dayD)
+				p.Load(t, db)
+				clk := &jobstest.Clock{}
+				clk.RunAfter(jobstest.DayD)
 				prov, tb, stop := s.start(t, p, clk)
 				defer stop()
-				r := newRunner(t, db, prov, clk, jobs.Options{})
+				r := jobstest.NewRunner(t, db, prov, clk, jobs.Options{})
 
-				good, err := r.RunDay(ctx, testAccount, dayD)
+				good, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 				if err != nil {
 					t.Fatalf("good run: %v", err)
 				}
-				before, err := reports.StoreSource(ctx, db, db, []string{testAccount}, dayD, dayD)
+				before, err := reports.StoreSource(ctx, db, db, []string{jobstest.Account}, jobstest.DayD, jobstest.DayD)
 				storetest.Must(t, err)
 				if len(before.Runs) != 1 || before.Runs[0].ID != good.ID {
 					t.Fatalf("report before: %+v", before.Runs)
 				}
-				goodItems := runItems(t, db, good.ID)
+				goodItems := jobstest.RunItems(t, db, good.ID)
 
 				line := 0
-				tb.TamperBills(tamperMiddleLine(dayD, s.col, s.bad, &line))
+				tb.TamperBills(tamperMiddleLine(jobstest.DayD, s.col, s.bad, &line))
 				defer tb.TamperBills(nil)
-				bad, runErr := r.RunDay(ctx, testAccount, dayD)
+				bad, runErr := r.RunDay(ctx, jobstest.Account, jobstest.DayD)
 				err = runErr
 				if err == nil {
 					t.Fatal("the tampered bill was reconciled")
@@ -117,11 +118,11 @@ func TestHostileBillKeepsLastGoodRun(t *testing.T) {
 					t.Fatalf("err = %v: want it to name %s… and %q", err, s.file, want)
 				}
 				if bad.ID != 0 {
-					if n := len(runItems(t, db, bad.ID)); n != 0 {
+					if n := len(jobstest.RunItems(t, db, bad.ID)); n != 0 {
 						t.Fatalf("the failed run stored %d items", n)
 					}
 				}
-				hist, err := db.RunHistory(ctx, testAccount, dayD)
+				hist, err := db.RunHistory(ctx, jobstest.Account, jobstest.DayD)
 				storetest.Must(t, err)
 				failed := 0
 				for _, h := range hist {
@@ -133,14 +134,14 @@ func TestHostileBillKeepsLastGoodRun(t *testing.T) {
 					t.Fatalf("history %+v", hist)
 				}
 				t.Logf("the re-run failed: %v", runErr)
-				after, err := reports.StoreSource(ctx, db, db, []string{testAccount}, dayD, dayD)
+				after, err := reports.StoreSource(ctx, db, db, []string{jobstest.Account}, jobstest.DayD, jobstest.DayD)
 				storetest.Must(t, err)
 				if len(after.Runs) != 1 || after.Runs[0].ID != good.ID || !reflect.DeepEqual(after.Runs[0].Totals, before.Runs[0].Totals) {
 					t.Fatalf("report after the failed run: %+v, want run %d as before", after.Runs, good.ID)
 				}
 				var items []payrecon.Item
 				storetest.Must(t, after.Items(good.ID, func(it payrecon.Item) error { items = append(items, it); return nil }))
-				if !reflect.DeepEqual(itemsSig(items), itemsSig(goodItems)) {
+				if !reflect.DeepEqual(jobstest.ItemsSig(items), jobstest.ItemsSig(goodItems)) {
 					t.Fatalf("the good run's items changed: %d, were %d", len(items), len(goodItems))
 				}
 			})

@@ -1,4 +1,4 @@
-package jobs_test
+package e2e_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/ledgersrc"
 	"github.com/payrecon/payrecon/providers/baas"
 	baassandbox "github.com/payrecon/payrecon/providers/baas/sandbox"
@@ -61,7 +62,7 @@ func (p *mcPlan) pay(day payrecon.Day, amount int64) (wx, mc scenario.Payment) {
 	wx = scenario.Payment{
 		MerchantOrderNo: fmt.Sprintf("1mcorder%06d", p.n), ProviderTxnNo: fmt.Sprintf("42000000%010d", p.n),
 		Status: payrecon.StatusSuccess, Amount: amount, PayerAmount: amount,
-		Fee: payrecon.FeeFor(amount, testRatePPM), FeeRatePPM: testRatePPM,
+		Fee: payrecon.FeeFor(amount, jobstest.RatePPM), FeeRatePPM: jobstest.RatePPM,
 		CreatedAt: at.Add(-time.Minute), PaidAt: at, Product: fmt.Sprintf("商品 %d", p.n),
 	}
 	mc = wx
@@ -101,7 +102,7 @@ func newMCPlan() *mcPlan {
 		want: map[payrecon.Day]map[string]payrecon.Class{}, matched: map[payrecon.Day]int64{},
 		ledger: map[payrecon.Day]int64{}, gateways: map[string]string{},
 	}
-	d := dayD
+	d := jobstest.DayD
 	// Normal traffic, every second order also notified by webhook.
 	for i := 0; i < 8; i++ {
 		wx, mc := p.pay(d, int64(1000+i*137))
@@ -135,7 +136,7 @@ func newMCPlan() *mcPlan {
 	p.expect(d.Add(1), payrecon.ClassResolvedLate, mc.MerchantOrderNo)
 	// MinCloud's total_cost differs from what WeChat took.
 	wx, mc = p.pay(d, 10000)
-	wx.Amount, wx.PayerAmount, wx.Fee = 9900, 9900, payrecon.FeeFor(9900, testRatePPM)
+	wx.Amount, wx.PayerAmount, wx.Fee = 9900, 9900, payrecon.FeeFor(9900, jobstest.RatePPM)
 	p.both(wx, mc, true)
 	p.expect(d, payrecon.ClassAmountMismatch, mc.MerchantOrderNo)
 	// WeChat paid, MinCloud left the order pending / marked it failed.
@@ -246,8 +247,8 @@ func TestGroundTruthMinCloudWeChat(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p := newMCPlan()
-		clk := &clock{}
-		clk.runAfter(dayD)
+		clk := &jobstest.Clock{}
+		clk.RunAfter(jobstest.DayD)
 		logger := storetest.Logger(t)
 
 		wsb := wxsandbox.New(p.wx, wxsandbox.Options{Now: clk.Now})
@@ -265,7 +266,7 @@ func TestGroundTruthMinCloudWeChat(t *testing.T) {
 		storetest.Must(t, err)
 
 		// MinCloud's trigger fires during the day, into the real intake.
-		evening := func() time.Time { return dayD.Start().Add(22 * time.Hour) }
+		evening := func() time.Time { return jobstest.DayD.Start().Add(22 * time.Hour) }
 		in := providertest.ServeIntake(t, db, logger, baas.Name, mcAccount, mc, evening)
 		for i, h := range p.hooks {
 			cb, err := h(bsb)
@@ -280,12 +281,12 @@ func TestGroundTruthMinCloudWeChat(t *testing.T) {
 
 		src := &ledgersrc.MinCloud{Account: wxAccount, Channel: "wechat", MinCloudAccount: mcAccount, Client: mc, Callbacks: db, Log: logger}
 		target := jobs.Target{
-			Account:  payrecon.Account{Name: wxAccount, Provider: wechat.Name, FeeRatePPM: testRatePPM},
+			Account:  payrecon.Account{Name: wxAccount, Provider: wechat.Name, FeeRatePPM: jobstest.RatePPM},
 			Provider: wx, Ledger: src, RefundsByOrder: true,
 		}
 		r := jobs.NewRunner(db, map[string]jobs.Target{wxAccount: target}, logger, clk.Now, jobs.Options{QueryBackoff: time.Millisecond, Version: "test"})
-		for _, day := range []payrecon.Day{dayD, dayD.Add(1)} {
-			clk.runAfter(day)
+		for _, day := range []payrecon.Day{jobstest.DayD, jobstest.DayD.Add(1)} {
+			clk.RunAfter(day)
 			run, err := r.RunDay(ctx, wxAccount, day)
 			if err != nil {
 				t.Fatalf("run %s: %v", day, err)
@@ -295,7 +296,7 @@ func TestGroundTruthMinCloudWeChat(t *testing.T) {
 		// The same app's Alipay order is routed to an Alipay account, alone.
 		ali := &ledgersrc.MinCloud{Account: "ali", Channel: "alipay", MinCloudAccount: mcAccount, Client: mc, Callbacks: db}
 		var routed []string
-		storetest.Must(t, ali.Pull(ctx, dayD, func(e payrecon.LedgerEntry) error {
+		storetest.Must(t, ali.Pull(ctx, jobstest.DayD, func(e payrecon.LedgerEntry) error {
 			routed = append(routed, e.Account+" "+e.EventKey)
 			return nil
 		}))
@@ -303,22 +304,22 @@ func TestGroundTruthMinCloudWeChat(t *testing.T) {
 			t.Errorf("alipay account pulled %v, want the one alipay_wap order", routed)
 		}
 		// A second pull of the same day changes nothing; a re-run finds the same.
-		res, err := jobs.PullLedger(ctx, src, db, wxAccount, dayD, nil)
+		res, err := jobs.PullLedger(ctx, src, db, wxAccount, jobstest.DayD, nil)
 		storetest.Must(t, err)
 		if res.Added != 0 || res.Pulled == 0 {
 			t.Errorf("second pull: %+v, want nothing added", res)
 		}
-		clk.runAfter(dayD)
-		run, err := r.RunDay(ctx, wxAccount, dayD)
+		clk.RunAfter(jobstest.DayD)
+		run, err := r.RunDay(ctx, wxAccount, jobstest.DayD)
 		storetest.Must(t, err)
-		checkMCDay(t, db, p, dayD, run)
+		checkMCDay(t, db, p, jobstest.DayD, run)
 	})
 }
 
 func checkMCDay(t *testing.T, db *store.DB, p *mcPlan, day payrecon.Day, run payrecon.Run) {
 	t.Helper()
 	got := map[string]payrecon.Class{}
-	for _, it := range runItems(t, db, run.ID) {
+	for _, it := range jobstest.RunItems(t, db, run.ID) {
 		id := string(it.Class) + "|" + it.MerchantOrderNo
 		if it.Class == payrecon.ClassSettlementMismatch {
 			id = string(it.Class) + "|settlement " + string(it.Day) // the day's own item, no order number
