@@ -20,6 +20,8 @@ import (
 // The outcomes, in the order of design.md:
 //   - a bill line met with a ledger entry of the same key: pairClass (the
 //     hot path), then pairDecision for a pair that disagrees;
+//   - a bill line or ledger entry no partner met: lone (no money moved:
+//     matched; else the provider is asked);
 //   - a bill line no ledger entry met: resolvedLate (an earlier day's
 //     carry-over), secondPayment (another transaction of a paid order),
 //     unmatchedLine (the provider's answer), otherLine (a line type not
@@ -87,6 +89,21 @@ func missingInBill(kind payrecon.Kind) payrecon.Class {
 		return payrecon.ClassRefundMissingInBill
 	}
 	return payrecon.ClassMissingInBill
+}
+
+// ---- a bill line or ledger entry that met no partner ----
+
+// lone decides, before the provider is asked, a bill line or ledger entry
+// that met nothing on the other side: only one by which money moved (a
+// success) is put to the provider (ask); a failed, closed or pending
+// attempt with nothing on the other side is consistent, matched. A ledger
+// status word the index does not know counts as no money moved (the
+// engine logs it).
+func lone(success bool) (d Decision, ask bool) {
+	if success {
+		return Decision{}, true
+	}
+	return matchedDecision, false
 }
 
 // ---- a bill line met with a ledger entry ----

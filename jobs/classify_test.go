@@ -185,6 +185,28 @@ func TestTradeFeeStated(t *testing.T) {
 		pairDecision(payrecon.ClassFeeMismatch, &payrecon.LedgerEntry{Status: payrecon.StatusSuccess}, line(7, true), false, tradeFeeNote(7, 6), capsFull))
 }
 
+// A line or entry that met no partner: asked about only when money moved.
+func TestLone(t *testing.T) {
+	for _, tc := range []struct {
+		status payrecon.Status
+		ask    bool
+	}{
+		{payrecon.StatusSuccess, true},
+		{payrecon.StatusFailed, false}, {payrecon.StatusClosed, false}, {payrecon.StatusPending, false},
+		{payrecon.StatusNotPaid, false}, {payrecon.StatusNotFound, false}, {"", false},
+	} {
+		t.Run(string(tc.status), func(t *testing.T) {
+			d, ask := lone(tc.status.Paid())
+			if ask != tc.ask {
+				t.Fatalf("status %q: ask %v, want %v", tc.status, ask, tc.ask)
+			}
+			if !ask {
+				want{class: payrecon.ClassMatched}.check(t, d)
+			}
+		})
+	}
+}
+
 func TestUnmatchedLine(t *testing.T) {
 	ok := payrecon.StatusSuccess
 	cases := []struct {
@@ -479,7 +501,7 @@ func TestClassifyCoversEveryClass(t *testing.T) {
 		f    func(*testing.T)
 	}{
 		{"pair class", TestPairClass}, {"pair", TestPairDecision}, {"trade fee", TestTradeFeeStated},
-		{"unmatched line", TestUnmatchedLine}, {"leftover", TestLeftover}, {"carry-over", TestCarryOver},
+		{"lone", TestLone}, {"unmatched line", TestUnmatchedLine}, {"leftover", TestLeftover}, {"carry-over", TestCarryOver},
 		{"agreement", TestAgreementCheck}, {"order refunds", TestOrderRefunds}, {"fee and settlement", TestFeeAndSettlement},
 	} {
 		t.Run(tc.name, tc.f)

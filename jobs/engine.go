@@ -334,7 +334,7 @@ func (e *engine) resolve(ctx context.Context) error {
 		if ent.flags&flagUsed != 0 {
 			continue
 		}
-		if ent.status != codeSuccess {
+		if d, ask := lone(ent.status == codeSuccess); !ask {
 			if ent.status == 255 {
 				le, err := e.entry(ctx, int32(i))
 				if err != nil {
@@ -342,7 +342,7 @@ func (e *engine) resolve(ctx context.Context) error {
 				}
 				e.log.Warn("ledger entry with unknown status counted as no money moved", "entry_id", le.ID, "status", string(le.Status))
 			}
-			e.matched(0, 1)
+			e.alone(d, 0, 1)
 			continue
 		}
 		le, err := e.entry(ctx, int32(i))
@@ -462,8 +462,8 @@ func (e *engine) resolveLine(ctx context.Context, l *payrecon.BillLine) error {
 			return nil
 		}
 	}
-	if l.Status != payrecon.StatusSuccess {
-		e.matched(1, 0) // no money moved and the ledger has nothing
+	if d, ask := lone(l.Status.Paid()); !ask {
+		e.alone(d, 1, 0)
 		return nil
 	}
 	line := *l

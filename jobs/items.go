@@ -60,6 +60,15 @@ func fillKeys(it *payrecon.Item, order, txn, mrefund, prefund string) {
 	}
 }
 
+// alone counts a bill line or ledger entry lone decided without asking
+// the provider: matched, nothing stored.
+func (e *engine) alone(d Decision, billLines, ledgerEntries int64) {
+	if d.Class != payrecon.ClassMatched {
+		panic("jobs: a lone line or entry decided without the provider must be matched, got " + string(d.Class))
+	}
+	e.matched(billLines, ledgerEntries)
+}
+
 func (e *engine) matched(billLines, ledgerEntries int64) {
 	e.billDone += billLines
 	e.ledgerDone += ledgerEntries
