@@ -3,7 +3,6 @@ package baas
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -156,12 +155,6 @@ func httpError(status int, body []byte) *payrecon.ProviderError {
 // errNotFound is the ProviderError for an empty list answer.
 func errNotFound(what string) error {
 	return &payrecon.ProviderError{Provider: Name, Code: "404", Message: what + " not found", NotFound: true}
-}
-
-// isNotFound reports a ProviderError that is NotFound.
-func isNotFound(err error) bool {
-	var pe *payrecon.ProviderError
-	return errors.As(err, &pe) && pe.NotFound
 }
 
 // FeeFacts implements payrecon.FeeDeclarer: MinCloud's order list states no

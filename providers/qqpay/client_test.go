@@ -123,7 +123,7 @@ func TestRefundClientCert(t *testing.T) {
 		mu.Unlock()
 		out, err := http.Post(sb.URL()+r.URL.Path, "text/xml", r.Body)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer out.Body.Close()

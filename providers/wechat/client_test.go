@@ -62,13 +62,13 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestAuthorizationHeader(t *testing.T) {
-	sb, c := MustSandbox(t, billScenario())
+	sb, _ := MustSandbox(t, billScenario())
 	var got string
 	capture := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
 		got = r.Header.Get("Authorization")
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	c = MustClient(t, sb.MerchantConfig(), wechat.WithHTTPClient(capture))
+	c := MustClient(t, sb.MerchantConfig(), wechat.WithHTTPClient(capture))
 	if _, err := c.QueryOrder(context.Background(), payrecon.OrderRef{MerchantOrderNo: "O1"}); err != nil {
 		t.Fatal(err)
 	}

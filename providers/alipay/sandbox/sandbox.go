@@ -68,7 +68,6 @@ type Sandbox struct {
 	calls []string
 	files map[string][]byte // fileId → zip
 	fault BillFault
-	seq   int
 }
 
 type keySet struct {

@@ -112,7 +112,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// Accounts whose ledger is pulled: MinCloud orders, a merchant order table.
 	srcs, err := setUpSources(cfg.Day, cfg.Dir, db, log)
-	defer srcs.Close()
+	if srcs != nil {
+		defer srcs.Close() // also what a failed set-up started
+	}
 	if err != nil {
 		return nil, err
 	}
