@@ -9,11 +9,7 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/jobs/jobstest"
-	"github.com/payrecon/payrecon/providers/huawei"
-	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
-	"github.com/payrecon/payrecon/providers/wechat"
-	wxsandbox "github.com/payrecon/payrecon/providers/wechat/sandbox"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -44,21 +40,12 @@ func TestRefundOutcomesFollowed(t *testing.T) {
 	}
 	for _, su := range []setup{
 		{"huawei", func(t *testing.T, sc *scenario.Scenario, now func() time.Time) (payrecon.Provider, string) {
-			sb, err := hwsandbox.New(sc, hwsandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/acc", Now: now})
-			storetest.Must(t, err)
-			t.Cleanup(sb.Close)
-			c, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), storetest.Logger(t), huawei.WithHTTPClient(sb.Client()), huawei.WithAccount("hw1"), huawei.WithNow(now))
-			storetest.Must(t, err)
+			_, c := huaweiSandbox(t, sc, jobstest.RepairAccount, now)
 			return c, "REFUND_FAILED"
 		}},
 		{"wechat", func(t *testing.T, sc *scenario.Scenario, now func() time.Time) (payrecon.Provider, string) {
-			sb := wxsandbox.New(sc, wxsandbox.Options{Now: now})
-			t.Cleanup(sb.Close)
+			sb, c := wechatSandbox(t, sc, jobstest.RepairAccount, now)
 			sb.HoldRefunds(true)
-			cfg := sb.MerchantConfig()
-			cfg.Account = "hw1"
-			c, err := wechat.New(cfg, storetest.Logger(t), wechat.WithNow(now))
-			storetest.Must(t, err)
 			return c, "ABNORMAL"
 		}},
 	} {

@@ -9,9 +9,7 @@ import (
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/huawei"
-	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/wechat"
-	wxsandbox "github.com/payrecon/payrecon/providers/wechat/sandbox"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -27,18 +25,11 @@ import (
 func TestGroundTruthRepairedHuaweiSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		p := jobstest.NewPlanWith(11, 40, jobstest.DigitNumbers)
-		for i := range p.Ledger {
-			p.Ledger[i].Provider = huawei.Name
-		}
+		p.ForProvider(huawei.Name)
 		p.Load(t, db)
 		clk := &jobstest.Clock{}
 		clk.RunAfter(jobstest.DayD)
-		sb, err := hwsandbox.New(p.Sc, hwsandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/acc", Now: clk.Now})
-		storetest.Must(t, err)
-		defer sb.Close()
-		client, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), storetest.Logger(t),
-			huawei.WithHTTPClient(sb.Client()), huawei.WithAccount(jobstest.Account), huawei.WithNow(clk.Now))
-		storetest.Must(t, err)
+		_, client := huaweiSandbox(t, p.Sc, jobstest.Account, clk.Now)
 		repairDays(t, db, p, client, clk)
 	})
 }
@@ -47,19 +38,12 @@ func TestGroundTruthRepairedWeChatSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		p := jobstest.NewPlanOpts(17, 40, jobstest.DigitNumbers, true)
 		p.DropOthers()
-		for i := range p.Ledger {
-			p.Ledger[i].Provider = "wechat"
-		}
+		p.ForProvider(wechat.Name)
 		p.Load(t, db)
 		clk := &jobstest.Clock{}
 		clk.RunAfter(jobstest.DayD)
-		sb := wxsandbox.New(p.Sc, wxsandbox.Options{Now: clk.Now})
-		defer sb.Close()
+		sb, client := wechatSandbox(t, p.Sc, jobstest.Account, clk.Now)
 		sb.HoldRefunds(true) // refunds answer PROCESSING, then the provider settles them
-		cfg := sb.MerchantConfig()
-		cfg.Account = jobstest.Account
-		client, err := wechat.New(cfg, storetest.Logger(t), wechat.WithNow(clk.Now))
-		storetest.Must(t, err)
 		repairDays(t, db, p, client, clk)
 	})
 }
@@ -71,18 +55,8 @@ func repairDays(t *testing.T, db *store.DB, p *jobstest.Plan, client payrecon.Pr
 		Providers: map[string]payrecon.Provider{jobstest.Account: client}, Logger: storetest.Logger(t), Now: clk.Now})
 	storetest.Must(t, err)
 	r := jobstest.NewRunner(t, db, client, clk, jobs.Options{AfterSave: svc.AfterSave})
-	days := []payrecon.Day{jobstest.DayD, jobstest.DayD1, jobstest.DayD3}
-	for _, day := range days {
-		if f := p.Before[day]; f != nil {
-			f(p.Sc)
-		}
-		clk.RunAfter(day)
-		run, err := r.RunDay(ctx, jobstest.Account, day)
-		if err != nil {
-			t.Fatalf("run %s: %v", day, err)
-		}
-		jobstest.CheckDay(t, db, p, day, run)
-	}
+	days := jobstest.Days
+	p.RunDays(t, db, r, clk)
 
 	// Apply every applicable action, as an operator would in bulk.
 	all, err := svc.List(ctx, payrecon.ActionFilter{Account: jobstest.Account})

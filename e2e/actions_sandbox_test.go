@@ -9,8 +9,6 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/jobs/jobstest"
-	"github.com/payrecon/payrecon/providers/huawei"
-	"github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -28,11 +26,7 @@ func TestApplyRefundDuplicateHuaweiSandbox(t *testing.T) {
 			{MerchantOrderNo: "M100", ProviderTxnNo: "4200000000000000101", Status: payrecon.StatusSuccess, Amount: 5000, PayerAmount: 5000, CreatedAt: paid, PaidAt: paid},
 			{MerchantOrderNo: "M100", ProviderTxnNo: "4200000000000000102", Status: payrecon.StatusSuccess, Amount: 5000, PayerAmount: 5000, CreatedAt: paid, PaidAt: paid.Add(time.Minute)},
 		}}
-		sb, err := sandbox.New(sc, sandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/hw1"})
-		storetest.Must(t, err)
-		defer sb.Close()
-		client, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), storetest.Logger(t), huawei.WithHTTPClient(sb.Client()), huawei.WithAccount("hw1"))
-		storetest.Must(t, err)
+		sb, client := huaweiSandbox(t, sc, jobstest.RepairAccount, nil)
 
 		crash := &jobstest.CrashAfterProvider{Crashes: 1}
 		crash.ActionStore = db

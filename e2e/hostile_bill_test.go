@@ -14,7 +14,6 @@ import (
 	"github.com/payrecon/payrecon/providers/huawei"
 	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
-	"github.com/payrecon/payrecon/providers/wechat"
 	wxsandbox "github.com/payrecon/payrecon/providers/wechat/sandbox"
 	"github.com/payrecon/payrecon/reports"
 	"github.com/payrecon/payrecon/store"
@@ -55,26 +54,18 @@ func TestHostileBillKeepsLastGoodRun(t *testing.T) {
 		bad    string // what to plant
 		file   string // the file the error must name
 		column string // the column it must name
-		start  func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer, func())
+		start  func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer)
 	}
 	for _, s := range []setup{
 		{name: "huawei", col: 5, bad: `"`, file: "TradeBill_" + hwsandbox.MercNo, column: huawei.ColMercOrderNo,
-			start: func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer, func()) {
-				sb, err := hwsandbox.New(p.Sc, hwsandbox.Options{CallbackURL: "https://merchant.test/callbacks/huawei/acc", Now: clk.Now})
-				storetest.Must(t, err)
-				c, err := huawei.New(sb.MerchantConfig(huawei.ModelDirect), storetest.Logger(t),
-					huawei.WithHTTPClient(sb.Client()), huawei.WithAccount(jobstest.Account), huawei.WithNow(clk.Now))
-				storetest.Must(t, err)
-				return c, sb, sb.Close
+			start: func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer) {
+				sb, c := huaweiSandbox(t, p.Sc, jobstest.Account, clk.Now)
+				return c, sb
 			}},
 		{name: "wechat", col: 6, bad: "\xc9\xcc\xc6\xb7", file: "wechat_" + wxsandbox.MchID, column: "商户订单号",
-			start: func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer, func()) {
-				sb := wxsandbox.New(p.Sc, wxsandbox.Options{Now: clk.Now})
-				cfg := sb.MerchantConfig()
-				cfg.Account = jobstest.Account
-				c, err := wechat.New(cfg, storetest.Logger(t), wechat.WithNow(clk.Now))
-				storetest.Must(t, err)
-				return c, sb, sb.Close
+			start: func(t *testing.T, p *jobstest.Plan, clk *jobstest.Clock) (payrecon.Provider, scenario.BillTamperer) {
+				sb, c := wechatSandbox(t, p.Sc, jobstest.Account, clk.Now)
+				return c, sb
 			}},
 	} {
 		t.Run(s.name, func(t *testing.T) {
@@ -84,14 +75,11 @@ func TestHostileBillKeepsLastGoodRun(t *testing.T) {
 				if s.name == "wechat" {
 					p.DropOthers()
 				}
-				for i := range p.Ledger {
-					p.Ledger[i].Provider = s.name
-				}
+				p.ForProvider(s.name)
 				p.Load(t, db)
 				clk := &jobstest.Clock{}
 				clk.RunAfter(jobstest.DayD)
-				prov, tb, stop := s.start(t, p, clk)
-				defer stop()
+				prov, tb := s.start(t, p, clk)
 				r := jobstest.NewRunner(t, db, prov, clk, jobs.Options{})
 
 				good, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD)

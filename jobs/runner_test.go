@@ -29,7 +29,6 @@ func TestGroundTruth(t *testing.T) {
 
 func groundTruth(t *testing.T, db *store.DB, plain bool) {
 	t.Helper()
-	ctx := context.Background()
 	if plain {
 		// A fresh database for the second variant.
 		db = storetest.Open(t, db.Dialect())
@@ -46,17 +45,7 @@ func groundTruth(t *testing.T, db *store.DB, plain bool) {
 		Account:  payrecon.Account{Name: jobstest.Account, Provider: "fake", FeeRatePPM: jobstest.RatePPM},
 		Provider: fp,
 	}}, storetest.Logger(t), clk.Now, jobs.Options{QueryBackoff: time.Millisecond, Version: "test"})
-	for _, day := range []payrecon.Day{jobstest.DayD, jobstest.DayD1, jobstest.DayD3} {
-		if f := p.Before[day]; f != nil {
-			f(p.Sc)
-		}
-		clk.RunAfter(day)
-		run, err := r.RunDay(ctx, jobstest.Account, day)
-		if err != nil {
-			t.Fatalf("run %s: %v", day, err)
-		}
-		jobstest.CheckDay(t, db, p, day, run)
-	}
+	p.RunDays(t, db, r, clk)
 	if fp.Queries.Load() == 0 {
 		t.Error("the provider was never queried")
 	}
@@ -138,10 +127,7 @@ func TestRerunKeepsAnswerIdentityAndReview(t *testing.T) {
 
 		// Re-running the next day twice also gives the same answer: the
 		// carry-overs resolved by the first D+1 run are still open for the second.
-		if f := p.Before[jobstest.DayD1]; f != nil {
-			f(p.Sc)
-		}
-		clk.RunAfter(jobstest.DayD1)
+		p.Advance(clk, jobstest.DayD1)
 		a, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD1)
 		storetest.Must(t, err)
 		b, err := r.RunDay(ctx, jobstest.Account, jobstest.DayD1)

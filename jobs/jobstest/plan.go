@@ -416,3 +416,11 @@ func (p *Plan) WantTotals(day payrecon.Day) (bill, ledger int64) {
 	}
 	return bill, ledger
 }
+
+// ForProvider books the plan's ledger under provider (before Load), for a
+// run against that provider's real client.
+func (p *Plan) ForProvider(provider string) {
+	for i := range p.Ledger {
+		p.Ledger[i].Provider = provider
+	}
+}

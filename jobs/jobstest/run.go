@@ -144,3 +144,34 @@ func ItemsSig(items []payrecon.Item) []payrecon.Item {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out
 }
+
+// Days are the days a plan plants items on, in the order they are run.
+var Days = []payrecon.Day{DayD, DayD1, DayD3}
+
+// Advance makes day the one the daily job runs next: the provider's
+// changes planned before it are applied and the clock stands at 10:30 on
+// the day after.
+func (p *Plan) Advance(clk *Clock, day payrecon.Day) {
+	if f := p.Before[day]; f != nil {
+		f(p.Sc)
+	}
+	clk.RunAfter(day)
+}
+
+// RunDays runs every planted day in order as the daily job would
+// (Advance, then the run, which must succeed), checks each run with
+// CheckDay and returns the runs.
+func (p *Plan) RunDays(t *testing.T, db *store.DB, r *jobs.Runner, clk *Clock) []payrecon.Run {
+	t.Helper()
+	var runs []payrecon.Run
+	for _, day := range Days {
+		p.Advance(clk, day)
+		run, err := r.RunDay(context.Background(), Account, day)
+		if err != nil {
+			t.Fatalf("run %s: %v", day, err)
+		}
+		CheckDay(t, db, p, day, run)
+		runs = append(runs, run)
+	}
+	return runs
+}
