@@ -115,7 +115,7 @@ func TestGroundTruthAlipayRefunds(t *testing.T) {
 		}
 		// Exact own amounts in the ledger.
 		for _, r := range refunds {
-			e, err := db.LedgerEntryByKey(ctx, jobstest.Account, "refund:"+r.MerchantRefundNo+":success")
+			e, err := db.LedgerEntryByKey(ctx, jobstest.Account, payrecon.EventKey(payrecon.KindRefund, r.MerchantRefundNo, payrecon.StatusSuccess))
 			if r.MerchantRefundNo == lost {
 				if err == nil {
 					t.Errorf("lost refund %s booked: %+v", lost, e)

@@ -32,14 +32,15 @@ func TestClosedLeftoverQQWallet(t *testing.T) {
 				Amount: int64(1000 + i), PayerAmount: int64(1000 + i), Fee: payrecon.FeeFor(int64(1000+i), jobstest.RatePPM), FeeRatePPM: jobstest.RatePPM,
 				CreatedAt: at.Add(-time.Minute), PaidAt: at}
 			sc.Payments = append(sc.Payments, p)
-			le := jobstest.LedgerOf(p)
-			le.Provider, le.Status, le.EventKey = qqpay.Name, payrecon.StatusSuccess, "payment:"+p.ProviderTxnNo+":success"
+			booked := payrecon.StatusSuccess
 			if i == 5 { // the ledger recorded a failure the statement lists as paid
-				le.Status, le.EventKey = payrecon.StatusFailed, "payment:"+p.ProviderTxnNo+":failed"
+				booked = payrecon.StatusFailed
 				want[string(payrecon.ClassStatusMismatch)+"|"+p.ProviderTxnNo] = payrecon.ClassStatusMismatch
 			} else if st != payrecon.StatusSuccess {
 				want[string(payrecon.ClassMissingInBill)+"|"+p.ProviderTxnNo] = payrecon.ClassMissingInBill
 			}
+			le := jobstest.LedgerAs(p, booked)
+			le.Provider = qqpay.Name
 			if _, err := db.AddLedgerEntry(ctx, le); err != nil {
 				t.Fatal(err)
 			}

@@ -106,10 +106,14 @@ func (p *Plan) Payment(day payrecon.Day) scenario.Payment {
 }
 
 // LedgerOf is the ledger entry a verified payment callback records for pay.
-func LedgerOf(pay scenario.Payment) payrecon.LedgerEntry {
+func LedgerOf(pay scenario.Payment) payrecon.LedgerEntry { return LedgerAs(pay, pay.Status) }
+
+// LedgerAs is the ledger entry of a callback that said pay ended in st
+// (whatever the provider holds).
+func LedgerAs(pay scenario.Payment, st payrecon.Status) payrecon.LedgerEntry {
 	return payrecon.LedgerEntry{
-		Account: Account, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindPayment, pay.ProviderTxnNo, pay.Status),
-		Kind: payrecon.KindPayment, Status: pay.Status,
+		Account: Account, Provider: "fake", EventKey: payrecon.EventKey(payrecon.KindPayment, pay.ProviderTxnNo, st),
+		Kind: payrecon.KindPayment, Status: st,
 		MerchantOrderNo: pay.MerchantOrderNo, ProviderTxnNo: pay.ProviderTxnNo,
 		Amount: pay.Amount, PayerAmount: pay.PayerAmount, PromotionAmount: pay.PromotionAmount, Currency: "CNY",
 		OccurredAt: pay.PaidAt, Source: "callback",
@@ -209,8 +213,7 @@ func NewPlanOpts(seed uint64, normal int, numbers Numbering, noBillPromos bool) 
 		pay := p.Payment(D)
 		pay.Status = payrecon.StatusNotPaid
 		sc.Payments = append(sc.Payments, pay)
-		le := LedgerOf(pay)
-		le.Status, le.EventKey = payrecon.StatusSuccess, "payment:"+pay.ProviderTxnNo+":success"
+		le := LedgerAs(pay, payrecon.StatusSuccess)
 		p.Ledger = append(p.Ledger, le)
 		p.Expect(D, payrecon.ClassMissingInBill, pay.ProviderTxnNo)
 
@@ -244,8 +247,7 @@ func NewPlanOpts(seed uint64, normal int, numbers Numbering, noBillPromos bool) 
 		pay := p.Payment(D)
 		pay.Status = payrecon.StatusPending
 		sc.Payments = append(sc.Payments, pay)
-		le := LedgerOf(pay)
-		le.Status, le.EventKey = payrecon.StatusSuccess, "payment:"+pay.ProviderTxnNo+":success"
+		le := LedgerAs(pay, payrecon.StatusSuccess)
 		p.Ledger = append(p.Ledger, le)
 		p.Expect(D, payrecon.ClassCarriedOver, pay.ProviderTxnNo)
 		p.Expect(DayD3, payrecon.ClassMissingInBill, pay.ProviderTxnNo)
@@ -278,16 +280,14 @@ func NewPlanOpts(seed uint64, normal int, numbers Numbering, noBillPromos bool) 
 	{
 		pay := p.Payment(D)
 		addPay(pay, false)
-		le := LedgerOf(pay)
-		le.Status, le.EventKey = payrecon.StatusFailed, "payment:"+pay.ProviderTxnNo+":failed"
+		le := LedgerAs(pay, payrecon.StatusFailed)
 		p.Ledger = append(p.Ledger, le)
 		p.Expect(D, payrecon.ClassStatusMismatch, pay.ProviderTxnNo)
 
 		closed := p.Payment(D)
 		closed.Status = payrecon.StatusClosed
 		sc.Payments = append(sc.Payments, closed)
-		le2 := LedgerOf(closed)
-		le2.Status, le2.EventKey = payrecon.StatusSuccess, "payment:"+closed.ProviderTxnNo+":success"
+		le2 := LedgerAs(closed, payrecon.StatusSuccess)
 		p.Ledger = append(p.Ledger, le2)
 		p.Expect(D, payrecon.ClassMissingInBill, closed.ProviderTxnNo)
 	}
