@@ -108,3 +108,39 @@ func FeeFactsOf(p Provider) FeeFacts {
 	}
 	return FeeFacts{Bill: BillTrade}
 }
+
+// BillFields are the names by which validation (ValidationError.Field)
+// and BillColumns call BillLine's fields.
+var BillFields = []string{
+	"kind", "status", "type", "merchant_order_no", "provider_txn_no", "merchant_refund_no", "provider_refund_no",
+	"amount", "payer_amount", "promotion_amount", "fee", "fee_rate", "settlement", "currency",
+	"created_at", "finished_at", "product", "payload",
+}
+
+// BillColumns is a provider's declaration of where the fields of its bill
+// lines come from: for a field (by its name in BillFields), the header of
+// the provider's column it is read from, as the provider's documentation
+// spells it. A field a provider derives rather than reads (a kind from a
+// transaction type, a currency its bill never states) is left out.
+type BillColumns map[string]string
+
+// BillColumnsDeclarer is the optional capability through which a bill
+// source declares its BillColumns, per bill and per kind of line (a refund
+// line may read its provider transaction number from another column than a
+// payment line). A line that breaks a domain rule is then reported under
+// the provider's own column as well as the field.
+type BillColumnsDeclarer interface {
+	BillColumns(bill BillKind, kind Kind) BillColumns
+}
+
+// BillColumnOf names field of a line of kind on bill as src's bills head
+// it: "交易金额(元) (amount)" when src declares the column, else the field
+// alone.
+func BillColumnOf(src any, bill BillKind, kind Kind, field string) string {
+	if d, ok := src.(BillColumnsDeclarer); ok {
+		if col := d.BillColumns(bill, kind)[field]; col != "" {
+			return col + " (" + field + ")"
+		}
+	}
+	return field
+}

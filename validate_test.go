@@ -185,3 +185,34 @@ func TestStatusMap(t *testing.T) {
 		t.Fatalf("Or: %v", st)
 	}
 }
+
+// declaredCols declares two columns of trade-bill refund lines.
+type declaredCols struct{}
+
+func (declaredCols) BillColumns(bill payrecon.BillKind, kind payrecon.Kind) payrecon.BillColumns {
+	if bill == payrecon.BillTrade && kind == payrecon.KindRefund {
+		return payrecon.BillColumns{"amount": "退款金额(元)", "provider_txn_no": "原系统交易订单号"}
+	}
+	return nil
+}
+
+func TestBillColumnOf(t *testing.T) {
+	for _, tc := range []struct {
+		src   any
+		bill  payrecon.BillKind
+		kind  payrecon.Kind
+		field string
+		want  string
+	}{
+		{declaredCols{}, payrecon.BillTrade, payrecon.KindRefund, "amount", "退款金额(元) (amount)"},
+		{declaredCols{}, payrecon.BillTrade, payrecon.KindRefund, "provider_txn_no", "原系统交易订单号 (provider_txn_no)"},
+		{declaredCols{}, payrecon.BillTrade, payrecon.KindRefund, "currency", "currency"},  // not declared
+		{declaredCols{}, payrecon.BillTrade, payrecon.KindPayment, "amount", "amount"},     // other kind
+		{declaredCols{}, payrecon.BillSettlement, payrecon.KindRefund, "amount", "amount"}, // other bill
+		{struct{}{}, payrecon.BillTrade, payrecon.KindRefund, "amount", "amount"},          // declares nothing
+	} {
+		if got := payrecon.BillColumnOf(tc.src, tc.bill, tc.kind, tc.field); got != tc.want {
+			t.Errorf("%T %s %s %s: %q, want %q", tc.src, tc.bill, tc.kind, tc.field, got, tc.want)
+		}
+	}
+}

@@ -102,7 +102,7 @@ func newEngine(r *Runner, t Target, run *payrecon.Run, log *slog.Logger) *engine
 func (e *engine) checked(bill payrecon.BillKind, fn func(payrecon.BillLine) error) func(payrecon.BillLine) error {
 	return func(l payrecon.BillLine) error {
 		if err := e.lines.Check(&l); err != nil {
-			return lineError(bill, &l, err)
+			return lineError(e.t.Provider, bill, &l, err)
 		}
 		return fn(l)
 	}

@@ -121,6 +121,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CallbackTampered", func(t *testing.T) { testTampered(t, h, pl) })
 	t.Run("HostileCallbacks", func(t *testing.T) { testHostile(t, h, pl) })
 	t.Run("HostileBills", func(t *testing.T) { testHostileBills(t, h, pl) })
+	t.Run("BillColumns", func(t *testing.T) { testBillColumns(t, h) })
 	// The repair calls change the scenario: they run last.
 	t.Run("ApplyRefundOnce", func(t *testing.T) { testApplyRefund(t, h, pl) })
 	t.Run("CloseOrder", func(t *testing.T) { testCloseOrder(t, h, pl) })
