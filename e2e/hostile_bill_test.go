@@ -136,3 +136,40 @@ func TestHostileBillKeepsLastGoodRun(t *testing.T) {
 		})
 	}
 }
+
+// A bill line that parses but breaks a domain rule fails the run naming
+// the file, the line and the provider's own column (as its bills head it,
+// declared by the provider) next to payrecon's field: through the real
+// client and sandbox of each provider.
+func TestBillRuleNamesProviderColumn(t *testing.T) {
+	type setup struct {
+		name   string
+		start  func(t *testing.T, sc *scenario.Scenario, clk *jobstest.Clock) payrecon.Provider
+		file   string // the file the error must name
+		column string // the provider's column of the order amount
+	}
+	for _, s := range []setup{
+		{name: "huawei", file: "TradeBill_" + hwsandbox.MercNo, column: huawei.ColOrderAmount,
+			start: func(t *testing.T, sc *scenario.Scenario, clk *jobstest.Clock) payrecon.Provider {
+				_, c := huaweiSandbox(t, sc, jobstest.Account, clk.Now)
+				return c
+			}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			db := storetest.Open(t, store.SQLite)
+			p := jobstest.NewPlanWith(5, 20, jobstest.DigitNumbers)
+			pay := p.Payment(jobstest.DayD)
+			pay.Amount, pay.PayerAmount, pay.PromotionAmount = payrecon.DefaultMaxAmount+1, payrecon.DefaultMaxAmount+1, 0
+			p.Sc.Payments = append(p.Sc.Payments, pay)
+			clk := &jobstest.Clock{}
+			clk.RunAfter(jobstest.DayD)
+			r := jobstest.NewRunner(t, db, s.start(t, p.Sc, clk), clk, jobs.Options{})
+			_, err := r.RunDay(context.Background(), jobstest.Account, jobstest.DayD)
+			want := " column " + s.column + " (amount): amount_max"
+			if err == nil || !strings.Contains(err.Error(), s.file) || !strings.Contains(err.Error(), " line ") || !strings.Contains(err.Error(), want) {
+				t.Fatalf("run error %v, want the file %s, a line and %q", err, s.file, want)
+			}
+			t.Logf("%v", err)
+		})
+	}
+}
