@@ -128,7 +128,8 @@ type BillColumns map[string]string
 // source declares its BillColumns, per bill and per kind of line (a refund
 // line may read its provider transaction number from another column than a
 // payment line). A line that breaks a domain rule is then reported under
-// the provider's own column as well as the field.
+// the provider's own column as well as the field. The maps returned may be
+// shared: callers read them and never change them.
 type BillColumnsDeclarer interface {
 	BillColumns(bill BillKind, kind Kind) BillColumns
 }

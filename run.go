@@ -140,6 +140,22 @@ type ClassTotal struct {
 // Balanced reports whether the difference is explained to the fen.
 func (t Totals) Balanced() bool { return t.Difference == t.Explained }
 
+// Discrepancies counts the items of every discrepancy class, tolerated
+// ones included.
+func (t Totals) Discrepancies() int64 {
+	var n int64
+	for c, ct := range t.ByClass {
+		if c.IsDiscrepancy() {
+			n += ct.Count
+		}
+	}
+	return n
+}
+
+// Open counts the discrepancies no tolerance rule covers: what someone
+// has to look at.
+func (t Totals) Open() int64 { return t.Discrepancies() - t.Tolerated.Count }
+
 // RunState is where a run is.
 type RunState string
 

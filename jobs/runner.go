@@ -198,7 +198,7 @@ func (r *Runner) RunDay(ctx context.Context, account string, day payrecon.Day) (
 	log.Info("run finished", "state", string(run.State), "run_id", run.ID,
 		"bill_total", run.Totals.BillTotal, "ledger_total", run.Totals.LedgerTotal,
 		"bill_lines", run.Totals.BillLines, "ledger_lines", run.Totals.LedgerLines,
-		"discrepancies", countDiscrepancies(run.Totals))
+		"discrepancies", run.Totals.Discrepancies(), "open", run.Totals.Open())
 	if r.opts.AfterSave != nil {
 		if aerr := r.opts.AfterSave(ctx, run); aerr != nil {
 			log.Error("after-save hook failed", "err", aerr)
@@ -288,16 +288,6 @@ func (r *Runner) RunRange(ctx context.Context, accounts []string, from, to payre
 	return runs, errors.Join(errs...)
 }
 
-func countDiscrepancies(t payrecon.Totals) int64 {
-	var n int64
-	for c, ct := range t.ByClass {
-		if c.IsDiscrepancy() {
-			n += ct.Count
-		}
-	}
-	return n
-}
-
 func (r *Runner) progress(p Progress) {
 	if r.opts.Progress != nil {
 		r.opts.Progress(p)
@@ -359,7 +349,7 @@ func (r *Runner) runLocked(ctx context.Context, t Target, run *payrecon.Run, own
 	r.progress(Progress{Account: run.Account, Day: run.Day, Phase: "save", BillLines: run.Totals.BillLines, LedgerLines: run.Totals.LedgerLines})
 	run.FinishedAt = r.now()
 	run.State = payrecon.RunClean
-	if countDiscrepancies(run.Totals) > 0 {
+	if run.Totals.Discrepancies() > 0 {
 		run.State = payrecon.RunFindings
 	}
 	if err := r.store.SaveRun(ctx, run, items, actions); err != nil {

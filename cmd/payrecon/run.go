@@ -42,11 +42,13 @@ func runStatus(code int, err error) error { return statusError{code: code, err: 
 
 const runExitHelp = `
 Exit status:
-  0  every run reconciled clean (the books balance, no discrepancy)
+  0  every run reconciled clean (the books balance, no discrepancy, or only
+     discrepancies a tolerance rule of review: covers)
   1  error: at least one run failed (bill, query, database, or books that do
      not balance); the other accounts and days still ran and were recorded
   2  usage (bad date or flag, unknown account)
-  3  every run finished and at least one found discrepancies`
+  3  every run finished and at least one found discrepancies no tolerance
+     rule covers`
 
 func newRunCmd(a *app) *cobra.Command {
 	var date, to, account, metricsFile string
@@ -123,7 +125,7 @@ The Go heap works under an 800 MiB soft limit unless $GOMEMLIMIT is set.` + runE
 				return runStatus(1, runErr)
 			}
 			for _, run := range runs {
-				if run.State == payrecon.RunFindings {
+				if run.State == payrecon.RunFindings && run.Totals.Open() > 0 {
 					return runStatus(exitFindings, errors.New("discrepancies found"))
 				}
 			}
@@ -289,6 +291,9 @@ func printRuns(w io.Writer, runs []payrecon.Run) {
 			}
 		}
 		sort.Strings(classes)
+		if t.Tolerated.Count > 0 {
+			classes = append(classes, fmt.Sprintf("(tolerated=%d)", t.Tolerated.Count))
+		}
 		findings := strings.Join(classes, " ")
 		if run.State == payrecon.RunFailed {
 			findings = run.Error

@@ -133,6 +133,28 @@ func TestRunCommand(t *testing.T) {
 	if r.code != 3 || strings.Count(r.stdout, "hw1") != 2 {
 		t.Errorf("range: %+v", r)
 	}
+	// A tolerance rule covering the lost payment (50.00): the discrepancy is
+	// still reported, but nobody has to act: exit 0. One fen less and it is
+	// open again: exit 3.
+	for _, tc := range []struct {
+		max  string
+		code int
+	}{{"50.00", 0}, {"49.99", 3}} {
+		body, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tolerant := filepath.Join(dir, "tolerant.yaml")
+		body = append(body, "review:\n  reason_codes: [other]\n  tolerances:\n    - {name: small_lost, classes: [missing_in_ledger], max_per_line: \""+tc.max+"\", reason: known}\n"...)
+		if err := os.WriteFile(tolerant, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r = run(t, "--config", tolerant, "run", "--date", string(dirty))
+		tolerated := strings.Contains(r.stdout, "(tolerated=1)")
+		if r.code != tc.code || !strings.Contains(r.stdout, "missing_in_ledger=1") || tolerated != (tc.code == 0) {
+			t.Errorf("tolerance up to %s: %+v, want exit %d", tc.max, r, tc.code)
+		}
+	}
 	for _, args := range [][]string{
 		{"run", "--date", "yesterday"},
 		{"run", "--date", string(dirty), "--account", "nope"},
