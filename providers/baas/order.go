@@ -3,6 +3,7 @@ package baas
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -147,40 +148,40 @@ func (o *Order) read(mapping string) (record, error) {
 		r.MerchantOrderNo, r.ProviderTxnNo = o.TradeNo, o.TransactionNo
 	}
 	if r.MerchantOrderNo == "" && r.ProviderTxnNo == "" {
-		return r, billread.Col("trade_no", fmt.Errorf("order has neither trade_no nor transaction_no"))
+		return r, billread.Col(ColTradeNo, errors.New("order has neither "+ColTradeNo+" nor "+ColTransactionNo))
 	}
 	var err error
 	if r.Status, err = mapStatus(o.Status); err != nil {
-		return r, billread.Col("status", err)
+		return r, billread.Col(ColStatus, err)
 	}
 	if r.Amount, err = payrecon.ParseYuan(string(o.TotalCost)); err != nil {
-		return r, billread.Col("total_cost", err)
+		return r, billread.Col(ColTotalCost, err)
 	}
 	if r.Amount < 0 {
-		return r, billread.Col("total_cost", fmt.Errorf("%s: negative amount %q", payrecon.RuleAmountPositive, o.TotalCost))
+		return r, billread.Col(ColTotalCost, fmt.Errorf("%s: negative amount %q", payrecon.RuleAmountPositive, o.TotalCost))
 	}
 	if r.PaidAt, err = ParseTime(string(o.PaidAt)); err != nil {
-		return r, billread.Col("paid_at", err)
+		return r, billread.Col(ColPaidAt, err)
 	}
 	if r.UpdatedAt, err = ParseTime(string(o.UpdatedAt)); err != nil {
-		return r, billread.Col("updated_at", err)
+		return r, billread.Col(ColUpdatedAt, err)
 	}
 	if r.Status == payrecon.StatusSuccess && r.PaidAt.IsZero() {
-		return r, billread.Col("paid_at", fmt.Errorf("paid order without paid_at"))
+		return r, billread.Col(ColPaidAt, errors.New("paid order without "+ColPaidAt))
 	}
 	if r.RefundStatus, r.Refunded, err = mapRefundStatus(string(o.RefundStatus)); err != nil {
-		return r, billread.Col("refund_status", err)
+		return r, billread.Col(ColRefundStatus, err)
 	}
 	if o.RefundAmount != "" {
 		if r.RefundAmount, err = payrecon.ParseYuan(string(o.RefundAmount)); err != nil {
-			return r, billread.Col("refund_amount", err)
+			return r, billread.Col(ColRefundAmount, err)
 		}
 		if r.RefundAmount < 0 || r.RefundAmount > r.Amount {
-			return r, billread.Col("refund_amount", fmt.Errorf("%q outside 0..total_cost", o.RefundAmount))
+			return r, billread.Col(ColRefundAmount, fmt.Errorf("%q outside 0.."+ColTotalCost, o.RefundAmount))
 		}
 	}
 	if r.Refunded && r.RefundStatus == payrecon.StatusSuccess && r.RefundAmount == 0 {
-		return r, billread.Col("refund_amount", fmt.Errorf("refund_status %q with no refund amount", o.RefundStatus))
+		return r, billread.Col(ColRefundAmount, fmt.Errorf(ColRefundStatus+" %q with no refund amount", o.RefundStatus))
 	}
 	r.Currency = o.CurrencyType
 	if r.Currency == "" {
