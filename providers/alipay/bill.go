@@ -132,12 +132,52 @@ func billTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("time %q is not yyyy-MM-dd HH:mm:ss", s)
 }
 
+// Column headers the parsers read, as fact file B3 (业务明细) and B5
+// (账务明细) spell them: full-width brackets, which headerName also makes of
+// half-width ones. The parsers find their columns by these names and
+// BillColumns declares them, so the two cannot drift.
+const (
+	// 业务明细 (trade bill).
+	ColTradeNo        = "支付宝交易号"
+	ColOrderNo        = "商户订单号" // also a 账务明细 column
+	ColType           = "业务类型"  // also a 账务明细 column
+	ColProduct        = "商品名称"  // also a 账务明细 column
+	ColCreated        = "创建时间"
+	ColFinished       = "完成时间"
+	ColTotal          = "订单金额（元）"
+	ColReceived       = "商家实收（元）"
+	ColAlipayRed      = "支付宝红包（元）"
+	ColJFB            = "集分宝（元）"
+	ColAlipayDiscount = "支付宝优惠（元）"
+	ColMerchDiscount  = "商家优惠（元）"
+	ColRefundNo       = "退款批次号/请求号"
+	ColRefundBatchNo  = "退款批次号" // other spellings of ColRefundNo
+	ColRefundReqNo    = "退款请求号"
+	ColFee            = "服务费（元）"
+	ColRemark         = "备注" // also a 账务明细 column
+
+	// 账务明细 (fund bill, the settlement bill).
+	ColFlowNo      = "账务流水号"
+	ColBizNo       = "业务流水号"
+	ColOccurred    = "发生时间"
+	ColPosted      = "入账时间" // another spelling of ColOccurred
+	ColPeer        = "对方账号"
+	ColPeerAccount = "对方账户"
+	ColIncome      = "收入金额（+元）"
+	ColIncomeAlt   = "收入金额（元）"
+	ColExpense     = "支出金额（-元）"
+	ColExpenseAlt  = "支出金额（元）"
+	ColBalance     = "账户余额（元）"
+	ColChannel     = "交易渠道"
+	ColBizBaseNo   = "业务基础订单号"
+	ColBizOrderNo  = "业务订单号"
+)
+
 // footer totals: #交易合计：6笔，商家实收共0.06元，商家优惠共0.00元. Half-width
 // punctuation is accepted too.
 var (
-	reTotal   = regexp.MustCompile(`^#?\s*(交易|退款|收入|支出)合计\s*[：:]\s*(\d+)\s*笔`)
-	reAmount  = regexp.MustCompile(`(商家实收(?:退款)?|商家优惠(?:退款)?|共)\s*共?\s*(-?\d+(?:\.\d+)?)\s*元`)
-	tradeHead = "支付宝交易号"
+	reTotal  = regexp.MustCompile(`^#?\s*(交易|退款|收入|支出)合计\s*[：:]\s*(\d+)\s*笔`)
+	reAmount = regexp.MustCompile(`(商家实收(?:退款)?|商家优惠(?:退款)?|共)\s*共?\s*(-?\d+(?:\.\d+)?)\s*元`)
 )
 
 // total is one parsed footer line.
@@ -177,28 +217,28 @@ type tradeCols struct {
 func newTradeCols(c columns, n int) (tradeCols, error) {
 	tc := tradeCols{
 		n:          n,
-		txn:        c.index("支付宝交易号"),
-		order:      c.index("商户订单号"),
-		typ:        c.index("业务类型"),
-		product:    c.index("商品名称"),
-		created:    c.index("创建时间"),
-		finished:   c.index("完成时间"),
-		total:      c.index("订单金额（元）"),
-		received:   c.index("商家实收（元）"),
-		alipayRed:  c.index("支付宝红包（元）"),
-		jfb:        c.index("集分宝（元）"),
-		alipayDisc: c.index("支付宝优惠（元）"),
-		merDisc:    c.index("商家优惠（元）"),
-		refundNo:   c.index("退款批次号/请求号", "退款批次号", "退款请求号"),
-		fee:        c.index("服务费（元）"),
-		remark:     c.index("备注"),
+		txn:        c.index(ColTradeNo),
+		order:      c.index(ColOrderNo),
+		typ:        c.index(ColType),
+		product:    c.index(ColProduct),
+		created:    c.index(ColCreated),
+		finished:   c.index(ColFinished),
+		total:      c.index(ColTotal),
+		received:   c.index(ColReceived),
+		alipayRed:  c.index(ColAlipayRed),
+		jfb:        c.index(ColJFB),
+		alipayDisc: c.index(ColAlipayDiscount),
+		merDisc:    c.index(ColMerchDiscount),
+		refundNo:   c.index(ColRefundNo, ColRefundBatchNo, ColRefundReqNo),
+		fee:        c.index(ColFee),
+		remark:     c.index(ColRemark),
 	}
 	var missing []string
 	// In the bill's header order, the same on every run.
 	for _, col := range []struct {
 		name string
 		i    int
-	}{{"支付宝交易号", tc.txn}, {"商户订单号", tc.order}, {"业务类型", tc.typ}, {"订单金额（元）", tc.total}, {"商家实收（元）", tc.received}} {
+	}{{ColTradeNo, tc.txn}, {ColOrderNo, tc.order}, {ColType, tc.typ}, {ColTotal, tc.total}, {ColReceived, tc.received}} {
 		if col.i < 0 {
 			missing = append(missing, col.name)
 		}
@@ -227,7 +267,7 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 	totals, err := scanExport(r, name, func(cr *billread.Reader, vals []string) error {
 		if !header {
 			c := parseHeader(vals)
-			if _, ok := c[tradeHead]; !ok {
+			if _, ok := c[ColTradeNo]; !ok {
 				return fmt.Errorf("%w: expected the header (支付宝交易号,商户订单号,…), got %q", ErrBillFormat, clip(cr.Text()))
 			}
 			var err error
@@ -397,20 +437,20 @@ func (tc tradeCols) line(vals []string) (l payrecon.BillLine, received, discount
 	l.Product = get(vals, tc.product)
 	l.Payload = get(vals, tc.remark)
 	if l.ProviderTxnNo == "" {
-		return l, 0, 0, billread.Col("支付宝交易号", fmt.Errorf("%w: empty", ErrBillFormat))
+		return l, 0, 0, billread.Col(ColTradeNo, fmt.Errorf("%w: empty", ErrBillFormat))
 	}
-	total, err := tc.col(vals, tc.total, "订单金额（元）")
+	total, err := tc.col(vals, tc.total, ColTotal)
 	if err != nil {
 		return l, 0, 0, err
 	}
-	if received, err = tc.col(vals, tc.received, "商家实收（元）"); err != nil {
+	if received, err = tc.col(vals, tc.received, ColReceived); err != nil {
 		return l, 0, 0, err
 	}
 	var promo int64
 	for _, f := range []struct {
 		i    int
 		name string
-	}{{tc.alipayRed, "支付宝红包（元）"}, {tc.jfb, "集分宝（元）"}, {tc.alipayDisc, "支付宝优惠（元）"}, {tc.merDisc, "商家优惠（元）"}} {
+	}{{tc.alipayRed, ColAlipayRed}, {tc.jfb, ColJFB}, {tc.alipayDisc, ColAlipayDiscount}, {tc.merDisc, ColMerchDiscount}} {
 		v, err := tc.col(vals, f.i, f.name)
 		if err != nil {
 			return l, 0, 0, err
@@ -420,16 +460,16 @@ func (tc tradeCols) line(vals []string) (l payrecon.BillLine, received, discount
 		}
 		promo += abs(v)
 	}
-	fee, err := tc.col(vals, tc.fee, "服务费（元）")
+	fee, err := tc.col(vals, tc.fee, ColFee)
 	if err != nil {
 		return l, 0, 0, err
 	}
 	l.FeeStated = get(vals, tc.fee) != ""
 	if l.CreatedAt, err = billTime(get(vals, tc.created)); err != nil {
-		return l, 0, 0, billread.Col("创建时间", err)
+		return l, 0, 0, billread.Col(ColCreated, err)
 	}
 	if l.FinishedAt, err = billTime(get(vals, tc.finished)); err != nil {
-		return l, 0, 0, billread.Col("完成时间", err)
+		return l, 0, 0, billread.Col(ColFinished, err)
 	}
 	l.Amount = abs(total)
 	l.PromotionAmount = promo
@@ -481,11 +521,11 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 		if !header {
 			c := parseHeader(vals)
 			fc = fundCols{
-				n: len(vals), flow: c.index("账务流水号"), bizNo: c.index("业务流水号"), order: c.index("商户订单号"),
-				product: c.index("商品名称"), at: c.index("发生时间", "入账时间"), peer: c.index("对方账号", "对方账户"),
-				in: c.index("收入金额（+元）", "收入金额（元）"), out: c.index("支出金额（-元）", "支出金额（元）"),
-				balance: c.index("账户余额（元）"), channel: c.index("交易渠道"), typ: c.index("业务类型"), remark: c.index("备注"),
-				bizBase: c.index("业务基础订单号"), bizOrder: c.index("业务订单号"),
+				n: len(vals), flow: c.index(ColFlowNo), bizNo: c.index(ColBizNo), order: c.index(ColOrderNo),
+				product: c.index(ColProduct), at: c.index(ColOccurred, ColPosted), peer: c.index(ColPeer, ColPeerAccount),
+				in: c.index(ColIncome, ColIncomeAlt), out: c.index(ColExpense, ColExpenseAlt),
+				balance: c.index(ColBalance), channel: c.index(ColChannel), typ: c.index(ColType), remark: c.index(ColRemark),
+				bizBase: c.index(ColBizBaseNo), bizOrder: c.index(ColBizOrderNo),
 			}
 			if fc.flow < 0 || fc.in < 0 || fc.out < 0 {
 				return fmt.Errorf("%w: expected the header (账务流水号,…,收入金额（+元）,支出金额（-元）,…), got %q", ErrBillFormat, clip(cr.Text()))
@@ -608,7 +648,7 @@ func ParseTradeSummary(r io.Reader, name string) (Totals, error) {
 		}
 		if c == nil {
 			c = parseHeader(vals)
-			if c.index("交易订单总笔数") < 0 || c.index("退款订单总笔数") < 0 || c.index("商家实收（元）") < 0 {
+			if c.index("交易订单总笔数") < 0 || c.index("退款订单总笔数") < 0 || c.index(ColReceived) < 0 {
 				return Totals{}, cr.Errorf("", "%w: expected the header (门店编号,门店名称,交易订单总笔数,…), got %q", ErrBillFormat, clip(cr.Text()))
 			}
 			cr.SetHeader(vals)
@@ -627,10 +667,10 @@ func ParseTradeSummary(r io.Reader, name string) (Totals, error) {
 				return t, cr.Errorf(f.col, "%w: %q is not a count", ErrBillFormat, get(vals, i))
 			}
 		}
-		i := c.index("商家实收（元）")
+		i := c.index(ColReceived)
 		v, err := amount(vals, i)
 		if err != nil {
-			return t, cr.Wrap("商家实收（元）", err)
+			return t, cr.Wrap(ColReceived, err)
 		}
 		t.Received = v
 		return t, nil
