@@ -117,6 +117,11 @@ type ActionChange struct {
 	Reason         string
 	Result         string
 	IdempotencyKey string
+
+	// SpendApproval clears ApprovedBy: the approval was used up (the money
+	// movement it allowed failed at the provider), so moving money again
+	// needs a new one.
+	SpendApproval bool
 }
 
 // ActionChanger records an ActionChange in one transaction: it updates the

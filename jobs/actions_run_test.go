@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,26 @@ func TestFailedRefundReopensDiscrepancy(t *testing.T) {
 		storetest.Must(t, err)
 		if d.ReviewState != store.ReviewNew || !strings.Contains(d.ReviewNote, "failed at the provider") {
 			t.Errorf("discrepancy after the failed refund: %+v, want it new again", d)
+		}
+
+		// The approval was spent on the refund that failed: refunding again
+		// needs a new one.
+		if got.ApprovedBy != "" || jobs.Eligible(jobs.VerbApply, got) {
+			t.Errorf("failed refund still approved by %q (eligible to apply: %v)", got.ApprovedBy, jobs.Eligible(jobs.VerbApply, got))
+		}
+		if _, err := svc.Apply(ctx, rd.ID, "bob"); !errors.Is(err, payrecon.ErrInvalidState) {
+			t.Fatalf("re-apply of a provider-failed refund without a new approval: err = %v, want ErrInvalidState", err)
+		}
+		if _, n := fake.calls(); n != 1 {
+			t.Errorf("the provider saw %d refunds, want 1", n)
+		}
+		_, err = svc.Approve(ctx, rd.ID, "carol", "refund again")
+		storetest.Must(t, err)
+		if _, err := svc.Apply(ctx, rd.ID, "bob"); err != nil {
+			t.Fatalf("re-apply after a new approval: %v", err)
+		}
+		if _, n := fake.calls(); n != 2 {
+			t.Errorf("the provider saw %d refunds after the re-approved retry, want 2", n)
 		}
 	})
 }

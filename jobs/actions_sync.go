@@ -129,6 +129,9 @@ func (s *Actions) syncOne(ctx context.Context, a payrecon.Action, actor string) 
 	rec, err := s.store.ChangeAction(ctx, a.ID, payrecon.ActionChange{
 		From: []payrecon.ActionState{payrecon.ActionApplied}, To: to, Actor: actor, Step: step,
 		Detail: "provider outcome: " + out.msg, Result: out.msg,
+		// A money movement the provider failed is not retried on the
+		// approval it used: another attempt moves money again.
+		SpendApproval: out.failed && a.Kind.MovesMoney(),
 	})
 	if errors.Is(err, payrecon.ErrInvalidState) {
 		cur, gerr := s.store.GetAction(ctx, a.ID)

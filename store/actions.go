@@ -184,6 +184,9 @@ func (db *DB) ChangeAction(ctx context.Context, id int64, c payrecon.ActionChang
 				args = append(args, f.v)
 			}
 		}
+		if c.SpendApproval {
+			set = append(set, "approved_by = ''")
+		}
 		from := make([]string, len(c.From))
 		for i, s := range c.From {
 			from[i] = string(s)

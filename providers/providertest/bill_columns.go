@@ -92,7 +92,8 @@ func headerTokens(t *testing.T, bt *scenario.BillTamper) []string {
 	return fields
 }
 
-// foldHeader trims a header and reads full-width parentheses as ASCII.
+// foldHeader trims a header (a byte-order mark too) and reads full-width
+// parentheses as ASCII.
 func foldHeader(s string) string {
-	return strings.NewReplacer("（", "(", "）", ")").Replace(strings.TrimSpace(s))
+	return strings.NewReplacer("（", "(", "）", ")").Replace(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "\ufeff")))
 }
