@@ -23,6 +23,34 @@ var (
 // Placeholder is the text QQ Wallet prints in empty cells (read as "").
 const Placeholder = "暂无数据"
 
+// The statement's columns the parser reads, as the documented ALL header
+// spells them (shared/providers/qqpay.md). Columns are found by name with
+// the "(元)" unit and full-width brackets ignored (see headerName); the
+// aliases other spellings use are listed where newTradeCols looks them up.
+const (
+	ColTime             = "交易时间"
+	ColMerchantOrderNo  = "商户订单号"
+	ColTxnNo            = "QQ钱包订单号"
+	ColCurrency         = "货币种类"
+	ColOrderAmount      = "订单金额(元)"
+	ColMerchantPromo    = "商户优惠金额(元)"
+	ColReceivable       = "商户应收金额(元)"
+	ColQQPromo          = "QQ钱包优惠金额(元)"
+	ColPayerAmount      = "用户支付金额(元)"
+	ColStatus           = "交易状态"
+	ColRefundAt         = "退款提交时间"
+	ColMerchantRefundNo = "商户退款订单号"
+	ColRefundNo         = "QQ钱包退款订单号"
+	ColRefundAmount     = "退款金额(元)"
+	ColRefundQQPromo    = "退还QQ钱包优惠金额(元)"
+	ColRefundStatus     = "退款状态"
+	ColRefundDone       = "退款成功时间"
+	ColProduct          = "商品名称"
+	ColPayload          = "商户数据包"
+	ColFee              = "手续费金额(元)"
+	ColFeeRate          = "费率"
+)
+
 // Summary is what the statement's summary rows state (amounts fen) and what
 // the parser counted.
 type Summary struct {
@@ -169,7 +197,10 @@ func newTradeCols(header []string) (tradeCols, error) {
 			idx[name] = i
 		}
 	}
-	get := func(alias ...string) int {
+	get := func(col string, alias ...string) int {
+		if i, ok := idx[headerName(col)]; ok {
+			return i
+		}
 		for _, a := range alias {
 			if i, ok := idx[a]; ok {
 				return i
@@ -180,33 +211,33 @@ func newTradeCols(header []string) (tradeCols, error) {
 	c := tradeCols{
 		n:             len(header),
 		names:         names,
-		time:          get("交易时间"),
-		mchOrder:      get("商户订单号"),
-		txn:           get("QQ钱包订单号", "QQ钱包交易单号"),
-		currency:      get("货币种类"),
-		total:         get("订单金额", "总金额"),
-		mchPromo:      get("商户优惠金额"),
-		receivable:    get("商户应收金额"),
-		qqPromo:       get("QQ钱包优惠金额"),
-		pay:           get("用户支付金额"),
-		status:        get("交易状态"),
-		refundAt:      get("退款提交时间", "退款申请时间"),
-		mchRefund:     get("商户退款订单号", "商户退款单号"),
-		refund:        get("QQ钱包退款订单号", "QQ钱包退款单号"),
-		refundAmt:     get("退款金额"),
-		refundQQPromo: get("退还QQ钱包优惠金额"),
-		refundStatus:  get("退款状态"),
-		refundDone:    get("退款成功时间"),
-		product:       get("商品名称"),
-		payload:       get("商户数据包"),
-		fee:           get("手续费金额", "手续费"),
-		rate:          get("费率"),
+		time:          get(ColTime),
+		mchOrder:      get(ColMerchantOrderNo),
+		txn:           get(ColTxnNo, "QQ钱包交易单号"),
+		currency:      get(ColCurrency),
+		total:         get(ColOrderAmount, "总金额"),
+		mchPromo:      get(ColMerchantPromo),
+		receivable:    get(ColReceivable),
+		qqPromo:       get(ColQQPromo),
+		pay:           get(ColPayerAmount),
+		status:        get(ColStatus),
+		refundAt:      get(ColRefundAt, "退款申请时间"),
+		mchRefund:     get(ColMerchantRefundNo, "商户退款单号"),
+		refund:        get(ColRefundNo, "QQ钱包退款单号"),
+		refundAmt:     get(ColRefundAmount),
+		refundQQPromo: get(ColRefundQQPromo),
+		refundStatus:  get(ColRefundStatus),
+		refundDone:    get(ColRefundDone),
+		product:       get(ColProduct),
+		payload:       get(ColPayload),
+		fee:           get(ColFee, "手续费"),
+		rate:          get(ColFeeRate),
 	}
 	var missing []string
 	for _, r := range []struct {
 		i    int
 		name string
-	}{{c.time, "交易时间"}, {c.mchOrder, "商户订单号"}, {c.txn, "QQ钱包订单号"}, {c.total, "订单金额(元)"}, {c.status, "交易状态"}} {
+	}{{c.time, ColTime}, {c.mchOrder, ColMerchantOrderNo}, {c.txn, ColTxnNo}, {c.total, ColOrderAmount}, {c.status, ColStatus}} {
 		if r.i < 0 {
 			missing = append(missing, r.name)
 		}
@@ -282,7 +313,7 @@ func ParseTradeBillEncoding(r io.Reader, name, encoding string, fn func(payrecon
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		if headerName(vals[0]) == "交易时间" || (len(vals) > 1 && strings.Contains(line, "交易时间") && strings.Contains(line, "商户订单号")) {
+		if headerName(vals[0]) == ColTime || (len(vals) > 1 && strings.Contains(line, ColTime) && strings.Contains(line, ColMerchantOrderNo)) {
 			if cols, err = newTradeCols(vals); err != nil {
 				return sum, cr.Wrap("", err)
 			}
@@ -398,10 +429,10 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 	s.fee += fee
 
 	if l.FinishedAt, err = BillTime(get(vals, c.time)); err != nil {
-		return l, billread.Col("交易时间", err)
+		return l, billread.Col(ColTime, err)
 	}
 	if l.FinishedAt.IsZero() {
-		return l, billread.Col("交易时间", errors.New("empty"))
+		return l, billread.Col(ColTime, errors.New("empty"))
 	}
 	l.CreatedAt = l.FinishedAt
 	l.MerchantOrderNo, l.ProviderTxnNo = get(vals, c.mchOrder), get(vals, c.txn)
@@ -431,23 +462,23 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 			refundAmt = -refundAmt // some bills sign refunds; payrecon's are positive
 		}
 		if refundAmt == 0 {
-			return l, billread.Col(c.colName(c.refundAmt, "退款金额(元)"), errors.New("refund line without a refund amount"))
+			return l, billread.Col(c.colName(c.refundAmt, ColRefundAmount), errors.New("refund line without a refund amount"))
 		}
 		l.Amount, l.PromotionAmount = refundAmt, refundQQPromo
 		l.PayerAmount = refundAmt - refundQQPromo
 		if rs := get(vals, c.refundStatus); rs != "" {
 			st, err := RefundStatuses.Map("refund_status", payrecon.StatusWord(rs))
 			if err != nil {
-				return l, fmt.Errorf("column %s: %w", c.colName(c.refundStatus, "退款状态"), err)
+				return l, fmt.Errorf("column %s: %w", c.colName(c.refundStatus, ColRefundStatus), err)
 			}
 			l.Status = st
 		}
 		if l.CreatedAt, err = BillTime(get(vals, c.refundAt)); err != nil {
-			return l, billread.Col("退款提交时间", err)
+			return l, billread.Col(ColRefundAt, err)
 		}
 		done, err := BillTime(get(vals, c.refundDone))
 		if err != nil {
-			return l, billread.Col("退款成功时间", err)
+			return l, billread.Col(ColRefundDone, err)
 		}
 		if !done.IsZero() {
 			l.FinishedAt = done
@@ -456,7 +487,7 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 			l.CreatedAt = l.FinishedAt
 		}
 		if l.MerchantRefundNo == "" && l.ProviderRefundNo == "" {
-			return l, billread.Col(c.colName(c.mchRefund, "商户退款订单号"), errors.New("refund line without a refund number"))
+			return l, billread.Col(c.colName(c.mchRefund, ColMerchantRefundNo), errors.New("refund line without a refund number"))
 		}
 	default:
 		l.Kind = payrecon.KindOther
