@@ -310,3 +310,34 @@ func TestSandboxBillZipIsDeterministic(t *testing.T) {
 		t.Fatalf("zip: %v", err)
 	}
 }
+
+// The docs say to walk the attachment's folders for .csv files: a zip
+// holding the bill in a folder (with the folder's own entry) reads the
+// same lines, and the file is named with its folder.
+func TestBillZipWithFolder(t *testing.T) {
+	day := payrecon.MustDay("2026-11-05")
+	var lines [2][]payrecon.BillLine
+	var files [2]payrecon.BillFile
+	for i, folder := range []string{"", day.Compact()} {
+		sb := mustSandbox(t, sandbox.Options{Folder: folder})
+		sc := sb.Scenario()
+		sc.Lock()
+		sc.Payments = append(sc.Payments,
+			scenario.Payment{MerchantOrderNo: "M1", ProviderTxnNo: "4201", Status: payrecon.StatusSuccess, Amount: 1000, PayerAmount: 1000, Fee: 6, PaidAt: at(day, 10, 0), CreatedAt: at(day, 9, 59)})
+		sc.Unlock()
+		f, err := mustClient(t, sb, huawei.ModelDirect).Bill(context.Background(), day, payrecon.BillTrade, func(l payrecon.BillLine) error {
+			lines[i] = append(lines[i], l)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("folder %q: %v", folder, err)
+		}
+		files[i] = f
+	}
+	if len(lines[1]) != 1 || lines[1][0].ProviderTxnNo != "4201" || lines[1][0].Amount != 1000 {
+		t.Fatalf("bill in a folder: %+v", lines[1])
+	}
+	if want := day.Compact() + "/" + files[0].Name; files[1].Name != want || lines[1][0].File != want {
+		t.Errorf("file named %q (line says %q), want %q", files[1].Name, lines[1][0].File, want)
+	}
+}

@@ -57,6 +57,10 @@ type Options struct {
 	DateFormat string
 	// NoSummary leaves out the 合计 row at the end of the bills.
 	NoSummary bool
+	// Folder, when set, puts the bill CSV in that folder of the zip (with
+	// the folder's own entry first): the docs say to walk the attachment's
+	// folders for .csv files, the layout is not documented.
+	Folder string
 	// Now is the sandbox clock (callbackTime, PayMercAuth time window); default time.Now.
 	Now func() time.Time
 	// MaxSkew is the allowed PayMercAuth time skew; default 5 minutes.
@@ -901,7 +905,14 @@ func (sb *Sandbox) BillZip(day payrecon.Day, kind payrecon.BillKind, merc string
 	csvBuf = *bytes.NewBuffer(plain)
 	var zbuf bytes.Buffer
 	zw := zip.NewWriter(&zbuf)
-	fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: day.End().Add(9 * time.Hour)})
+	entry := name
+	if f := sb.opts.Folder; f != "" {
+		if _, err := zw.CreateHeader(&zip.FileHeader{Name: f + "/", Modified: day.End().Add(9 * time.Hour)}); err != nil {
+			return nil, err
+		}
+		entry = f + "/" + name
+	}
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: entry, Method: zip.Deflate, Modified: day.End().Add(9 * time.Hour)})
 	if err != nil {
 		return nil, err
 	}

@@ -17,8 +17,9 @@ import (
 )
 
 // Zip is a checked zip archive: at most MaxEntries entries, every name a
-// plain file name (no path separator, not absolute, no "..", no control
-// character, no duplicate), entries opened through a reader that counts the
+// relative path (plain names under at most a few folders, not absolute, no
+// "..", no backslash, no control character, no duplicate; folder entries
+// are skipped), entries opened through a reader that counts the
 // bytes actually inflated.
 type Zip struct {
 	file     string
@@ -64,6 +65,12 @@ func OpenZip(ra io.ReaderAt, size int64, file string, lim Limits) (*Zip, error) 
 			return nil, &Error{File: file, Err: fmt.Errorf("%w %q: it appears twice", ErrEntryName, name)}
 		}
 		seen[name] = true
+		if strings.HasSuffix(name, "/") { // a folder: nothing to read
+			if f.UncompressedSize64 != 0 {
+				return nil, &Error{File: file, Err: fmt.Errorf("%w %q: a folder entry holding %d bytes", ErrEntryName, name, f.UncompressedSize64)}
+			}
+			continue
+		}
 		if f.UncompressedSize64 > uint64(z.lim.MaxInflated) {
 			return nil, &Error{File: file, Err: fmt.Errorf("%w: entry %q declares %d bytes, at most %d", ErrTooLarge, name, f.UncompressedSize64, z.lim.MaxInflated)}
 		}
@@ -87,18 +94,33 @@ func EntryName(f *zip.File) string {
 	return f.Name
 }
 
+// maxEntryDepth is how many folders deep a zip entry may sit.
+const maxEntryDepth = 4
+
+// checkEntryName accepts a relative path of plain names separated by "/"
+// (a provider may put its files in a folder: Huawei's "遍历附件目录"), at
+// most maxEntryDepth folders deep; a folder entry ends in "/".
 func checkEntryName(name string) error {
 	switch {
 	case name == "":
 		return errors.New("empty name")
-	case strings.ContainsAny(name, `/\`):
-		return errors.New("holds a path separator")
-	case name == "." || name == ".." || strings.Contains(name, ".."):
-		return errors.New(`holds ".."`)
+	case strings.ContainsRune(name, '\\'):
+		return errors.New("holds a backslash (zip paths separate folders with /)")
+	case strings.HasPrefix(name, "/"):
+		return errors.New("is an absolute path")
 	case len(name) >= 2 && name[1] == ':':
 		return errors.New("is an absolute (drive) path")
 	case !utf8.ValidString(name):
 		return errors.New("is not valid text")
+	}
+	elems := strings.Split(strings.TrimSuffix(name, "/"), "/")
+	if len(elems) > maxEntryDepth+1 {
+		return fmt.Errorf("is nested more than %d folders deep", maxEntryDepth)
+	}
+	for _, e := range elems {
+		if e == "" || e == "." || e == ".." {
+			return errors.New(`holds an empty, "." or ".." path element`)
+		}
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f || r == '\uFFFD' {

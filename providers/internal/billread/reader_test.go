@@ -153,12 +153,25 @@ func zipOf(t *testing.T, names []string, body []byte) []byte {
 }
 
 func TestZipChecks(t *testing.T) {
-	for _, name := range []string{"../x.csv", "/abs.csv", "dir/x.csv", `dir\x.csv`, "C:x.csv", "a..csv"} {
+	for _, name := range []string{"../x.csv", "/abs.csv", `dir\x.csv`, "C:x.csv", "dir/../x.csv", "dir//x.csv", "./x.csv", "a/b/c/d/e/x.csv", "x\x01.csv"} {
 		z := zipOf(t, []string{name}, []byte("a\n"))
 		_, err := billread.OpenZip(bytes.NewReader(z), int64(len(z)), "b.zip", billread.Limits{})
 		if !errors.Is(err, billread.ErrEntryName) {
 			t.Errorf("%q: %v", name, err)
 		}
+	}
+	// Files in folders are read (the folder entries themselves skipped).
+	z0 := zipOf(t, []string{"20261120/", "20261120/a.csv", "a/b/c/d/x.csv", "a..csv"}, nil)
+	zr0, err := billread.OpenZip(bytes.NewReader(z0), int64(len(z0)), "b.zip", billread.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range zr0.Entries {
+		names = append(names, e.Name)
+	}
+	if strings.Join(names, " ") != "20261120/a.csv a/b/c/d/x.csv a..csv" {
+		t.Errorf("entries %q", names)
 	}
 	z := zipOf(t, []string{"a.csv", "b.csv", "c.csv"}, []byte("a\n"))
 	if _, err := billread.OpenZip(bytes.NewReader(z), int64(len(z)), "b.zip", billread.Limits{MaxEntries: 2}); !errors.Is(err, billread.ErrEntries) {
