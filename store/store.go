@@ -251,6 +251,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 			}
 			for i, stmt := range splitStatements(string(body)) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					if ddlDone(err) {
+						// MySQL commits each DDL statement at once: an
+						// attempt interrupted before the version was
+						// recorded already made this change.
+						db.log.Warn("migration statement already applied", "version", version, "statement", i+1, "err", err)
+						continue
+					}
 					return fmt.Errorf("statement %d: %w", i+1, err)
 				}
 			}
@@ -381,6 +388,15 @@ func (db *DB) begin(ctx context.Context) (*sqlx.Tx, error) {
 		}()
 		return nil, ctx.Err()
 	}
+}
+
+// ddlDone reports a MySQL DDL error saying the change is already there: a
+// duplicate column (1060), index (1061) or table (1050). DDL is not
+// transactional on MySQL, so a migration interrupted between its
+// statements leaves them applied without its version recorded.
+func ddlDone(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1060 || me.Number == 1061 || me.Number == 1050)
 }
 
 // retryable reports a transient lock conflict worth retrying the transaction for.
