@@ -52,6 +52,14 @@ type CallbackVerifier interface {
 	Reply(err error) CallbackReply
 }
 
+// CallbackMediaTyper is the optional capability through which a verifier
+// declares the media type its provider sends callbacks with (the
+// Content-Type a live callback must carry). An imported callback captured
+// without its headers is given it.
+type CallbackMediaTyper interface {
+	CallbackMediaType() string
+}
+
 // callbackError carries the event id a verifier read from a callback it
 // rejected.
 type callbackError struct {

@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/payrecon/payrecon"
 )
 
 // ImportLine is one captured callback in an import file (JSON lines):
@@ -18,7 +20,10 @@ import (
 //	{"headers":{"Content-Type":["application/json"]},"body":"<raw body>"}
 //
 // body_base64 may replace body for binary bodies; received_at (RFC 3339)
-// optionally gives the original receive time (default: now).
+// optionally gives the original receive time (default: now). A line
+// without a Content-Type header gets the one the account's provider
+// declares (payrecon.CallbackMediaTyper); the signature is checked as
+// always.
 type ImportLine struct {
 	Headers    http.Header `json:"headers"`
 	Body       *string     `json:"body"`
@@ -119,6 +124,13 @@ func (h *Handler) parseLine(account string, line []byte) (incoming, error) {
 	for k, vs := range l.Headers {
 		for _, v := range vs {
 			header.Add(k, v) // canonical key, as net/http would give it
+		}
+	}
+	if _, ok := header["Content-Type"]; !ok {
+		// Captured without its headers (a body from a log): the provider's
+		// declared media type, the one a live callback must carry.
+		if mt, ok := h.cfg.Accounts[account].Verifier.(payrecon.CallbackMediaTyper); ok {
+			header.Set("Content-Type", mt.CallbackMediaType())
 		}
 	}
 	length := int64(len(body))

@@ -36,7 +36,10 @@ one JSON object:
   {"headers":{"Content-Type":["application/json"]},"body":"<raw body>"}
 
 with "body_base64" instead of "body" for binary bodies and an optional
-"received_at" (RFC 3339). Every line goes through the same verification and
+"received_at" (RFC 3339). A line without a Content-Type header gets the media
+type the provider sends its callbacks with (a body captured from a log
+imports as is; WeChat Pay and Douyin also need their signature headers).
+Every line goes through the same verification and
 store path as a live callback: duplicates are stored once, forged ones are
 stored as rejected with the reason. Prints the counts.
 

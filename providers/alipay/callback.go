@@ -344,3 +344,6 @@ func (c *Client) Reply(err error) payrecon.CallbackReply {
 	}
 	return payrecon.CallbackReply{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte("failure")}
 }
+
+// CallbackMediaType implements payrecon.CallbackMediaTyper.
+func (c *Client) CallbackMediaType() string { return CallbackContentType }

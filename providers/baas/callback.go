@@ -207,3 +207,6 @@ func (c *Client) Reply(err error) payrecon.CallbackReply {
 	msg, _ := json.Marshal(map[string]string{"status": "error", "error_msg": err.Error()})
 	return payrecon.CallbackReply{Status: status, ContentType: "application/json", Body: msg}
 }
+
+// CallbackMediaType implements payrecon.CallbackMediaTyper.
+func (c *Client) CallbackMediaType() string { return CallbackContentType }

@@ -351,3 +351,6 @@ func (c *Client) Reply(err error) payrecon.CallbackReply {
 	}
 	return payrecon.CallbackReply{Status: http.StatusBadRequest, ContentType: "application/json", Body: []byte(`{"err_no":1,"err_tips":"` + tips + `"}`)}
 }
+
+// CallbackMediaType implements payrecon.CallbackMediaTyper.
+func (c *Client) CallbackMediaType() string { return CallbackContentType }

@@ -308,3 +308,6 @@ func (c *Client) Reply(err error) payrecon.CallbackReply {
 	}
 	return payrecon.CallbackReply{Status: http.StatusInternalServerError, ContentType: ct, Body: ackFail}
 }
+
+// CallbackMediaType implements payrecon.CallbackMediaTyper.
+func (c *Client) CallbackMediaType() string { return CallbackContentType }

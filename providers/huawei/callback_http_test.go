@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/intake"
 	"github.com/payrecon/payrecon/providers/huawei"
 	"github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/internal/sign"
@@ -272,4 +273,37 @@ func keysOf(m map[string]payrecon.LedgerEntry) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// A callback captured without its headers (a body from a log) imports: it
+// is given the media type Huawei sends (the client's declared
+// CallbackMediaType) and verified as always; a Content-Type captured with
+// it is kept, so a wrong one is still refused.
+func TestImportBodyWithoutHeaders(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	f := newCBFixture(t, db)
+	pay := scenario.Payment{MerchantOrderNo: "IMP1", ProviderTxnNo: "420020261112000901", Status: payrecon.StatusSuccess,
+		Amount: 1234, PayerAmount: 1234, CreatedAt: at(cbDay, 9, 0), PaidAt: at(cbDay, 9, 1)}
+	cb, err := f.sb.PaymentCallback(pay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := intake.New(intake.Config{
+		Accounts: map[string]intake.Account{f.account: {Provider: huawei.Name, Verifier: f.client}},
+		Store:    db, Logger: storetest.Logger(t),
+	})
+	line := func(headers http.Header) string {
+		b, _ := json.Marshal(map[string]any{"headers": headers, "body": string(cb.Body)})
+		return string(b) + "\n"
+	}
+	res, err := h.Import(context.Background(), f.account, strings.NewReader(line(nil)+line(http.Header{"Content-Type": {"text/plain"}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 1 || res.Rejected != 1 || !strings.Contains(strings.Join(res.Rejection, ";"), "line 2") {
+		t.Fatalf("import %+v: want the bare body accepted and the text/plain one refused", res)
+	}
+	if e, ok := f.ledger(t)[payrecon.EventKey(payrecon.KindPayment, pay.ProviderTxnNo, payrecon.StatusSuccess)]; !ok || e.Amount != 1234 {
+		t.Fatalf("ledger %v", keysOf(f.ledger(t)))
+	}
 }

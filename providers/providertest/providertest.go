@@ -119,6 +119,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("QueryAgreement", func(t *testing.T) { testQueryAgreement(t, h, pl) })
 	t.Run("Callbacks", func(t *testing.T) { testCallbacks(t, h, pl) })
 	t.Run("CallbackTampered", func(t *testing.T) { testTampered(t, h, pl) })
+	t.Run("CallbackMediaType", func(t *testing.T) { testCallbackMediaType(t, h, pl) })
 	t.Run("HostileCallbacks", func(t *testing.T) { testHostile(t, h, pl) })
 	t.Run("HostileBills", func(t *testing.T) { testHostileBills(t, h, pl) })
 	t.Run("BillColumns", func(t *testing.T) { testBillColumns(t, h) })

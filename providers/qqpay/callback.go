@@ -205,3 +205,6 @@ func (c *Client) Reply(err error) payrecon.CallbackReply {
 	}
 	return payrecon.CallbackReply{Status: status, ContentType: "text/xml; charset=utf-8", Body: fmt.Appendf(nil, replyFail, msg)}
 }
+
+// CallbackMediaType implements payrecon.CallbackMediaTyper.
+func (c *Client) CallbackMediaType() string { return CallbackContentTypes[0] }

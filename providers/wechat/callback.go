@@ -288,3 +288,6 @@ func (c *Client) Reply(err error) payrecon.CallbackReply {
 	body, _ := json.Marshal(map[string]string{"code": "FAIL", "message": msg})
 	return payrecon.CallbackReply{Status: status, ContentType: "application/json", Body: body}
 }
+
+// CallbackMediaType implements payrecon.CallbackMediaTyper.
+func (c *Client) CallbackMediaType() string { return CallbackContentType }
