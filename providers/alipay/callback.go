@@ -143,7 +143,9 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 	}
 	v, err := verifyNotification(c.pub, req.Body, charset)
 	if err != nil {
-		return payrecon.VerifiedCallback{}, fmt.Errorf("alipay callback: %w", err)
+		// The notify_id it claims, unverified, for the audit record only.
+		claimed, _ := url.ParseQuery(string(req.Body))
+		return payrecon.VerifiedCallback{}, payrecon.WithEventID(claimed.Get("notify_id"), fmt.Errorf("alipay callback: %w", err))
 	}
 	id, typ := v.Get("notify_id"), v.Get("notify_type")
 	if id == "" {

@@ -120,6 +120,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Callbacks", func(t *testing.T) { testCallbacks(t, h, pl) })
 	t.Run("CallbackTampered", func(t *testing.T) { testTampered(t, h, pl) })
 	t.Run("CallbackMediaType", func(t *testing.T) { testCallbackMediaType(t, h, pl) })
+	t.Run("TamperedKeepsEventID", func(t *testing.T) { testTamperedKeepsEventID(t, h, pl) })
 	t.Run("HostileCallbacks", func(t *testing.T) { testHostile(t, h, pl) })
 	t.Run("HostileBills", func(t *testing.T) { testHostileBills(t, h, pl) })
 	t.Run("BillColumns", func(t *testing.T) { testBillColumns(t, h) })

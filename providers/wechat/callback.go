@@ -143,7 +143,12 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w: %w", ErrCallbackFormat, err)
 	}
 	if err := c.verifySigned(req.Header, req.Body, at); err != nil {
-		return payrecon.VerifiedCallback{}, fmt.Errorf("wechat callback: %w", err)
+		// The notification id it claims, unverified, for the audit record only.
+		var claimed struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(req.Body, &claimed)
+		return payrecon.VerifiedCallback{}, payrecon.WithEventID(claimed.ID, fmt.Errorf("wechat callback: %w", err))
 	}
 	return c.decodeCallback(req)
 }
