@@ -37,6 +37,12 @@ type BillLine struct {
 	Fee             int64 // provider fee in fen (may be negative on refunds); 0 unless FeeStated
 	FeeRatePPM      int64 // fee rate the bill prints, parts per million; 0 if absent
 	Settlement      int64 // settlement amount (settlement bills), signed
+	// Deduction is money other than the fee the provider states it kept
+	// from this line (Douyin's 抽佣金额, the commission on a settled
+	// order), signed like Fee; already out of Settlement. On the settlement
+	// bill, the trade net subtracts it too: it is never a settlement
+	// difference, and never checked against a rate.
+	Deduction int64
 	Currency        string
 
 	// FeeStated is true when the bill states this line's fee: it has a fee
@@ -113,7 +119,7 @@ func FeeFactsOf(p Provider) FeeFacts {
 // and BillColumns call BillLine's fields.
 var BillFields = []string{
 	"kind", "status", "type", "merchant_order_no", "provider_txn_no", "merchant_refund_no", "provider_refund_no",
-	"amount", "payer_amount", "promotion_amount", "fee", "fee_rate", "settlement", "currency",
+	"amount", "payer_amount", "promotion_amount", "fee", "fee_rate", "settlement", "deduction", "currency",
 	"created_at", "finished_at", "product", "payload",
 }
 

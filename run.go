@@ -125,6 +125,9 @@ type Totals struct {
 	Matched     int64
 	Fees        int64 // bill fees
 	Settlement  int64 // settlement bill total (0 when none)
+	// Deductions: money other than fees the settlement bill says the
+	// provider kept (BillLine.Deduction), netted from the trade side too.
+	Deductions int64 `json:",omitzero"`
 	ByClass     map[Class]ClassTotal
 	// Tolerated counts the discrepancies (already in ByClass) that a
 	// tolerance rule covers; open ones are the rest.

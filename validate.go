@@ -240,6 +240,9 @@ func (p Policy) Lines(day Day) LineChecker {
 // Check validates one line of the checker's day.
 func (c *LineChecker) Check(l *BillLine) error {
 	p := &c.p
+	if d := l.Deduction; d > p.maxAmount() || d < -p.maxAmount() {
+		return verr(RuleAmountMax, "deduction", FormatYuan(d), "exceeds "+FormatYuan(p.maxAmount()))
+	}
 	switch l.Kind {
 	case KindPayment, KindRefund:
 	case KindOther:

@@ -25,20 +25,25 @@ import (
 // ledger success for an order that timed out at Douyin (TIMEOUT, in no bill),
 // and a settlement adjustment. Every planted item must come out in its class
 // and nothing else (no fee_mismatch from the fee-less trade lines), and the
-// settlement must net the same fees on both sides.
+// settlement must net the same fees on both sides. A day whose settle bill
+// also charges a 抽佣金额 (commission) on every order settles exactly: the
+// commission is netted like the fees and totalled as deductions.
 func TestGroundTruthDouyinFees(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		// Two days: one that settles exactly, one with an adjustment row.
-		for i, adjust := range []int64{0, 7} {
-			t.Run(fmt.Sprintf("adjust%d", adjust), func(t *testing.T) { douyinFees(t, db, jobstest.DayD.Add(10*i), adjust) })
+		// Three days: one that settles exactly, one with an adjustment row,
+		// one with commissions.
+		for i, d := range []struct{ adjust, commissionPPM int64 }{{0, 0}, {7, 0}, {0, 2500}} {
+			t.Run(fmt.Sprintf("adjust%d_commission%d", d.adjust, d.commissionPPM), func(t *testing.T) {
+				douyinFees(t, db, jobstest.DayD.Add(10*i), d.adjust, d.commissionPPM)
+			})
 		}
 	})
 }
 
-func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
+func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust, commissionPPM int64) {
 	ctx := context.Background()
 	rnd := rand.New(rand.NewPCG(uint64(adjust)+5, 99))
-	prefix := fmt.Sprintf("A%d", adjust) // each sub-run its own orders
+	prefix := fmt.Sprintf("A%dC%d", adjust, commissionPPM) // each sub-run its own orders
 	at := func() time.Time { return day.Start().Add(time.Hour + time.Duration(rnd.IntN(20*3600))*time.Second) }
 	sc := &scenario.Scenario{SettlementDelta: map[payrecon.Day]int64{day: adjust}}
 	var ledger []payrecon.LedgerEntry
@@ -105,7 +110,7 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 
 	clk := &jobstest.Clock{}
 	clk.RunAfter(day)
-	sb, err := sandbox.New(sc, sandbox.Options{Now: clk.Now, SettleTrades: true, Summary: true})
+	sb, err := sandbox.New(sc, sandbox.Options{Now: clk.Now, SettleTrades: true, Summary: true, CommissionPPM: commissionPPM})
 	storetest.Must(t, err)
 	defer sb.Close()
 	cfg := sb.MerchantConfig()
@@ -139,16 +144,20 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 		}
 	}
 	// Totals from the scenario, independently of the engine.
-	var bill, led, fees, settle int64
+	var bill, led, fees, settle, commissions int64
 	for _, p := range pays {
+		com := payrecon.FeeFor(p.Amount, commissionPPM)
 		bill += p.Amount
 		fees += p.Fee
-		settle += p.Amount - p.Fee
+		commissions += com
+		settle += p.Amount - p.Fee - com
 	}
 	for _, rf := range refunds {
+		com := payrecon.FeeFor(rf.Amount, commissionPPM)
 		bill -= rf.Amount
 		fees -= rf.Fee
-		settle -= rf.Amount - rf.Fee
+		commissions -= com
+		settle -= rf.Amount - rf.Fee - com
 	}
 	for _, e := range ledger {
 		if e.Kind == payrecon.KindRefund {
@@ -161,8 +170,11 @@ func douyinFees(t *testing.T, db *store.DB, day payrecon.Day, adjust int64) {
 	if tot.BillTotal != bill || tot.LedgerTotal != led || !tot.Balanced() {
 		t.Errorf("totals bill %d ledger %d difference %d explained %d; want bill %d ledger %d, balanced", tot.BillTotal, tot.LedgerTotal, tot.Difference, tot.Explained, bill, led)
 	}
-	if tot.Fees != fees || tot.Settlement != settle+adjust {
-		t.Errorf("fees %d settlement %d, want %d and %d", tot.Fees, tot.Settlement, fees, settle+adjust)
+	if tot.Fees != fees || tot.Settlement != settle+adjust || tot.Deductions != commissions {
+		t.Errorf("fees %d settlement %d deductions %d, want %d, %d and %d", tot.Fees, tot.Settlement, tot.Deductions, fees, settle+adjust, commissions)
+	}
+	if commissionPPM > 0 && commissions == 0 {
+		t.Fatal("no commission planted")
 	}
 	if wantMatched := int64(len(pays) + len(refunds) - 1 - len(want) + 2); adjust == 0 && tot.Matched != wantMatched {
 		t.Errorf("matched %d, want %d", tot.Matched, wantMatched)

@@ -272,9 +272,13 @@ func (e *engine) compare(ent *lent, l *payrecon.BillLine) payrecon.Class {
 // refunds, and the provider's other rows (fees deducted or returned as
 // rows of their own, splits, adjustments): all money that moved. Where the
 // provider states fees on this bill, the trade net subtracts the same
-// stated fees and each line's fee is checked for its order.
+// stated fees and each line's fee is checked for its order. Other money the
+// provider states it kept (commissions: BillLine.Deduction) is netted
+// from the trade side the same way.
 func (e *engine) onSettlement(l payrecon.BillLine) error {
 	e.settlement += l.Settlement
+	e.tradeNet -= l.Deduction
+	e.tot.Deductions += l.Deduction
 	if e.fees.Bill == payrecon.BillSettlement && l.FeeStated {
 		e.tot.Fees += l.Fee
 		e.tradeNet -= l.Fee

@@ -162,6 +162,10 @@ type (
 		Fees          string       `json:"fees"`
 		SettlementFen int64        `json:"settlement_fen"`
 		Settlement    string       `json:"settlement"`
+		// Money other than fees the settlement bill says the provider kept
+		// (commissions), netted from the trade side too.
+		DeductionsFen int64  `json:"deductions_fen"`
+		Deductions    string `json:"deductions"`
 		// Of the discrepancies: those tolerance rules cover, and the rest.
 		ToleratedCount int64          `json:"tolerated_count"`
 		ToleratedFen   int64          `json:"tolerated_amount_fen"`
@@ -222,6 +226,7 @@ func runJSON(r payrecon.Run) jsonRun {
 		ExplainedFen: t.Explained, Explained: payrecon.FormatYuan(t.Explained), Balanced: t.Balanced(),
 		FeesFen: t.Fees, Fees: payrecon.FormatYuan(t.Fees),
 		SettlementFen: t.Settlement, Settlement: payrecon.FormatYuan(t.Settlement),
+		DeductionsFen: t.Deductions, Deductions: payrecon.FormatYuan(t.Deductions),
 		Classes: []jsonClass{}, Bills: []jsonBillFile{},
 	}
 	c := countsOf(t)

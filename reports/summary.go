@@ -488,28 +488,30 @@ func (b *book) settlement() error {
 	g := b.grid(sheetSettlement)
 	g.header(1, b.tr("账户", "Account"), b.tr("账单日", "Bill day"),
 		b.tr("结算账单总额(元)", "Settlement total"), b.tr("交易账单净额(元)", "Trade net"),
-		b.tr("手续费(元)", "Fees"), b.tr("交易净额减手续费(元)", "Trade net less fees"),
+		b.tr("手续费(元)", "Fees"), b.tr("其他扣款(元)", "Other deductions"),
+		b.tr("交易净额减手续费及扣款(元)", "Trade net less fees and deductions"),
 		b.tr("结算差额(元)", "Settlement difference"),
 		b.tr("结算差异笔数", "Settlement mismatches"), b.tr("结算差异金额(元)", "Settlement mismatch amount"),
 		b.tr("结算账单文件", "Settlement bill file"), "SHA-256")
 	row := 2
 	for _, r := range runs {
 		t := r.Totals
-		expected := t.BillTotal - t.Fees
+		expected := t.BillTotal - t.Fees - t.Deductions
 		sm := t.ByClass[payrecon.ClassSettlementMismatch]
 		g.set(1, row, text(r.Account), 0)
 		g.set(2, row, text(string(r.Day)), 0)
 		g.set(3, row, money(t.Settlement), 0)
 		g.set(4, row, money(t.BillTotal), 0)
 		g.set(5, row, money(t.Fees), 0)
-		g.set(6, row, money(expected), 0)
-		g.set(7, row, money(t.Settlement-expected), 0)
-		g.set(8, row, sm.Count, 0)
-		g.set(9, row, money(sm.Amount), 0)
+		g.set(6, row, money(t.Deductions), 0)
+		g.set(7, row, money(expected), 0)
+		g.set(8, row, money(t.Settlement-expected), 0)
+		g.set(9, row, sm.Count, 0)
+		g.set(10, row, money(sm.Amount), 0)
 		for _, bf := range r.Bills {
 			if bf.Kind == payrecon.BillSettlement {
-				g.set(10, row, text(bf.Name), 0)
-				g.set(11, row, text(bf.SHA256), 0)
+				g.set(11, row, text(bf.Name), 0)
+				g.set(12, row, text(bf.SHA256), 0)
 				break
 			}
 		}

@@ -417,13 +417,12 @@ func (p *billParser) line(rec []string, line int) (payrecon.BillLine, error) {
 			return l, err
 		}
 		l.FeeStated = p.cell(rec, colServiceFee) != ""
-		com, err := p.optAmount(rec, colCommission, line)
-		if err != nil {
+		if l.Deduction, err = p.optAmount(rec, colCommission, line); err != nil {
 			return l, err
 		}
-		l.Settlement = l.Amount - l.Fee - com
+		l.Settlement = l.Amount - l.Fee - l.Deduction
 		if negative(p.cell(rec, colOrderAmount)) {
-			l.Settlement, l.Fee = -l.Settlement, -l.Fee
+			l.Settlement, l.Fee, l.Deduction = -l.Settlement, -l.Fee, -l.Deduction
 		}
 		if l.FinishedAt, err = p.time(rec, colSettleTime, line, true); err != nil {
 			return l, err

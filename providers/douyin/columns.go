@@ -42,6 +42,7 @@ var (
 		"provider_txn_no":   colPlatformNo,
 		"amount":            colOrderAmount,
 		"fee":               colServiceFee,
+		"deduction":         colCommission,
 		"status":            colSettleStatus,
 		"created_at":        colSettleTime,
 		"finished_at":       colSettleTime,

@@ -30,6 +30,7 @@ var columnEdits = map[string]columnEdit{
 	"amount":             {"77.77", "7777", func(l payrecon.BillLine) string { return fen(l.Amount) }},
 	"payer_amount":       {"77.77", "7777", func(l payrecon.BillLine) string { return fen(l.PayerAmount) }},
 	"fee":                {"0.33", "33", func(l payrecon.BillLine) string { return fen(l.Fee) }},
+	"deduction":          {"0.44", "44", func(l payrecon.BillLine) string { return fen(l.Deduction) }},
 	"status":             {"FAIL", string(payrecon.StatusFailed), func(l payrecon.BillLine) string { return string(l.Status) }},
 	"type":               {"其他退款", "其他退款", func(l payrecon.BillLine) string { return l.Type }},
 	"created_at": {"2026-11-10 08:07:06", "2026-11-10 08:07:06", func(l payrecon.BillLine) string {

@@ -60,6 +60,10 @@ type Options struct {
 	// refund bill (its Fee returned), besides the scenario's 分账 Others;
 	// the day's SettlementDelta is printed as an adjustment row.
 	SettleTrades bool
+	// CommissionPPM, with SettleTrades, charges each settled order a 抽佣金额
+	// of that rate (payrecon.FeeFor of its amount; returned on a refund):
+	// it is out of the 分账方和分账金额 like the 技术服务费.
+	CommissionPPM int64
 }
 
 // Sandbox is a running fake ecpay v1 server.
@@ -478,24 +482,31 @@ func (s *Sandbox) settleBill(day payrecon.Day) []byte {
 	var total int64
 	n := 0
 	if s.opts.SettleTrades {
-		row := func(at time.Time, p scenario.Payment, amount, fee int64) {
+		commission := func(amount int64) int64 {
+			com := payrecon.FeeFor(max(amount, -amount), s.opts.CommissionPPM)
+			if amount < 0 {
+				com = -com
+			}
+			return com
+		}
+		row := func(at time.Time, p scenario.Payment, amount, fee, com int64) {
 			n++
 			t.row(fmt.Sprint(n), fmtTime(at), MerchantUID, p.OpenID, p.MerchantOrderNo, p.ProviderTxnNo, channelNo(p.ProviderTxnNo), s.signed(amount), "微信",
-				"S"+p.ProviderTxnNo+fmt.Sprint(n), "SUCCESS", MerchantUID+":"+s.signed(amount-fee), s.signed(fee), s.amount(0))
+				"S"+p.ProviderTxnNo+fmt.Sprint(n), "SUCCESS", MerchantUID+":"+s.signed(amount-fee-com), s.signed(fee), s.signed(com))
 			total += amount
 		}
 		for _, p := range s.sc.BillPayments(day) {
-			row(p.PaidAt, p, p.Amount, p.Fee)
+			row(p.PaidAt, p, p.Amount, p.Fee, commission(p.Amount))
 		}
 		for _, rf := range s.sc.BillRefunds(day) {
 			p, _ := s.sc.FindPayment(rf.MerchantOrderNo, rf.ProviderTxnNo)
-			row(rf.FinishedAt, p, -rf.Amount, -rf.Fee)
+			row(rf.FinishedAt, p, -rf.Amount, -rf.Fee, commission(-rf.Amount))
 		}
 		s.sc.RLock()
 		delta := s.sc.SettlementDelta[day]
 		s.sc.RUnlock()
 		if delta != 0 {
-			row(day.Start().Add(23*time.Hour), scenario.Payment{MerchantOrderNo: "ADJUST" + day.Compact(), ProviderTxnNo: "ADJ" + day.Compact()}, delta, 0)
+			row(day.Start().Add(23*time.Hour), scenario.Payment{MerchantOrderNo: "ADJUST" + day.Compact(), ProviderTxnNo: "ADJ" + day.Compact()}, delta, 0, 0)
 		}
 	}
 	for _, o := range s.sc.BillOthers(day) {
