@@ -425,6 +425,16 @@ func (s *Actions) queryOrder(ctx context.Context, prov payrecon.Provider, it pay
 	return o, nil
 }
 
+// orderAnswer is the provider's answer about it's order; an order the
+// provider does not know is StatusNotFound.
+func (s *Actions) orderAnswer(ctx context.Context, prov payrecon.Provider, it payrecon.Item) (payrecon.Order, error) {
+	o, err := s.queryOrder(ctx, prov, it)
+	if errors.Is(err, payrecon.ErrNotFound) {
+		return payrecon.Order{Status: payrecon.StatusNotFound}, nil
+	}
+	return o, err
+}
+
 func (s *Actions) queryRefund(ctx context.Context, prov payrecon.Provider, it payrecon.Item) (payrecon.Refund, error) {
 	q, ok := prov.(payrecon.RefundQuerier)
 	if !ok {
@@ -550,7 +560,7 @@ func (s *Actions) providerStatus(ctx context.Context, prov payrecon.Provider, it
 	switch it.Kind {
 	case payrecon.KindPayment:
 		var o payrecon.Order
-		o, err = s.queryOrder(ctx, prov, it)
+		o, err = s.orderAnswer(ctx, prov, it)
 		st, raw = o.Status, o.RawStatus
 	case payrecon.KindRefund:
 		var r payrecon.Refund

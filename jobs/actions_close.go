@@ -13,7 +13,9 @@ import (
 // reports paid is not closed (the run will match it), one already closed
 // or unknown is only reversed in the ledger. When the provider still
 // reports the order open after the close call, the outcome is not final
-// and Sync follows it.
+// and Sync follows it. Providers close an order by the merchant's order
+// number: when neither the item nor the ledger entry has it, the
+// provider's answer to the re-query gives it.
 func (s *Actions) closeOrder(ctx context.Context, a *payrecon.Action, prov payrecon.Provider, actor string) (outcome, error) {
 	c, ok := prov.(payrecon.OrderCloser)
 	if !ok {
@@ -23,15 +25,20 @@ func (s *Actions) closeOrder(ctx context.Context, a *payrecon.Action, prov payre
 	if err != nil {
 		return outcome{}, err
 	}
-	st, raw, err := s.providerStatus(ctx, prov, a.Item)
+	o, err := s.orderAnswer(ctx, prov, a.Item)
 	if err != nil {
 		return outcome{}, err
 	}
+	st, raw := o.Status, o.RawStatus
 	switch st {
 	case payrecon.StatusSuccess:
 		return outcome{}, fmt.Errorf("provider now reports order %s paid (%s): not closing it", a.Item.MerchantOrderNo, statusText(st, raw))
 	case payrecon.StatusPending, payrecon.StatusNotPaid:
-		ref := payrecon.OrderRef{MerchantOrderNo: firstNonEmpty(a.Item.MerchantOrderNo, e.MerchantOrderNo), ProviderTxnNo: firstNonEmpty(a.Item.ProviderTxnNo, e.ProviderTxnNo)}
+		ref := payrecon.OrderRef{MerchantOrderNo: firstNonEmpty(a.Item.MerchantOrderNo, e.MerchantOrderNo, o.MerchantOrderNo),
+			ProviderTxnNo: firstNonEmpty(a.Item.ProviderTxnNo, e.ProviderTxnNo, o.ProviderTxnNo)}
+		if ref.MerchantOrderNo == "" {
+			return outcome{}, fmt.Errorf("close order %s: the merchant order number is known to neither the item, the ledger nor the provider's answer", ref.ProviderTxnNo)
+		}
 		if err := c.CloseOrder(ctx, ref); err != nil {
 			return outcome{}, fmt.Errorf("close order %s: %w", ref.MerchantOrderNo, err)
 		}

@@ -235,16 +235,13 @@ func (c *Client) ApplyRefund(ctx context.Context, req payrecon.RefundRequest) (p
 	return r.refund(), nil
 }
 
-// CloseOrder closes an unpaid order (POST …/out-trade-no/{no}/close).
-// Closing a closed order is not an error; a paid order is.
+// CloseOrder closes an unpaid order (POST …/out-trade-no/{no}/close) by
+// the merchant's order number (the repair action finds it when the ledger
+// lacks it). Closing a closed order is not an error; a paid order is.
 func (c *Client) CloseOrder(ctx context.Context, ref payrecon.OrderRef) error {
 	no := ref.MerchantOrderNo
 	if no == "" {
-		o, err := c.QueryOrder(ctx, ref)
-		if err != nil {
-			return fmt.Errorf("close order: %w", err)
-		}
-		no = o.MerchantOrderNo
+		return errors.New("wechat close order: needs the merchant order number (out_trade_no)")
 	}
 	body := map[string]string{"mchid": c.cfg.MchID}
 	if c.partner() {
