@@ -211,6 +211,54 @@ func zeroNo(s string) string {
 	return s
 }
 
+// Trade bill (交易账单) column headers, as WeChat Pay heads them (A5 of the
+// bill format notes): the ALL, SUCCESS and REFUND layouts, and the legacy
+// one's alternatives. Headers are matched by name after headerName.
+const (
+	ColTradeTime       = "交易时间"
+	ColTxnNo           = "微信订单号"
+	ColOrderNo         = "商户订单号"
+	ColTradeType       = "交易类型"
+	ColTradeState      = "交易状态"
+	ColCurrency        = "货币种类"
+	ColSettle          = "应结订单金额"
+	ColTotal           = "总金额" // legacy layout
+	ColCoupon          = "代金券金额"
+	ColCouponAlt       = "代金券或立减优惠金额" // legacy layout
+	ColRedPacket       = "企业红包金额"     // legacy layout
+	ColOrderAmount     = "订单金额"
+	ColRefundNo        = "微信退款单号"
+	ColOutRefundNo     = "商户退款单号"
+	ColRefund          = "退款金额"
+	ColCouponRefund    = "充值券退款金额"
+	ColRedPacketRefund = "企业红包退款金额"     // legacy layout
+	ColCouponRefundAlt = "代金券或立减优惠退款金额" // legacy layout
+	ColRefundApplied   = "申请退款金额"
+	ColRefundStatus    = "退款状态"
+	ColRefundAt        = "退款申请时间" // REFUND layout
+	ColRefundDone      = "退款成功时间" // REFUND layout
+	ColProduct         = "商品名称"
+	ColPayload         = "商户数据包"
+	ColFee             = "手续费"
+	ColFeeRate         = "费率"
+)
+
+// Fund-flow bill (资金账单) column headers (A6), parentheses ASCII: the
+// full-width ones of the v2 documentation read the same (headerName).
+const (
+	ColBookedAt   = "记账时间"
+	ColBizNo      = "微信支付业务单号"
+	ColFlowNo     = "资金流水单号"
+	ColBizName    = "业务名称"
+	ColBizType    = "业务类型"
+	ColDirection  = "收支类型"
+	ColFlowAmount = "收支金额(元)"
+	ColBalance    = "账户结余(元)"
+	ColApplicant  = "资金变更提交申请人"
+	ColNote       = "备注"
+	ColVoucher    = "业务凭证号"
+)
+
 // tradeCols are the indexes of the trade bill's columns (any layout).
 type tradeCols struct {
 	time, txn, order, typ, state, currency            int
@@ -223,41 +271,41 @@ type tradeCols struct {
 
 func newTradeCols(c columns, n int) (tradeCols, error) {
 	tc := tradeCols{
-		time:          c.index("交易时间"),
-		txn:           c.index("微信订单号"),
-		order:         c.index("商户订单号"),
-		typ:           c.index("交易类型"),
-		state:         c.index("交易状态"),
-		currency:      c.index("货币种类"),
-		settle:        c.index("应结订单金额"),
-		total:         c.index("总金额"),
-		coupon:        c.index("代金券金额", "代金券或立减优惠金额", "企业红包金额"),
-		orderAmt:      c.index("订单金额"),
-		refundNo:      c.index("微信退款单号"),
-		outRefundNo:   c.index("商户退款单号"),
-		refund:        c.index("退款金额"),
-		couponRefund:  c.index("充值券退款金额", "企业红包退款金额", "代金券或立减优惠退款金额"),
-		refundApplied: c.index("申请退款金额"),
-		refundStatus:  c.index("退款状态"),
-		refundAt:      c.index("退款申请时间"),
-		refundDone:    c.index("退款成功时间"),
-		product:       c.index("商品名称"),
-		payload:       c.index("商户数据包"),
-		fee:           c.index("手续费"),
-		rate:          c.index("费率"),
+		time:          c.index(ColTradeTime),
+		txn:           c.index(ColTxnNo),
+		order:         c.index(ColOrderNo),
+		typ:           c.index(ColTradeType),
+		state:         c.index(ColTradeState),
+		currency:      c.index(ColCurrency),
+		settle:        c.index(ColSettle),
+		total:         c.index(ColTotal),
+		coupon:        c.index(ColCoupon, ColCouponAlt, ColRedPacket),
+		orderAmt:      c.index(ColOrderAmount),
+		refundNo:      c.index(ColRefundNo),
+		outRefundNo:   c.index(ColOutRefundNo),
+		refund:        c.index(ColRefund),
+		couponRefund:  c.index(ColCouponRefund, ColRedPacketRefund, ColCouponRefundAlt),
+		refundApplied: c.index(ColRefundApplied),
+		refundStatus:  c.index(ColRefundStatus),
+		refundAt:      c.index(ColRefundAt),
+		refundDone:    c.index(ColRefundDone),
+		product:       c.index(ColProduct),
+		payload:       c.index(ColPayload),
+		fee:           c.index(ColFee),
+		rate:          c.index(ColFeeRate),
 		ncols:         n,
 	}
 	// In the bill's header order, so the first missing one is named, the same on every run.
 	for _, col := range []struct {
 		name string
 		i    int
-	}{{"交易时间", tc.time}, {"微信订单号", tc.txn}, {"商户订单号", tc.order}, {"交易状态", tc.state}} {
+	}{{ColTradeTime, tc.time}, {ColTxnNo, tc.txn}, {ColOrderNo, tc.order}, {ColTradeState, tc.state}} {
 		if col.i < 0 {
 			return tc, fmt.Errorf("header lacks column %s", col.name)
 		}
 	}
 	if tc.settle < 0 && tc.total < 0 && tc.orderAmt < 0 {
-		return tc, errors.New("header lacks an amount column (应结订单金额, 订单金额 or 总金额)")
+		return tc, errors.New("header lacks an amount column (" + ColSettle + ", " + ColOrderAmount + " or " + ColTotal + ")")
 	}
 	return tc, nil
 }
@@ -355,31 +403,31 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 	var bl payrecon.BillLine
 	var settle, total, orderAmt, coupon, refund, couponRefund, applied int64
 	var err error
-	if settle, err = column(vals, tc.settle, "应结订单金额"); err != nil {
+	if settle, err = column(vals, tc.settle, ColSettle); err != nil {
 		return bl, err
 	}
-	if total, err = column(vals, tc.total, "总金额"); err != nil {
+	if total, err = column(vals, tc.total, ColTotal); err != nil {
 		return bl, err
 	}
-	if orderAmt, err = column(vals, tc.orderAmt, "订单金额"); err != nil {
+	if orderAmt, err = column(vals, tc.orderAmt, ColOrderAmount); err != nil {
 		return bl, err
 	}
-	if coupon, err = column(vals, tc.coupon, "代金券金额"); err != nil {
+	if coupon, err = column(vals, tc.coupon, ColCoupon); err != nil {
 		return bl, err
 	}
-	if refund, err = column(vals, tc.refund, "退款金额"); err != nil {
+	if refund, err = column(vals, tc.refund, ColRefund); err != nil {
 		return bl, err
 	}
-	if couponRefund, err = column(vals, tc.couponRefund, "充值券退款金额"); err != nil {
+	if couponRefund, err = column(vals, tc.couponRefund, ColCouponRefund); err != nil {
 		return bl, err
 	}
-	if applied, err = column(vals, tc.refundApplied, "申请退款金额"); err != nil {
+	if applied, err = column(vals, tc.refundApplied, ColRefundApplied); err != nil {
 		return bl, err
 	}
 	feeText := get(vals, tc.fee)
 	fu, err := feeUnits(feeText)
 	if err != nil {
-		return bl, billread.Col("手续费", err)
+		return bl, billread.Col(ColFee, err)
 	}
 	bl.Fee = unitsToFen(fu) // half away from zero, as payrecon.ParseYuanRound
 	bl.FeeStated = feeText != ""
@@ -387,7 +435,7 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		if s != sums.rateText { // rates repeat: parse each distinct one once
 			r, err := payrecon.ParseRate(s)
 			if err != nil {
-				return bl, billread.Col("费率", err)
+				return bl, billread.Col(ColFeeRate, err)
 			}
 			sums.rateText, sums.rate = s, r
 		}
@@ -395,10 +443,10 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 	}
 	at, err := billTime(get(vals, tc.time))
 	if err != nil {
-		return bl, billread.Col("交易时间", err)
+		return bl, billread.Col(ColTradeTime, err)
 	}
 	if at.IsZero() {
-		return bl, billread.Col("交易时间", fmt.Errorf("%w: empty", ErrBillFormat))
+		return bl, billread.Col(ColTradeTime, fmt.Errorf("%w: empty", ErrBillFormat))
 	}
 
 	sums.count++
@@ -437,28 +485,28 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		bl.MerchantRefundNo = zeroNo(get(vals, tc.outRefundNo))
 		bl.ProviderRefundNo = zeroNo(get(vals, tc.refundNo))
 		if bl.MerchantRefundNo == "" && bl.ProviderRefundNo == "" {
-			return bl, billread.Col("商户退款单号", fmt.Errorf("%w: refund row without 微信退款单号 or 商户退款单号", ErrBillFormat))
+			return bl, billread.Col(ColOutRefundNo, fmt.Errorf("%w: refund row without %s or %s", ErrBillFormat, ColRefundNo, ColOutRefundNo))
 		}
 		bl.Amount = firstNonZero(applied, refund)
 		bl.PromotionAmount = couponRefund
 		bl.PayerAmount = refund - couponRefund
 		bl.Settlement = -refund // 退款金额: what the fund flow debits
 		if bl.Status, err = refundStatuses.Map("status", get(vals, tc.refundStatus)); err != nil {
-			return bl, fmt.Errorf("field 退款状态: %w", err)
+			return bl, fmt.Errorf("field %s: %w", ColRefundStatus, err)
 		}
 		// In the ALL bill 交易时间 is the refund's time; the REFUND bill
 		// has the refund's own times and 交易时间 is the payment's.
 		bl.FinishedAt = at
 		if tc.refundDone >= 0 {
 			if t, err := billTime(get(vals, tc.refundDone)); err != nil {
-				return bl, billread.Col("退款成功时间", err)
+				return bl, billread.Col(ColRefundDone, err)
 			} else if !t.IsZero() {
 				bl.FinishedAt = t
 			}
 		}
 		if tc.refundAt >= 0 {
 			if t, err := billTime(get(vals, tc.refundAt)); err != nil {
-				return bl, billread.Col("退款申请时间", err)
+				return bl, billread.Col(ColRefundAt, err)
 			} else if !t.IsZero() {
 				bl.CreatedAt = t
 			}
@@ -468,7 +516,7 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		bl.Amount = firstNonZero(orderAmt, total, settle, refund)
 		bl.FinishedAt = at
 		if state == "" {
-			return bl, billread.Col("交易状态", fmt.Errorf("%w: empty", ErrBillFormat))
+			return bl, billread.Col(ColTradeState, fmt.Errorf("%w: empty", ErrBillFormat))
 		}
 		bl.Type = strings.TrimSpace(bl.Type + " " + state)
 	}
@@ -614,16 +662,16 @@ func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) erro
 	lr.r.SetHeader(lr.vals)
 	c := parseHeader(header)
 	fc := fundCols{
-		time: c.index("记账时间"), bizNo: c.index("微信支付业务单号"), flowNo: c.index("资金流水单号"),
-		bizName: c.index("业务名称"), bizType: c.index("业务类型"), dir: c.index("收支类型"),
-		amount: c.index("收支金额(元)"), balance: c.index("账户结余(元)"), applicant: c.index("资金变更提交申请人"),
-		note: c.index("备注"), voucher: c.index("业务凭证号"), ncols: strings.Count(header, ",") + 1,
+		time: c.index(ColBookedAt), bizNo: c.index(ColBizNo), flowNo: c.index(ColFlowNo),
+		bizName: c.index(ColBizName), bizType: c.index(ColBizType), dir: c.index(ColDirection),
+		amount: c.index(ColFlowAmount), balance: c.index(ColBalance), applicant: c.index(ColApplicant),
+		note: c.index(ColNote), voucher: c.index(ColVoucher), ncols: strings.Count(header, ",") + 1,
 	}
 	// In the bill's header order, so the first missing one is named, the same on every run.
 	for _, col := range []struct {
 		name string
 		i    int
-	}{{"记账时间", fc.time}, {"微信支付业务单号", fc.bizNo}, {"收支类型", fc.dir}, {"收支金额(元)", fc.amount}} {
+	}{{ColBookedAt, fc.time}, {ColBizNo, fc.bizNo}, {ColDirection, fc.dir}, {ColFlowAmount, fc.amount}} {
 		if col.i < 0 {
 			return sum, fmt.Errorf("parse fund-flow bill %s line 1: %w: header lacks column %s", name, ErrBillFormat, col.name)
 		}
@@ -672,14 +720,14 @@ func (fc fundCols) line(vals []string) (payrecon.BillLine, error) {
 	bl := payrecon.BillLine{Bill: payrecon.BillSettlement, Status: payrecon.StatusSuccess}
 	at, err := billTime(get(vals, fc.time))
 	if err != nil || at.IsZero() {
-		return bl, billread.Col("记账时间", fmt.Errorf("%w: %q", ErrBillFormat, get(vals, fc.time)))
+		return bl, billread.Col(ColBookedAt, fmt.Errorf("%w: %q", ErrBillFormat, get(vals, fc.time)))
 	}
 	v, err := payrecon.ParseYuanPadded(get(vals, fc.amount))
 	if err != nil {
-		return bl, billread.Col("收支金额(元)", err)
+		return bl, billread.Col(ColFlowAmount, err)
 	}
 	if v < 0 {
-		return bl, billread.Col("收支金额(元)", fmt.Errorf("%w: negative: the sign is in 收支类型", ErrBillFormat))
+		return bl, billread.Col(ColFlowAmount, fmt.Errorf("%w: negative: the sign is in %s", ErrBillFormat, ColDirection))
 	}
 	switch d := get(vals, fc.dir); d {
 	case "收入":
@@ -687,7 +735,7 @@ func (fc fundCols) line(vals []string) (payrecon.BillLine, error) {
 	case "支出":
 		bl.Settlement = -v
 	default:
-		return bl, billread.Col("收支类型", fmt.Errorf("%w: %q: want 收入 or 支出", ErrBillFormat, d))
+		return bl, billread.Col(ColDirection, fmt.Errorf("%w: %q: want 收入 or 支出", ErrBillFormat, d))
 	}
 	bl.Amount = v
 	bl.CreatedAt, bl.FinishedAt = at, at
