@@ -14,6 +14,7 @@ import (
 	"github.com/payrecon/payrecon/providers/huawei"
 	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
+	"github.com/payrecon/payrecon/providers/wechat"
 	wxsandbox "github.com/payrecon/payrecon/providers/wechat/sandbox"
 	"github.com/payrecon/payrecon/reports"
 	"github.com/payrecon/payrecon/store"
@@ -147,6 +148,7 @@ func TestBillRuleNamesProviderColumn(t *testing.T) {
 		start  func(t *testing.T, sc *scenario.Scenario, clk *jobstest.Clock) payrecon.Provider
 		file   string // the file the error must name
 		column string // the provider's column of the order amount
+		plain  bool   // the trade bill lists payments and refunds only, no promotions
 	}
 	for _, s := range []setup{
 		{name: "huawei", file: "TradeBill_" + hwsandbox.MercNo, column: huawei.ColOrderAmount,
@@ -154,10 +156,18 @@ func TestBillRuleNamesProviderColumn(t *testing.T) {
 				_, c := huaweiSandbox(t, sc, jobstest.Account, clk.Now)
 				return c
 			}},
+		{name: "wechat", file: "wechat_" + wxsandbox.MchID, column: wechat.ColOrderAmount, plain: true,
+			start: func(t *testing.T, sc *scenario.Scenario, clk *jobstest.Clock) payrecon.Provider {
+				_, c := wechatSandbox(t, sc, jobstest.Account, clk.Now)
+				return c
+			}},
 	} {
 		t.Run(s.name, func(t *testing.T) {
 			db := storetest.Open(t, store.SQLite)
-			p := jobstest.NewPlanWith(5, 20, jobstest.DigitNumbers)
+			p := jobstest.NewPlanOpts(5, 20, jobstest.DigitNumbers, s.plain)
+			if s.plain {
+				p.DropOthers()
+			}
 			pay := p.Payment(jobstest.DayD)
 			pay.Amount, pay.PayerAmount, pay.PromotionAmount = payrecon.DefaultMaxAmount+1, payrecon.DefaultMaxAmount+1, 0
 			p.Sc.Payments = append(p.Sc.Payments, pay)

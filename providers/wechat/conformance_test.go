@@ -26,6 +26,7 @@ type withoutAgreementQuery struct {
 	payrecon.OrderCloser
 	payrecon.CallbackVerifier
 	payrecon.BillColumnsDeclarer
+	payrecon.CallbackMediaTyper
 }
 
 // notifyNow is when the suite's callbacks arrive (its requests carry
@@ -66,7 +67,7 @@ func TestConformancePartner(t *testing.T) {
 func run(t *testing.T, sb *sandbox.Sandbox, c *wechat.Client) {
 	providertest.Run(t, providertest.Harness{
 		Sandbox:                   sb,
-		Provider:                  withoutAgreementQuery{c, c, c, c, c, c, c, c},
+		Provider:                  withoutAgreementQuery{c, c, c, c, c, c, c, c, c},
 		Day:                       testDay,
 		PaymentStatuses:           []payrecon.Status{payrecon.StatusFailed, payrecon.StatusPending, payrecon.StatusClosed, payrecon.StatusNotPaid},
 		RefundStatuses:            []payrecon.Status{payrecon.StatusPending, payrecon.StatusClosed, payrecon.StatusFailed},
