@@ -43,7 +43,7 @@ type BillLine struct {
 	// bill, the trade net subtracts it too: it is never a settlement
 	// difference, and never checked against a rate.
 	Deduction int64
-	Currency        string
+	Currency  string
 
 	// FeeStated is true when the bill states this line's fee: it has a fee
 	// column and the cell holds an amount (0.00 included). Only such lines

@@ -128,7 +128,7 @@ type Totals struct {
 	// Deductions: money other than fees the settlement bill says the
 	// provider kept (BillLine.Deduction), netted from the trade side too.
 	Deductions int64 `json:",omitzero"`
-	ByClass     map[Class]ClassTotal
+	ByClass    map[Class]ClassTotal
 	// Tolerated counts the discrepancies (already in ByClass) that a
 	// tolerance rule covers; open ones are the rest.
 	Tolerated ClassTotal `json:",omitzero"`

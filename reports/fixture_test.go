@@ -179,7 +179,7 @@ func newFixture() *fixture {
 	t1.Tolerated = payrecon.ClassTotal{Count: 1, Amount: a[2].Delta} // the amount mismatch, by a tolerance rule
 	t2 := totals(b, 7, 70000, 1)
 	t2.Fees, t2.Settlement, t2.Deductions = 420, 69544, 35 // 0.35 commission kept: the same 0.01 settlement difference
-	t2.Tolerated = payrecon.ClassTotal{Count: 1} // the fee mismatch (its amounts agree)
+	t2.Tolerated = payrecon.ClassTotal{Count: 1}           // the fee mismatch (its amounts agree)
 	fx.runs = []payrecon.Run{
 		{ID: 11, Account: "wx_main", Provider: "wechat", Day: day, State: payrecon.RunFindings,
 			StartedAt: started, FinishedAt: started.Add(42 * time.Second), Totals: t1, Version: "v1.2.3",
