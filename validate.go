@@ -242,6 +242,10 @@ func (c *LineChecker) Check(l *BillLine) error {
 	p := &c.p
 	if d := l.Deduction; d > p.maxAmount() || d < -p.maxAmount() {
 		return verr(RuleAmountMax, "deduction", FormatYuan(d), "exceeds "+FormatYuan(p.maxAmount()))
+	} else if d != 0 && max(d, -d) > max(l.Amount, -l.Amount) {
+		// A commission is a share of the order: one larger than the order
+		// would hide money in the settlement it is netted from.
+		return verr(RuleAmountSplit, "deduction", FormatYuan(d), "exceeds the amount "+FormatYuan(l.Amount))
 	}
 	switch l.Kind {
 	case KindPayment, KindRefund:

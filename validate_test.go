@@ -110,6 +110,13 @@ func TestCheckLine(t *testing.T) {
 			l.Kind, l.Amount, l.Type, l.Status = payrecon.KindOther, -500, "分账", ""
 		}, "", ""},
 		{"OKSettlementSigned", func(l *payrecon.BillLine) { l.Bill, l.Settlement, l.Amount = payrecon.BillSettlement, -700, 0 }, "", ""},
+		{"OKSettleCommission", func(l *payrecon.BillLine) {
+			l.Bill, l.Kind, l.Type, l.Status, l.Amount, l.Deduction, l.Settlement = payrecon.BillSettlement, payrecon.KindOther, "分账", "", -1000, -25, -975
+		}, "", ""},
+		{"DeductionAboveAmount", func(l *payrecon.BillLine) {
+			l.Bill, l.Kind, l.Type, l.Status, l.Amount, l.Deduction = payrecon.BillSettlement, payrecon.KindOther, "分账", "", 1000, 1001
+		}, payrecon.RuleAmountSplit, "deduction"},
+		{"HugeDeduction", func(l *payrecon.BillLine) { l.Deduction = -payrecon.DefaultMaxAmount - 1 }, payrecon.RuleAmountMax, "deduction"},
 		{"OKCutOffNextMorning", func(l *payrecon.BillLine) { l.FinishedAt = day.End().Add(2 * time.Hour) }, "", ""},
 		{"NegativeAmount", func(l *payrecon.BillLine) { l.Amount = -1000 }, payrecon.RuleAmountPositive, "amount"},
 		{"ZeroAmountRefund", func(l *payrecon.BillLine) {
