@@ -8,8 +8,6 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/jobs/jobstest"
-	"github.com/payrecon/payrecon/providers/huawei"
-	"github.com/payrecon/payrecon/providers/wechat"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -24,25 +22,14 @@ import (
 // state and that every day balances.
 func TestGroundTruthRepairedHuaweiSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := jobstest.NewPlanWith(11, 40, jobstest.DigitNumbers)
-		p.ForProvider(huawei.Name)
-		p.Load(t, db)
-		clk := &jobstest.Clock{}
-		clk.RunAfter(jobstest.DayD)
-		_, client := huaweiSandbox(t, p.Sc, jobstest.Account, clk.Now)
+		p, client, clk := huaweiPlan(t, db, 11, 40)
 		repairDays(t, db, p, client, clk)
 	})
 }
 
 func TestGroundTruthRepairedWeChatSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := jobstest.NewPlanOpts(17, 40, jobstest.DigitNumbers, true)
-		p.DropOthers()
-		p.ForProvider(wechat.Name)
-		p.Load(t, db)
-		clk := &jobstest.Clock{}
-		clk.RunAfter(jobstest.DayD)
-		sb, client := wechatSandbox(t, p.Sc, jobstest.Account, clk.Now)
+		p, sb, client, clk := wechatPlan(t, db, 17, 40)
 		sb.HoldRefunds(true) // refunds answer PROCESSING, then the provider settles them
 		repairDays(t, db, p, client, clk)
 	})

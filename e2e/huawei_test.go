@@ -5,7 +5,6 @@ import (
 
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/jobs/jobstest"
-	"github.com/payrecon/payrecon/providers/huawei"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -15,12 +14,7 @@ import (
 // loopback sandbox.
 func TestGroundTruthHuaweiSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := jobstest.NewPlanWith(11, 80, jobstest.DigitNumbers)
-		p.ForProvider(huawei.Name)
-		p.Load(t, db)
-		clk := &jobstest.Clock{}
-		clk.RunAfter(jobstest.DayD)
-		_, client := huaweiSandbox(t, p.Sc, jobstest.Account, clk.Now)
+		p, client, clk := huaweiPlan(t, db, 11, 80)
 		r := jobstest.NewRunner(t, db, client, clk, jobs.Options{})
 		for _, run := range p.RunDays(t, db, r, clk) {
 			if len(run.Bills) == 0 || run.Bills[0].SHA256 == "" {

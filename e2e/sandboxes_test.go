@@ -4,11 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon/jobs/jobstest"
 	"github.com/payrecon/payrecon/providers/huawei"
 	hwsandbox "github.com/payrecon/payrecon/providers/huawei/sandbox"
 	"github.com/payrecon/payrecon/providers/scenario"
 	"github.com/payrecon/payrecon/providers/wechat"
 	wxsandbox "github.com/payrecon/payrecon/providers/wechat/sandbox"
+	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
 
@@ -45,4 +47,34 @@ func wechatSandbox(t *testing.T, sc *scenario.Scenario, account string, now func
 	c, err := wechat.New(cfg, storetest.Logger(t), opts...)
 	storetest.Must(t, err)
 	return sb, c
+}
+
+// huaweiPlan loads a ground-truth plan (seed, normal traffic a day) into
+// db and serves it from the Huawei sandbox: the plan, a client of
+// jobstest.Account and the clock, at the run after DayD.
+func huaweiPlan(t *testing.T, db *store.DB, seed uint64, normal int) (*jobstest.Plan, *huawei.Client, *jobstest.Clock) {
+	t.Helper()
+	p := jobstest.NewPlanWith(seed, normal, jobstest.DigitNumbers)
+	p.ForProvider(huawei.Name)
+	p.Load(t, db)
+	clk := &jobstest.Clock{}
+	clk.RunAfter(jobstest.DayD)
+	_, c := huaweiSandbox(t, p.Sc, jobstest.Account, clk.Now)
+	return p, c, clk
+}
+
+// wechatPlan is huaweiPlan for WeChat Pay. Its trade bill lists payments
+// and refunds only, and its fund flow settles a payment's full order
+// amount: the plan plants no other lines and no promotions in the bill
+// (the payer/promotion split mismatch is planted on the ledger side).
+func wechatPlan(t *testing.T, db *store.DB, seed uint64, normal int) (*jobstest.Plan, *wxsandbox.Sandbox, *wechat.Client, *jobstest.Clock) {
+	t.Helper()
+	p := jobstest.NewPlanOpts(seed, normal, jobstest.DigitNumbers, true)
+	p.DropOthers()
+	p.ForProvider(wechat.Name)
+	p.Load(t, db)
+	clk := &jobstest.Clock{}
+	clk.RunAfter(jobstest.DayD)
+	sb, c := wechatSandbox(t, p.Sc, jobstest.Account, clk.Now)
+	return p, sb, c, clk
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/jobs/jobstest"
-	"github.com/payrecon/payrecon/providers/wechat"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -15,17 +14,7 @@ import (
 // bill, queries) and its loopback sandbox.
 func TestGroundTruthWeChatSandbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		// The WeChat trade bill lists payments and refunds only, and its fund
-		// flow settles a payment's full order amount: the plan plants no
-		// other lines and no promotions in the bill (the payer/promotion
-		// split mismatch is planted on the ledger side instead).
-		p := jobstest.NewPlanOpts(17, 80, jobstest.DigitNumbers, true)
-		p.DropOthers()
-		p.ForProvider(wechat.Name)
-		p.Load(t, db)
-		clk := &jobstest.Clock{}
-		clk.RunAfter(jobstest.DayD)
-		_, client := wechatSandbox(t, p.Sc, jobstest.Account, clk.Now)
+		p, _, client, clk := wechatPlan(t, db, 17, 80)
 		r := jobstest.NewRunner(t, db, client, clk, jobs.Options{})
 		p.RunDays(t, db, r, clk)
 	})
