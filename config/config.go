@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
 )
 
 // EnvConfig names the variable that points at the configuration file when
@@ -770,10 +771,24 @@ type Tolerance struct {
 func DefaultReview() Review {
 	return Review{
 		ReasonCodes:   []string{"rounding", "small_amount", "provider_error", "duplicate_handled", "other"},
-		SLA:           []SLATier{{MinAmount: "10000.00", Days: 1}, {MinAmount: "100.00", Days: 3}},
+		SLA:           []SLATier{{MinAmount: "10000.00", MinAmountFen: 1_000_000, Days: 1}, {MinAmount: "100.00", MinAmountFen: 10_000, Days: 3}},
 		DefaultDays:   7,
 		CarryOverDays: 3,
 	}
+}
+
+// Policy is the review policy runs apply (SLA due days, tolerance rules),
+// from a validated section.
+func (r Review) Policy() *jobs.ReviewPolicy {
+	p := &jobs.ReviewPolicy{DefaultDays: r.DefaultDays}
+	for _, t := range r.SLA {
+		p.SLA = append(p.SLA, jobs.SLATier{MinAmount: t.MinAmountFen, Days: t.Days})
+	}
+	for _, t := range r.Tolerances {
+		p.Tolerances = append(p.Tolerances, jobs.ToleranceRule{Name: t.Name, Accounts: t.Accounts, Classes: t.Classes,
+			MaxPerLine: t.MaxPerLineFen, DailyMaxCount: t.DailyMaxCount, DailyMaxAmount: t.DailyMaxAmountFen})
+	}
+	return p
 }
 
 var codeName = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,14 @@ accounts:
 	}
 	if got := c.Database.DSN.Reveal(); got != "root@tcp(127.0.0.1:3306)/x?parseTime=true&loc=UTC" {
 		t.Errorf("dsn from env: %q", got)
+	}
+	// The default review section, validated, is DefaultReview as written
+	// (its fen amounts stated there too, for the demo's policy).
+	if !reflect.DeepEqual(c.Review, config.DefaultReview()) {
+		t.Errorf("validated default review %+v, want %+v", c.Review, config.DefaultReview())
+	}
+	if p := config.DefaultReview().Policy(); len(p.SLA) != 2 || p.SLA[0].MinAmount != 1_000_000 || p.SLA[1].MinAmount != 10_000 || p.DefaultDays != 7 {
+		t.Errorf("default policy %+v", p)
 	}
 	def := config.Default()
 	if c.Server != def.Server || c.Jobs.Cron != "CRON_TZ=Asia/Shanghai 30 10 * * *" || c.Reports.Language != "zh" {

@@ -205,7 +205,7 @@ func buildRunner(ctx context.Context, a *app, progress func(jobs.Progress), obse
 		Progress:        progress,
 		Observe:         observe,
 		CarryOverDays:   cfg.Review.CarryOverDays,
-		Review:          reviewPolicy(cfg.Review),
+		Review:          cfg.Review.Policy(),
 	}
 	// After every stored run: auto-apply the configured safe kinds and
 	// follow applied refunds and closes to the provider's final answer.

@@ -180,7 +180,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	sort.Strings(names[len(accts):])
 	res.Pulled = srcs.notes
-	runner := jobs.NewRunner(db, targets, log, time.Now, jobs.Options{Version: cfg.Version, QueryBackoff: 10 * time.Millisecond})
+	runner := jobs.NewRunner(db, targets, log, time.Now, jobs.Options{Version: cfg.Version, QueryBackoff: 10 * time.Millisecond,
+		Review: config.DefaultReview().Policy()}) // SLA due days, as a default configuration sets them
 	runs, err := runner.RunRange(ctx, names, cfg.Day.Add(-1), cfg.Day)
 	if err != nil {
 		return nil, err
