@@ -64,6 +64,11 @@ type Limits struct {
 	ProviderRefundNo IDRule
 	AgreementNo      IDRule
 	MerchantAgreeNo  IDRule
+	// RefundNoLen is the longest merchant refund number the provider takes
+	// in a refund request, where that is shorter than what its bills and
+	// callbacks may carry (QQ Wallet's statement shows a 34-byte one; its
+	// refund API takes 32); 0 means MerchantRefundNo's limit.
+	RefundNoLen int
 }
 
 // LimitsDeclarer is implemented by a provider client (and may be by its
@@ -80,8 +85,14 @@ func LimitsOf(v any) Limits {
 	return Limits{}
 }
 
-// RefundNoMaxLen is the longest merchant refund number the provider takes.
-func (l Limits) RefundNoMaxLen() int { return l.MerchantRefundNo.maxLen() }
+// RefundNoMaxLen is the longest merchant refund number the provider takes
+// in a refund request: the numbers payrecon derives are no longer.
+func (l Limits) RefundNoMaxLen() int {
+	if l.RefundNoLen > 0 {
+		return min(l.RefundNoLen, l.MerchantRefundNo.maxLen())
+	}
+	return l.MerchantRefundNo.maxLen()
+}
 
 // Policy is what the domain checks a provider's data against, per account.
 // The zero value is usable and means the defaults.

@@ -176,6 +176,38 @@ func billYuan(s string) (int64, error) {
 	return payrecon.ParseYuanPadded(s)
 }
 
+// billRefundStatus maps a statement's 退款状态: the documented words, else
+// a Chinese status phrase by what it says (退款处理中, 退款已成功 …: the
+// statement's words are not all published); anything else is refused.
+func billRefundStatus(word string) (payrecon.Status, error) {
+	st, err := RefundStatuses.Map("refund_status", payrecon.StatusWord(word))
+	if err == nil {
+		return st, nil
+	}
+	for _, m := range []struct {
+		part string
+		st   payrecon.Status
+	}{{"失败", payrecon.StatusFailed}, {"关闭", payrecon.StatusClosed}, {"处理中", payrecon.StatusPending}, {"退款中", payrecon.StatusPending}, {"成功", payrecon.StatusSuccess}} {
+		if strings.Contains(word, m.part) {
+			return m.st, nil
+		}
+	}
+	return "", err
+}
+
+// billFee parses a fee cell, rounded to the fen ("" is 0), and says
+// whether rounding changed it.
+func billFee(s string) (fee int64, rounded bool, err error) {
+	if s == "" {
+		return 0, false, nil
+	}
+	if v, err := payrecon.ParseYuanPadded(s); err == nil {
+		return v, false, nil
+	}
+	v, err := payrecon.ParseYuanRound(s)
+	return v, err == nil, err
+}
+
 // tradeCols are the statement's column positions, found by name (-1 absent).
 type tradeCols struct {
 	n                                         int
@@ -251,6 +283,10 @@ func newTradeCols(header []string) (tradeCols, error) {
 // sums are what the lines add up to, for the summary check.
 type sums struct {
 	count, total, payTotal, mchPromo, receivable, qqPromo, pay, refund, refundQQPromo, fee int64
+	// feeRounded counts the fees printed to more than 2 decimals: the
+	// printed fee total may differ from the rounded ones' sum by one fen
+	// for each.
+	feeRounded int64
 }
 
 func isSummaryHeader(first string) bool {
@@ -414,9 +450,18 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 		return v
 	}
 	total, mchPromo, receivable, qqPromo, pay := amt(c.total), amt(c.mchPromo), amt(c.receivable), amt(c.qqPromo), amt(c.pay)
-	refundAmt, refundQQPromo, fee := amt(c.refundAmt), amt(c.refundQQPromo), amt(c.fee)
+	refundAmt, refundQQPromo := amt(c.refundAmt), amt(c.refundQQPromo)
 	if err != nil {
 		return l, err
+	}
+	// The fee may be printed to more decimals (the WeChat v2 bills QQ
+	// Wallet follows print 5): rounded to the fen, half away from zero.
+	fee, rounded, ferr := billFee(get(vals, c.fee))
+	if ferr != nil {
+		return l, billread.Col(c.colName(c.fee, ColFee), ferr)
+	}
+	if rounded {
+		s.feeRounded++
 	}
 	s.count++
 	s.total += total
@@ -467,7 +512,7 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 		l.Amount, l.PromotionAmount = refundAmt, refundQQPromo
 		l.PayerAmount = refundAmt - refundQQPromo
 		if rs := get(vals, c.refundStatus); rs != "" {
-			st, err := RefundStatuses.Map("refund_status", payrecon.StatusWord(rs))
+			st, err := billRefundStatus(rs)
 			if err != nil {
 				return l, fmt.Errorf("column %s: %w", c.colName(c.refundStatus, ColRefundStatus), err)
 			}
@@ -535,18 +580,19 @@ func checkSummary(cr *billread.Reader, header []string, next func() ([]string, s
 		dst   *int64
 		got   []int64 // what the lines add up to (any of them matches)
 		count bool
+		tol   int64 // fen either way (fees rounded per line)
 	}
 	checks := map[string]check{
-		"交易总笔数":       {&sum.Count, []int64{s.count}, true},
-		"总交易单数":       {&sum.Count, []int64{s.count}, true},
-		"订单总金额":       {&sum.OrderAmount, []int64{s.total, s.payTotal}, false}, // all rows, or the payments only [?]
-		"商户优惠总金额":     {&sum.MerchantPromo, []int64{s.mchPromo}, false},
-		"商户应收总金额":     {&sum.Receivable, []int64{s.receivable}, false},
-		"QQ钱包优惠总金额":   {&sum.QQPromo, []int64{s.qqPromo}, false},
-		"用户支付总金额":     {&sum.PayerAmount, []int64{s.pay}, false},
-		"退款总金额":       {&sum.Refund, []int64{s.refund, -s.refund}, false},
-		"退还QQ钱包优惠总金额": {&sum.RefundQQPromo, []int64{s.refundQQPromo, -s.refundQQPromo}, false},
-		"手续费总金额":      {&sum.Fee, []int64{s.fee}, false},
+		"交易总笔数":       {&sum.Count, []int64{s.count}, true, 0},
+		"总交易单数":       {&sum.Count, []int64{s.count}, true, 0},
+		"订单总金额":       {&sum.OrderAmount, []int64{s.total, s.payTotal}, false, 0}, // all rows, or the payments only [?]
+		"商户优惠总金额":     {&sum.MerchantPromo, []int64{s.mchPromo}, false, 0},
+		"商户应收总金额":     {&sum.Receivable, []int64{s.receivable}, false, 0},
+		"QQ钱包优惠总金额":   {&sum.QQPromo, []int64{s.qqPromo}, false, 0},
+		"用户支付总金额":     {&sum.PayerAmount, []int64{s.pay}, false, 0},
+		"退款总金额":       {&sum.Refund, []int64{s.refund, -s.refund}, false, 0},
+		"退还QQ钱包优惠总金额": {&sum.RefundQQPromo, []int64{s.refundQQPromo, -s.refundQQPromo}, false, 0},
+		"手续费总金额":      {&sum.Fee, []int64{s.fee}, false, s.feeRounded},
 	}
 	for i, h := range header {
 		hn := headerName(h)
@@ -556,9 +602,12 @@ func checkSummary(cr *billread.Reader, header []string, next func() ([]string, s
 		}
 		raw := cell(vals[i])
 		var v int64
-		if ck.count {
+		switch {
+		case ck.count:
 			v, err = strconv.ParseInt(raw, 10, 64)
-		} else {
+		case ck.tol > 0:
+			v, _, err = billFee(raw)
+		default:
 			v, err = billYuan(raw)
 		}
 		if err != nil {
@@ -567,7 +616,7 @@ func checkSummary(cr *billread.Reader, header []string, next func() ([]string, s
 		*ck.dst = v
 		match := false
 		for _, g := range ck.got {
-			match = match || g == v
+			match = match || (v >= g-ck.tol && v <= g+ck.tol)
 		}
 		if !match {
 			say, got := payrecon.FormatYuan(v), payrecon.FormatYuan(ck.got[0])

@@ -69,6 +69,54 @@ func TestPublishedSampleRow(t *testing.T) {
 	if l.File != "sample_row.csv" || l.LineNo != 2 {
 		t.Errorf("position %s:%d", l.File, l.LineNo)
 	}
+	// The domain check with QQ Wallet's declared limits passes the documented
+	// row (its 34-byte 商户退款订单号 included); refund numbers payrecon
+	// derives still fit the refund API's 32.
+	var c *qqpay.Client
+	lim := payrecon.LimitsOf(c)
+	pol := payrecon.Policy{Limits: lim}
+	lc := pol.Lines(payrecon.DayOf(want))
+	if err := lc.Check(&l); err != nil {
+		t.Errorf("the documented row fails the domain check: %v", err)
+	}
+	if n := lim.RefundNoMaxLen(); n != 32 {
+		t.Errorf("refund numbers derived up to %d bytes, want 32", n)
+	}
+}
+
+// A statement's refund status phrase that is not one of the documented
+// words is read by what it says; a fee printed to 5 decimals is rounded to
+// the fen, and the fee total agrees within a fen per rounded line.
+func TestStatementWordsAndFeeDecimals(t *testing.T) {
+	row := string(readFixture(t, "sample_row.csv"))
+	for word, want := range map[string]payrecon.Status{"退款处理中": payrecon.StatusPending, "退款已成功": payrecon.StatusSuccess, "退款失败了": payrecon.StatusFailed} {
+		lines, _, err := parse(t, []byte(strings.Replace(row, ",退款成功,", ","+word+",", 1)), "s.csv")
+		if err != nil || len(lines) != 1 || lines[0].Status != want {
+			t.Errorf("%s: %v %+v, want %s", word, err, lines, want)
+		}
+	}
+	if _, _, err := parse(t, []byte(strings.Replace(row, ",退款成功,", ",待定,", 1)), "s.csv"); err == nil || !strings.Contains(err.Error(), "退款状态") {
+		t.Errorf("an unknown status word: %v, want it refused naming the column", err)
+	}
+	// A fee printed to 5 decimals rounds to the fen, half away from zero.
+	for _, tc := range []struct {
+		fee, total string
+		want       int64
+		ok         bool
+	}{
+		{"0.00556", "0.00556", 1, true}, // total printed as exactly
+		{"0.00556", "0.01", 1, true},    // total rounded
+		{"0.00556", "0", 1, true},       // total of the exact fees rounded: within a fen of the rounded sum
+		{"0.00556", "0.03", 0, false},   // two fen off: refused
+		{"0.6", "0.6", 60, true},
+	} {
+		text := strings.Replace(row, ",暂无数据,暂无数据\n", ","+tc.fee+",0.60%\n", 1)
+		text = strings.Replace(text, "1,0,0,0,0,0,0.01,0,0", "1,0,0,0,0,0,0.01,0,"+tc.total, 1)
+		lines, _, err := parse(t, []byte(text), "s.csv")
+		if (err == nil) != tc.ok || (tc.ok && (len(lines) != 1 || lines[0].Fee != tc.want || !lines[0].FeeStated)) {
+			t.Errorf("fee %s total %s: %v %+v, want ok=%v fee %d", tc.fee, tc.total, err, lines, tc.ok, tc.want)
+		}
+	}
 }
 
 // TestPublishedSummaryDisagrees: the published summary (9 rows, 353.04)
