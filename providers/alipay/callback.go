@@ -106,9 +106,20 @@ func verifySign(pub *rsa.PublicKey, v url.Values) error {
 	if st != "" && st != SignTypeRSA2 && st != SignTypeRSA {
 		return fmt.Errorf("%w: unsupported sign_type %q", payrecon.ErrSignatureInvalid, st)
 	}
-	err := VerifyRSA(pub, st, []byte(SignContent(v, "sign_type")), sig)
-	if err != nil && v.Has("alipay_cert_sn") {
-		err = VerifyRSA(pub, st, []byte(SignContent(v, "sign_type", "alipay_cert_sn")), sig)
+	// The documented content keeps empty parameters; the request-signing
+	// rule (empty ones dropped) is tried too, as some signers apply it to
+	// notifications; alipay_cert_sn may or may not be covered.
+	var err error
+	for _, drop := range [][]string{nil, {"alipay_cert_sn"}} {
+		if drop != nil && !v.Has("alipay_cert_sn") {
+			break
+		}
+		if err = VerifyRSA(pub, st, []byte(NotifySignContent(v, drop...)), sig); err == nil {
+			break
+		}
+		if err = VerifyRSA(pub, st, []byte(SignContent(v, append([]string{"sign_type"}, drop...)...)), sig); err == nil {
+			break
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%w: sign does not verify with alipay_public_key", payrecon.ErrSignatureInvalid)
@@ -253,7 +264,10 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 	if tradeNo == "" || outTradeNo == "" {
 		return nil, fmt.Errorf("%w: no trade_no or out_trade_no", ErrCallbackFormat)
 	}
-	isRefund := v.Get("out_biz_no") != "" || v.Get("refund_fee") != "" || v.Get("gmt_refund") != ""
+	// A payment's notification may state refund_fee=0.00: only a refund
+	// number, a refund time or a refunded amount make it a refund's.
+	refundFee, _ := payrecon.ParseYuanPadded(v.Get("refund_fee"))
+	isRefund := v.Get("out_biz_no") != "" || refundFee > 0 || v.Get("gmt_refund") != ""
 	if isRefund && (status == "TRADE_SUCCESS" || status == "TRADE_CLOSED" || status == "TRADE_FINISHED") {
 		refundNo := v.Get("out_biz_no")
 		if refundNo == "" {

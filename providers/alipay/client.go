@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,6 +111,20 @@ func SignContent(params url.Values, drop ...string) string {
 		if !skip {
 			fields[k] = vs[0]
 		}
+	}
+	return sign.SortJoinFields(fields)
+}
+
+// NotifySignContent is the string a notification's sign covers, as the
+// docs put it: every parameter received except sign and sign_type (and
+// drop), empty ones included, sorted by name, joined as k=v with &.
+func NotifySignContent(params url.Values, drop ...string) string {
+	fields := make(map[string]string, len(params))
+	for k, vs := range params {
+		if k == "sign" || k == "sign_type" || len(vs) == 0 || slices.Contains(drop, k) {
+			continue
+		}
+		fields[k] = vs[0]
 	}
 	return sign.SortJoinFields(fields)
 }

@@ -12,9 +12,22 @@ import (
 
 func notifyNow() time.Time { return testDay.Start().Add(23 * time.Hour) }
 
+// TestConformance runs the suite twice: notifications with only their
+// non-empty fields, and with their empty optional fields (refund_fee=0.00 on
+// payments, passback_params=) signed as the docs say, empty ones included.
 func TestConformance(t *testing.T) {
+	for _, empty := range []bool{false, true} {
+		name := "NonEmptyFields"
+		if empty {
+			name = "EmptyFields"
+		}
+		t.Run(name, func(t *testing.T) { conformance(t, sandbox.Options{Now: fixedNow, NotifyNow: notifyNow, EmptyFields: empty}) })
+	}
+}
+
+func conformance(t *testing.T, opts sandbox.Options) {
 	sc := &scenario.Scenario{}
-	sb := sandbox.New(sc, sandbox.Options{Now: fixedNow, NotifyNow: notifyNow})
+	sb := sandbox.New(sc, opts)
 	defer sb.Close()
 	c := MustClient(t, sb.MerchantConfig())
 	providertest.Run(t, providertest.Harness{

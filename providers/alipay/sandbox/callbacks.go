@@ -27,11 +27,19 @@ func notifyID(parts ...string) string {
 func (s *Sandbox) Notify(fields map[string]string) (scenario.Callback, error) {
 	v := url.Values{}
 	for k, f := range fields {
-		if f != "" {
+		if f != "" || s.opts.EmptyFields {
 			v.Set(k, f)
 		}
 	}
-	sig, err := sign.SignSHA256RSA(keys.alipay, []byte(alipay.SignContent(v)))
+	content := alipay.SignContent(v)
+	if s.opts.EmptyFields {
+		if v.Get("notify_type") == alipay.NotifyTradeStatusSync && !v.Has("refund_fee") {
+			v.Set("refund_fee", "0.00") // a payment's notification may state no refund as 0.00
+		}
+		v.Set("passback_params", "")
+		content = alipay.NotifySignContent(v)
+	}
+	sig, err := sign.SignSHA256RSA(keys.alipay, []byte(content))
 	if err != nil {
 		return scenario.Callback{}, err
 	}

@@ -52,6 +52,11 @@ type Options struct {
 	// agreement with USER_AGREEMENT_NOT_EXIST (as Alipay may, [I]) instead
 	// of a record with status STOP.
 	UnsignedNotExist bool
+	// EmptyFields: notifications carry their empty optional fields
+	// (passback_params=, refund_fee=0.00 on a payment …) and are signed as
+	// the docs say, over every parameter but sign and sign_type, empty ones
+	// included.
+	EmptyFields bool
 }
 
 // Sandbox is a running fake Alipay.
