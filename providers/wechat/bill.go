@@ -701,12 +701,14 @@ func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) erro
 		if err != nil {
 			return sum, lr.wrap(err)
 		}
-		if bl.Settlement >= 0 {
-			nIn++
-			in += bl.Settlement
-		} else {
+		// Counted by 收支类型 (fc.line accepted only 收入 or 支出), not by the
+		// sign of Settlement: a 支出 of 0.00 is one of the 支出笔数.
+		if get(lr.vals, fc.dir) == "支出" {
 			nOut++
-			out -= bl.Settlement
+			out += bl.Amount
+		} else {
+			nIn++
+			in += bl.Amount
 		}
 		bl.File, bl.LineNo = name, lr.n
 		sum.Lines++

@@ -298,3 +298,33 @@ func TestParseFundFlowBill(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A 支出 row of 0.00 is one of the 支出笔数: the summary count goes by
+// 收支类型, not by the sign of the amount.
+func TestParseFundFlowBill_ZeroExpense(t *testing.T) {
+	text := string(mustRead(t, "fundflow.csv"))
+	zero := "`2021-02-01 23:10:00,`4200000920202102013333333333,`1601959334202102010000000004,`扣除交易手续费,`扣除交易手续费,`支出,`0.00,`0.21,`system,`,`\n"
+	i := strings.Index(text, "资金流水总笔数")
+	text = text[:i] + zero + text[i:]
+	text = strings.Replace(text, "`3.0,`1.0,`0.23,`2.0,`0.02", "`4.0,`1.0,`0.23,`3.0,`0.02", 1)
+	var lines []payrecon.BillLine
+	sum, err := wechat.ParseFundFlowBill(strings.NewReader(text), "ff0.csv", func(l payrecon.BillLine) error {
+		lines = append(lines, l)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 4 || sum.IncomeCount != 1 || sum.ExpenseCount != 3 || sum.Income != 23 || sum.Expense != 2 {
+		t.Fatalf("%d lines, summary %+v", len(lines), sum)
+	}
+	if z := lines[3]; z.Settlement != 0 || z.Amount != 0 || z.Kind != payrecon.KindOther {
+		t.Fatalf("zero 支出 line %+v", z)
+	}
+	// Counted as income it would not match: 收入笔数 1 must stay 1.
+	bad := strings.Replace(text, "`4.0,`1.0,`0.23,`3.0,`0.02", "`4.0,`2.0,`0.23,`2.0,`0.02", 1)
+	_, err = wechat.ParseFundFlowBill(strings.NewReader(bad), "ff0.csv", func(payrecon.BillLine) error { return nil })
+	if !errors.Is(err, wechat.ErrSummaryMismatch) || !strings.Contains(err.Error(), "收入笔数 says 2, the bill has 1") {
+		t.Fatalf("err = %v", err)
+	}
+}
