@@ -89,8 +89,9 @@ var (
 // whose first cell starts with 合计/总计/汇总 is a summary row whose amount
 // (and "共N笔" count, if printed) must equal the lines' total — a mismatch
 // is an error naming the total. No summary row is documented; none is
-// required, but 序号, where printed, must count 1, 2, 3… (a row taken out
-// of a bill fails it). A bad cell is an error naming file, line and column.
+// required, but 序号, where printed, must count consecutively, up from 0
+// or 1 or down to 0 or 1 (a row taken out of a bill, or repeated, fails
+// it). A bad cell is an error naming file, line and column.
 //
 // Payment rows are KindPayment; refund rows KindRefund with the original
 // 订单号 (the refund bill carries no 平台订单号, so ProviderTxnNo stays
@@ -186,7 +187,7 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 		}
 		return sum, nil // an empty file: no lines
 	}
-	return sum, nil
+	return sum, p.finish()
 }
 
 // ReadOptions is how Douyin bills are read: UTF-8 (BOM dropped) or GBK,
@@ -217,22 +218,72 @@ type billParser struct {
 	file, billType, unit string
 	cols                 map[string]int
 	width                int
-	seq                  int64 // the last 序号 read
+	// 序号 check: the last number read, the first and its line, the line
+	// of the last, how many numbered rows and the direction (+1 / -1; 0
+	// until the second numbered row).
+	seq, seqFirst             int64
+	seqFirstLine, seqLastLine int
+	seqRows                   int
+	seqDir                    int64
 }
 
-// sequence checks that 序号, where the bill prints it, counts 1, 2, 3…:
-// a row taken out of the middle of a bill leaves a gap.
+// sequence checks the 序号 column, where the bill prints it: the numbers
+// must run consecutively from the first one seen, ascending from 0 or 1
+// (0, 1, 2… or 1, 2, 3…) or descending to 0 or 1 (…, 3, 2, 1); which way
+// is read from the first two numbered rows. A gap or a repeat means a row
+// was lost or repeated and is refused, naming the row and the number
+// expected; so is an ascending count that starts above 1 (rows lost before
+// it) and, at the end (finish), a descending one that stops above 1.
 func (p *billParser) sequence(rec []string, line int) error {
 	s := p.cell(rec, colSeq)
 	if s == "" || !isDigits(s) {
 		return nil // checked by line
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n != p.seq+1 {
-		return &billread.Error{File: p.file, Line: line, Column: colSeq, Err: fmt.Errorf("%w: row number %s after %d: a row is missing or repeated", billread.ErrSummary, s, p.seq)}
+	if err != nil {
+		return &billread.Error{File: p.file, Line: line, Column: colSeq, Err: fmt.Errorf("%w: row number %s is out of range", billread.ErrFormat, s)}
+	}
+	switch {
+	case p.seqRows == 0:
+		p.seqFirst, p.seqFirstLine = n, line
+	case p.seqRows == 1 && n == p.seq+1:
+		if p.seq > 1 {
+			return &billread.Error{File: p.file, Line: p.seqFirstLine, Column: colSeq, Err: fmt.Errorf("%w: row numbers count up from %d, not from 0 or 1: rows are missing before it", billread.ErrSummary, p.seq)}
+		}
+		p.seqDir = 1
+	case p.seqRows == 1 && n == p.seq-1:
+		p.seqDir = -1
+	case p.seqRows > 1 && n == p.seq+p.seqDir:
+	default:
+		return &billread.Error{File: p.file, Line: line, Column: colSeq, Err: fmt.Errorf("%w: row number %s after %d, want %s: a row is missing or repeated", billread.ErrSummary, s, p.seq, p.seqWant())}
 	}
 	p.seq = n
+	p.seqRows++
+	p.seqLastLine = line
 	return nil
+}
+
+// seqWant says which 序号 the next numbered row must carry.
+func (p *billParser) seqWant() string {
+	switch {
+	case p.seqDir != 0:
+		return strconv.FormatInt(p.seq+p.seqDir, 10)
+	case p.seq == 0:
+		return "1"
+	}
+	return fmt.Sprintf("%d or %d", p.seq+1, p.seq-1)
+}
+
+// finish checks, once all rows are read, that a 序号 count ended where it
+// must: a descending one (or a lone numbered row) at 0 or 1.
+func (p *billParser) finish() error {
+	if p.seqRows == 0 || p.seqDir == 1 || p.seq <= 1 {
+		return nil
+	}
+	if p.seqDir == -1 {
+		return &billread.Error{File: p.file, Line: p.seqLastLine, Column: colSeq, Err: fmt.Errorf("%w: row numbers count down from %d and stop at %d, not at 0 or 1: rows are missing after it", billread.ErrSummary, p.seqFirst, p.seq)}
+	}
+	return &billread.Error{File: p.file, Line: p.seqLastLine, Column: colSeq, Err: fmt.Errorf("%w: the only numbered row is %d, not 0 or 1: rows are missing", billread.ErrSummary, p.seq)}
 }
 
 func (p *billParser) index(m map[string]int) {
@@ -317,30 +368,53 @@ func (p *billParser) text(rec []string, col string, line int) (string, error) {
 }
 
 // BillStatus maps a bill's 支付状态 / 退款状态 / 分账状态 cell; the values
-// are undocumented [?], so both the API's words and Chinese ones are read.
+// are undocumented [?], so both the API's words (SUCCESS, FAIL, TIMEOUT,
+// PROCESSING) and Chinese ones are read: a word saying the payment, refund
+// or 分账 is done (…成功, …完成 as 支付完成 / 退款完成 / 分账完成, 已支付,
+// 已退款, 已分账, 已结算 …) is success; 未支付 / 待支付 is not paid.
 // An empty cell is success (the bill lists completed items).
-// A word it does not know is refused (ok false), never read as pending.
+// A word it does not know is refused (ok false), never read as pending;
+// so is a negated word (未完成, 不成功 …) it does not list, never read as
+// the word it negates.
 func BillStatus(s string) (st payrecon.Status, ok bool) {
 	u := strings.ToUpper(strings.TrimSpace(s))
-	switch {
-	case u == "" || u == "SUCCESS" || strings.Contains(u, "成功") || u == "已支付" || u == "已退款" || u == "已分账" || u == "完成" || u == "已完成":
+	switch u {
+	case "", "SUCCESS":
 		return payrecon.StatusSuccess, true
-	case u == "FAIL" || u == "FAILED" || strings.Contains(u, "失败"):
+	case "FAIL", "FAILED":
 		return payrecon.StatusFailed, true
-	case u == "TIMEOUT" || strings.Contains(u, "超时") || strings.Contains(u, "关闭"):
+	case "TIMEOUT":
 		return payrecon.StatusClosed, true
-	case u == "PROCESSING" || strings.Contains(u, "处理中") || strings.Contains(u, "退款中") || strings.Contains(u, "支付中"):
+	case "PROCESSING":
 		return payrecon.StatusPending, true
+	case "未支付", "待支付":
+		return payrecon.StatusNotPaid, true
+	}
+	if strings.ContainsAny(u, "未不非没无") {
+		return "", false
+	}
+	switch {
+	case strings.Contains(u, "失败"):
+		return payrecon.StatusFailed, true
+	case strings.Contains(u, "超时") || strings.Contains(u, "关闭"):
+		return payrecon.StatusClosed, true
+	case strings.Contains(u, "处理中") || strings.Contains(u, "退款中") || strings.Contains(u, "支付中") || strings.Contains(u, "分账中") || strings.Contains(u, "结算中"):
+		return payrecon.StatusPending, true
+	case strings.Contains(u, "成功") || strings.HasSuffix(u, "完成") || doneWords[u]:
+		return payrecon.StatusSuccess, true
 	}
 	return "", false
 }
+
+// doneWords are the "already done" status words read as success.
+var doneWords = map[string]bool{"已支付": true, "已付款": true, "已退款": true, "已分账": true, "已结算": true, "已完成": true}
 
 // status reads a status cell through BillStatus, refusing unknown words.
 func (p *billParser) status(rec []string, col string, line int) (payrecon.Status, error) {
 	v := p.cell(rec, col)
 	st, ok := BillStatus(v)
 	if !ok {
-		return "", p.errAt(line, col, "status: %q is not a documented value", v)
+		return "", p.errAt(line, col, "status %q is not a known status word (read as success, failure, pending, closed or not paid)", v)
 	}
 	return st, nil
 }

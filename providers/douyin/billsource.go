@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/providers/internal/billread"
 )
 
 // BillQuery is the signed query of GET /api/apps/bill for one day and type:
@@ -133,9 +134,19 @@ func (c *Client) billFile(ctx context.Context, day payrecon.Day, billType, name 
 	head, _ := br.Peek(512)
 	if t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte{0xEF, 0xBB, 0xBF}), " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		b, _ := io.ReadAll(io.LimitReader(br, 64<<10))
+		b = bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF})
 		var env envelope
 		if err := json.Unmarshal(b, &env); err != nil {
 			return Summary{}, fmt.Errorf("download %s: answer is neither a bill nor json: %v", name, err)
+		}
+		if env.code() == "0" {
+			// err_no 0 says "ok", yet no table came: never read as an
+			// empty bill, and not the provider refusing either
+			tips := ""
+			if env.ErrTips != "" {
+				tips = fmt.Sprintf(" (err_tips %q)", env.ErrTips)
+			}
+			return Summary{}, &billread.Error{File: name, Err: fmt.Errorf("%w: unexpected JSON answer (err_no 0) where a bill table was expected%s", billread.ErrFormat, tips)}
 		}
 		return Summary{}, fmt.Errorf("download %s: %w", name, billError(providerError(env.code(), env.ErrTips)))
 	}

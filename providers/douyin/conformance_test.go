@@ -55,6 +55,8 @@ func TestConformance(t *testing.T) {
 		{"DocLayoutYuan", sandbox.Options{}},
 		{"FenBareCommaGBKSummary", sandbox.Options{Unit: douyin.UnitFen, Separator: ",", Encoding: sandbox.EncodingGBK, Summary: true}},
 		{"BOM", sandbox.Options{Encoding: sandbox.EncodingUTF8BOM, Summary: true}},
+		{"NumberedDownDoneWords", sandbox.Options{Numbering: sandbox.NumberDown, DoneWords: map[string]string{douyin.BillPayment: "支付完成", douyin.BillRefund: "退款完成", douyin.BillSettle: "分账完成"}}},
+		{"NumberedFromZero", sandbox.Options{Numbering: sandbox.NumberFromZero, Summary: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := mustSandbox(t, tc.opts)

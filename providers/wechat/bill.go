@@ -335,7 +335,10 @@ type tradeSums struct {
 // Payment rows (交易状态 SUCCESS) are KindPayment; REVOKED rows KindPayment
 // with StatusClosed; refund rows (REFUND) KindRefund carrying the original
 // order's numbers and the refund numbers, Status from 退款状态; other states
-// KindOther. Amount is 订单金额 (legacy 总金额; else 应结订单金额) for payments,
+// KindOther. A REVOKED row whose order amounts are zero and whose amount is
+// in 申请退款金额/退款金额 (a payment reversed after it succeeded) is read
+// as a refund row of the original payment; without refund numbers its
+// ProviderRefundNo is the 微信订单号. Amount is 订单金额 (legacy 总金额; else 应结订单金额) for payments,
 // 申请退款金额 (else 退款金额) for refunds; PromotionAmount the coupon;
 // PayerAmount the difference. Fee is 手续费 rounded to the fen.
 func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (Summary, error) {
@@ -467,8 +470,15 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 	bl.CreatedAt = at
 	bl.Status = payrecon.StatusSuccess
 	state := get(vals, tc.state)
-	switch state {
-	case "SUCCESS", "REVOKED":
+	switch {
+	case state == "REVOKED" && orderAmt == 0 && total == 0 && settle == 0 && (applied > 0 || refund > 0):
+		// A payment reversed after it succeeded (撤销) carries the order's
+		// numbers and, in this shape, its amounts in the refund columns:
+		// the refund of the original payment.
+		if err := tc.refundLine(&bl, vals, at, refund, couponRefund, applied, true); err != nil {
+			return bl, err
+		}
+	case state == "SUCCESS" || state == "REVOKED":
 		bl.Kind = payrecon.KindPayment
 		if state == "REVOKED" {
 			bl.Status = payrecon.StatusClosed
@@ -480,36 +490,9 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		// income): the order less non-recharge coupons, not what the payer paid.
 		bl.Settlement = settle
 		bl.FinishedAt = at
-	case "REFUND":
-		bl.Kind = payrecon.KindRefund
-		bl.MerchantRefundNo = zeroNo(get(vals, tc.outRefundNo))
-		bl.ProviderRefundNo = zeroNo(get(vals, tc.refundNo))
-		if bl.MerchantRefundNo == "" && bl.ProviderRefundNo == "" {
-			return bl, billread.Col(ColOutRefundNo, fmt.Errorf("%w: refund row without %s or %s", ErrBillFormat, ColRefundNo, ColOutRefundNo))
-		}
-		bl.Amount = firstNonZero(applied, refund)
-		bl.PromotionAmount = couponRefund
-		bl.PayerAmount = refund - couponRefund
-		bl.Settlement = -refund // 退款金额: what the fund flow debits
-		if bl.Status, err = refundStatuses.Map("status", get(vals, tc.refundStatus)); err != nil {
-			return bl, fmt.Errorf("field %s: %w", ColRefundStatus, err)
-		}
-		// In the ALL bill 交易时间 is the refund's time; the REFUND bill
-		// has the refund's own times and 交易时间 is the payment's.
-		bl.FinishedAt = at
-		if tc.refundDone >= 0 {
-			if t, err := billTime(get(vals, tc.refundDone)); err != nil {
-				return bl, billread.Col(ColRefundDone, err)
-			} else if !t.IsZero() {
-				bl.FinishedAt = t
-			}
-		}
-		if tc.refundAt >= 0 {
-			if t, err := billTime(get(vals, tc.refundAt)); err != nil {
-				return bl, billread.Col(ColRefundAt, err)
-			} else if !t.IsZero() {
-				bl.CreatedAt = t
-			}
+	case state == "REFUND":
+		if err := tc.refundLine(&bl, vals, at, refund, couponRefund, applied, false); err != nil {
+			return bl, err
 		}
 	default:
 		bl.Kind = payrecon.KindOther
@@ -521,6 +504,52 @@ func (tc tradeCols) line(vals []string, sums *tradeSums) (payrecon.BillLine, err
 		bl.Type = strings.TrimSpace(bl.Type + " " + state)
 	}
 	return bl, nil
+}
+
+// refundLine fills bl as a refund row: the original order's numbers are set
+// already, the refund's come from 商户退款单号/微信退款单号. A revoke (REVOKED
+// row with its amounts in the refund columns) may print no refund number
+// ("0" or empty): its key is then the 微信订单号 of the payment it reverses.
+func (tc tradeCols) refundLine(bl *payrecon.BillLine, vals []string, at time.Time, refund, couponRefund, applied int64, revoke bool) error {
+	var err error
+	bl.Kind = payrecon.KindRefund
+	bl.MerchantRefundNo = zeroNo(get(vals, tc.outRefundNo))
+	bl.ProviderRefundNo = zeroNo(get(vals, tc.refundNo))
+	if revoke && bl.MerchantRefundNo == "" && bl.ProviderRefundNo == "" {
+		bl.ProviderRefundNo = bl.ProviderTxnNo
+	}
+	if bl.MerchantRefundNo == "" && bl.ProviderRefundNo == "" {
+		what := "refund row"
+		if revoke {
+			what = "REVOKED row"
+		}
+		return billread.Col(ColOutRefundNo, fmt.Errorf("%w: %s without %s or %s", ErrBillFormat, what, ColRefundNo, ColOutRefundNo))
+	}
+	bl.Amount = firstNonZero(applied, refund)
+	bl.PromotionAmount = couponRefund
+	bl.PayerAmount = refund - couponRefund
+	bl.Settlement = -refund // 退款金额: what the fund flow debits
+	if bl.Status, err = refundStatuses.Map("status", get(vals, tc.refundStatus)); err != nil {
+		return fmt.Errorf("field %s: %w", ColRefundStatus, err)
+	}
+	// In the ALL bill 交易时间 is the refund's time; the REFUND bill
+	// has the refund's own times and 交易时间 is the payment's.
+	bl.FinishedAt = at
+	if tc.refundDone >= 0 {
+		if t, err := billTime(get(vals, tc.refundDone)); err != nil {
+			return billread.Col(ColRefundDone, err)
+		} else if !t.IsZero() {
+			bl.FinishedAt = t
+		}
+	}
+	if tc.refundAt >= 0 {
+		if t, err := billTime(get(vals, tc.refundAt)); err != nil {
+			return billread.Col(ColRefundAt, err)
+		} else if !t.IsZero() {
+			bl.CreatedAt = t
+		}
+	}
+	return nil
 }
 
 // column parses the amount in column i (absent or empty: zero).
@@ -701,12 +730,14 @@ func ParseFundFlowBill(r io.Reader, name string, fn func(payrecon.BillLine) erro
 		if err != nil {
 			return sum, lr.wrap(err)
 		}
-		if bl.Settlement >= 0 {
-			nIn++
-			in += bl.Settlement
-		} else {
+		// Counted by 收支类型 (fc.line accepted only 收入 or 支出), not by the
+		// sign of Settlement: a 支出 of 0.00 is one of the 支出笔数.
+		if get(lr.vals, fc.dir) == "支出" {
 			nOut++
-			out -= bl.Settlement
+			out += bl.Amount
+		} else {
+			nIn++
+			in += bl.Amount
 		}
 		bl.File, bl.LineNo = name, lr.n
 		sum.Lines++

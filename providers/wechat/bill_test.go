@@ -3,6 +3,7 @@ package wechat_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,6 +296,110 @@ func TestParseFundFlowBill(t *testing.T) {
 	bad := bytes.Replace(mustRead(t, "fundflow.csv"), []byte("`2.0,`0.02"), []byte("`2.0,`0.03"), 1)
 	_, err = wechat.ParseFundFlowBill(bytes.NewReader(bad), "ff.csv", func(payrecon.BillLine) error { return nil })
 	if !errors.Is(err, wechat.ErrSummaryMismatch) || !strings.Contains(err.Error(), "支出金额 says 0.03") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A 支出 row of 0.00 is one of the 支出笔数: the summary count goes by
+// 收支类型, not by the sign of the amount.
+func TestParseFundFlowBill_ZeroExpense(t *testing.T) {
+	text := string(mustRead(t, "fundflow.csv"))
+	zero := "`2021-02-01 23:10:00,`4200000920202102013333333333,`1601959334202102010000000004,`扣除交易手续费,`扣除交易手续费,`支出,`0.00,`0.21,`system,`,`\n"
+	i := strings.Index(text, "资金流水总笔数")
+	text = text[:i] + zero + text[i:]
+	text = strings.Replace(text, "`3.0,`1.0,`0.23,`2.0,`0.02", "`4.0,`1.0,`0.23,`3.0,`0.02", 1)
+	var lines []payrecon.BillLine
+	sum, err := wechat.ParseFundFlowBill(strings.NewReader(text), "ff0.csv", func(l payrecon.BillLine) error {
+		lines = append(lines, l)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 4 || sum.IncomeCount != 1 || sum.ExpenseCount != 3 || sum.Income != 23 || sum.Expense != 2 {
+		t.Fatalf("%d lines, summary %+v", len(lines), sum)
+	}
+	if z := lines[3]; z.Settlement != 0 || z.Amount != 0 || z.Kind != payrecon.KindOther {
+		t.Fatalf("zero 支出 line %+v", z)
+	}
+	// Counted as income it would not match: 收入笔数 1 must stay 1.
+	bad := strings.Replace(text, "`4.0,`1.0,`0.23,`3.0,`0.02", "`4.0,`2.0,`0.23,`2.0,`0.02", 1)
+	_, err = wechat.ParseFundFlowBill(strings.NewReader(bad), "ff0.csv", func(payrecon.BillLine) error { return nil })
+	if !errors.Is(err, wechat.ErrSummaryMismatch) || !strings.Contains(err.Error(), "收入笔数 says 2, the bill has 1") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// allBill builds an ALL trade bill from detail rows (values without the
+// backticks) and a summary computed by the caller.
+func allBill(rows [][]string, summary string) string {
+	var b strings.Builder
+	b.WriteString("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\n")
+	for _, r := range rows {
+		b.WriteString("`" + strings.Join(r, ",`") + "\n")
+	}
+	b.WriteString("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\n")
+	b.WriteString(summary + "\n")
+	return b.String()
+}
+
+// revokedRow is an ALL-bill REVOKED row: order amounts settle/order, refund
+// columns refundNo/outRefundNo/refund/applied/status.
+func revokedRow(txn, order, settle, refundNo, outRefundNo, refund, status, orderAmt, applied string) []string {
+	return []string{"2021-02-01 16:25:00", "wx81be3101902f7cb2", "1601959334", "0", "", txn, order, "ofyak5lCyFIsihOYEX0Zx9smR0g2",
+		"MICROPAY", "REVOKED", "OTHERS", "CNY", settle, "0.00", refundNo, outRefundNo, refund, "0.00", "", status,
+		"撤销的付款码", "", "0.00000", "0.60%", orderAmt, applied, ""}
+}
+
+// A REVOKED row carrying its amount in the refund columns (order amounts
+// 0.00) is the refund of the original payment, keyed by the 微信订单号 when
+// it has no refund numbers; a REVOKED row with order amounts stays a closed
+// payment.
+func TestParseTradeBill_RevokedRefundShape(t *testing.T) {
+	text := allBill([][]string{
+		// refund numbers "0", 退款状态 empty: applied amount, key = 微信订单号
+		revokedRow("4200000922202102014836880594", "S1", "0.00", "0", "0", "3.00", "", "0.00", "3.00"),
+		// refund numbers blank, only 退款金额, PROCESSING
+		revokedRow("4200000922202102014836880595", "S2", "0.00", "", "", "1.50", "PROCESSING", "0.00", "0.00"),
+		// refund numbers printed: they are the key
+		revokedRow("4200000922202102014836880596", "S3", "0.00", "50300000000000000003", "R3", "0.20", "SUCCESS", "0.00", "0.20"),
+		// the shape read so far: amounts in the order columns
+		revokedRow("4200000922202102014836880597", "S4", "2.00", "0", "0", "0.00", "", "2.00", "0.00"),
+	}, "`4,`2.00,`4.70,`0.00,`0.00,`2.00,`3.20")
+	lines, sum, err := parseAll(t, []byte(text), "revoked.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 4 || sum.Count != 4 || sum.Refund != 470 || sum.RefundApplied != 320 {
+		t.Fatalf("%d lines, summary %+v", len(lines), sum)
+	}
+	for i, want := range []struct {
+		kind            payrecon.Kind
+		status          payrecon.Status
+		amount, settled int64
+		refundNo, outNo string
+	}{
+		{payrecon.KindRefund, payrecon.StatusSuccess, 300, -300, "4200000922202102014836880594", ""},
+		{payrecon.KindRefund, payrecon.StatusPending, 150, -150, "4200000922202102014836880595", ""},
+		{payrecon.KindRefund, payrecon.StatusSuccess, 20, -20, "50300000000000000003", "R3"},
+		{payrecon.KindPayment, payrecon.StatusClosed, 200, 200, "", ""},
+	} {
+		l := lines[i]
+		if l.Kind != want.kind || l.Status != want.status || l.Amount != want.amount || l.Settlement != want.settled ||
+			l.ProviderRefundNo != want.refundNo || l.MerchantRefundNo != want.outNo || l.MerchantOrderNo != fmt.Sprintf("S%d", i+1) {
+			t.Fatalf("line %d: %+v, want %+v", i+2, l, want)
+		}
+	}
+	// A REVOKED refund with an unknown 退款状态 is refused, naming the line.
+	bad := allBill([][]string{revokedRow("4200000922202102014836880594", "S1", "0.00", "0", "0", "3.00", "WHATEVER", "0.00", "3.00")},
+		"`1,`0.00,`3.00,`0.00,`0.00,`0.00,`3.00")
+	if _, _, err := parseAll(t, []byte(bad), "revoked.csv"); err == nil || !strings.Contains(err.Error(), "revoked.csv line 2") || !strings.Contains(err.Error(), "退款状态") {
+		t.Fatalf("err = %v", err)
+	}
+	// ... and one without any number to key it by.
+	bad = allBill([][]string{revokedRow("", "S1", "0.00", "0", "0", "3.00", "", "0.00", "3.00")},
+		"`1,`0.00,`3.00,`0.00,`0.00,`0.00,`3.00")
+	if _, _, err := parseAll(t, []byte(bad), "revoked.csv"); !errors.Is(err, wechat.ErrBillFormat) || !strings.Contains(err.Error(), "REVOKED row without") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -162,3 +162,29 @@ func TestBill_TradeSettlementAgreesWithFundFlow(t *testing.T) {
 		t.Fatalf("coupon payment credited %d (payer %d), want the order's 12345", p.Settlement, p.PayerAmount)
 	}
 }
+
+// A sandbox printing the refund as a REVOKED row with its amount in the
+// refund columns (a payment reversed after it succeeded, under the original
+// order's numbers): Bill reads it as the refund of that payment, keyed by
+// its 微信订单号, and the bill's summary still checks.
+func TestBill_RevokedRefundThroughSandbox(t *testing.T) {
+	sb := sandbox.New(billScenario(), sandbox.Options{Now: fixedNow, RevokedRefunds: true})
+	t.Cleanup(sb.Close)
+	c := MustClient(t, sb.MerchantConfig())
+	lines, f, err := collect(t, c, testDay, payrecon.BillTrade)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 3 || f.SummaryCount != 3 || f.SummaryRefund != 2000 {
+		t.Fatalf("%d lines, file %+v", len(lines), f)
+	}
+	r := lines[2]
+	if r.Kind != payrecon.KindRefund || r.Status != payrecon.StatusSuccess || r.Amount != 2000 || r.Settlement != -2000 ||
+		r.MerchantOrderNo != "O1" || r.ProviderTxnNo != "4200000001" || r.ProviderRefundNo != "4200000001" || r.MerchantRefundNo != "" ||
+		r.Fee != -12 || r.Type != "JSAPI" {
+		t.Fatalf("revoked refund %+v", r)
+	}
+	if err := payrecon.PolicyFor(payrecon.Account{Currency: "CNY"}, c).CheckLine(r, testDay); err != nil {
+		t.Fatalf("revoked refund line does not validate: %v", err)
+	}
+}

@@ -180,7 +180,7 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		if err := json.Unmarshal(pt, &t); err != nil {
 			return nil, fmt.Errorf("%w: transaction plaintext: %v", ErrCallbackFormat, err)
 		}
-		if err := c.checkMerchant(t.MchID, t.SpMchID, t.SubMchID); err != nil {
+		if err := c.checkMerchant(t.MchID, t.SpMchID, t.SubMchID, false); err != nil {
 			return nil, err
 		}
 		if t.TransactionID == "" || t.OutTradeNo == "" {
@@ -220,7 +220,9 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 		if err := json.Unmarshal(pt, &r); err != nil {
 			return nil, fmt.Errorf("%w: refund plaintext: %v", ErrCallbackFormat, err)
 		}
-		if err := c.checkMerchant(r.MchID, "", ""); err != nil {
+		// A partner refund notification names its sub-merchant: one for
+		// another sub-merchant, or naming none, is not this account's.
+		if err := c.checkMerchant(r.MchID, r.SpMchID, r.SubMchID, true); err != nil {
 			return nil, err
 		}
 		if r.RefundID == "" || r.OutRefundNo == "" || r.TransactionID == "" || r.OutTradeNo == "" {
@@ -261,11 +263,17 @@ func (c *Client) entries(n Notification, pt []byte) ([]payrecon.LedgerEntry, err
 	return nil, nil
 }
 
-// checkMerchant rejects a notification addressed to another merchant.
-func (c *Client) checkMerchant(mchid, spMchID, subMchID string) error {
+// checkMerchant rejects a notification addressed to another merchant: in
+// partner mode sp_mchid and sub_mchid, when given, must be this account's
+// service provider and sub-merchant; needSub also refuses a notification
+// naming no sub-merchant.
+func (c *Client) checkMerchant(mchid, spMchID, subMchID string, needSub bool) error {
 	if c.partner() {
 		if spMchID != "" && spMchID != c.cfg.MchID || subMchID != "" && subMchID != c.cfg.SubMchID {
 			return fmt.Errorf("%w: notification for merchant %s/%s, this account is %s/%s", ErrCallbackFormat, spMchID, subMchID, c.cfg.MchID, c.cfg.SubMchID)
+		}
+		if needSub && subMchID == "" {
+			return fmt.Errorf("%w: notification names no sub_mchid, this account is sub-merchant %s of %s", ErrCallbackFormat, c.cfg.SubMchID, c.cfg.MchID)
 		}
 		return nil
 	}

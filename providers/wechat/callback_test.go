@@ -3,6 +3,7 @@ package wechat_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -218,5 +219,60 @@ func TestVerifyCallback_Sandbox(t *testing.T) {
 	}
 	if r := c.Reply(errors.New("store down")); r.Status != http.StatusInternalServerError || !bytes.Contains(r.Body, []byte(`"FAIL"`)) {
 		t.Fatalf("store failure reply %+v", r)
+	}
+}
+
+// In partner mode a refund notification names the sub-merchant (sp_mchid,
+// sub_mchid): an authentic one for another sub-merchant, or one naming
+// none, is refused; the sub-merchant's own is accepted.
+func TestVerifyCallback_PartnerRefundSubMerchant(t *testing.T) {
+	sc := billScenario()
+	sb := sandbox.New(sc, sandbox.Options{Now: fixedNow, SubMchID: "1900000110"})
+	t.Cleanup(sb.Close)
+	req := func(cb scenario.Callback) payrecon.CallbackRequest {
+		return payrecon.CallbackRequest{Account: "acct", Header: cb.Header, Body: cb.Body, ReceivedAt: fixedNow()}
+	}
+	cb, err := sb.RefundCallback(sc.Refunds[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pt, err := wechat.DecodeNotification(cb.Body, sb.APIv3Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(pt, []byte(`"sp_mchid":"1900000109"`)) || !bytes.Contains(pt, []byte(`"sub_mchid":"1900000110"`)) || bytes.Contains(pt, []byte(`"mchid"`)) {
+		t.Fatalf("partner refund notification plaintext %s, want sp_mchid and sub_mchid", pt)
+	}
+
+	own := MustClient(t, sb.MerchantConfig())
+	got, err := own.VerifyCallback(req(cb))
+	if err != nil || len(got.Entries) != 1 || got.Entries[0].ProviderRefundNo != "5030000001" {
+		t.Fatalf("own sub-merchant's refund: %+v %v", got, err)
+	}
+
+	otherCfg := sb.MerchantConfig()
+	otherCfg.SubMchID = "1900000111"
+	other := MustClient(t, otherCfg)
+	_, err = other.VerifyCallback(req(cb))
+	if !errors.Is(err, wechat.ErrCallbackFormat) || !strings.Contains(err.Error(), "1900000110") || !strings.Contains(err.Error(), "1900000111") {
+		t.Fatalf("another sub-merchant's refund: %v", err)
+	}
+	if r := other.Reply(err); r.Status != http.StatusBadRequest {
+		t.Fatalf("reply %+v", r)
+	}
+
+	// Authentic, but naming no sub-merchant (the direct-mode shape).
+	var obj map[string]any
+	if err := json.Unmarshal(pt, &obj); err != nil {
+		t.Fatal(err)
+	}
+	delete(obj, "sub_mchid")
+	bare, _ := json.Marshal(obj)
+	cb, err = sb.Notify(wechat.EventRefundSuccess, "refund", "退款成功", bare, sandbox.NotifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := own.VerifyCallback(req(cb)); !errors.Is(err, wechat.ErrCallbackFormat) || !strings.Contains(err.Error(), "names no sub_mchid") {
+		t.Fatalf("refund naming no sub-merchant: %v", err)
 	}
 }

@@ -25,8 +25,8 @@ func (c *Client) BillColumns(bill payrecon.BillKind, kind payrecon.Kind) payreco
 }
 
 // tradeColumns: the ALL trade bill. 交易状态 decides the kind (SUCCESS and
-// REVOKED payments, REFUND refunds, anything else other) and a payment's
-// status; a refund row carries the original order's numbers in the order
+// REVOKED payments, REFUND refunds and REVOKED rows with their amount in
+// the refund columns, anything else other) and a payment's status; a refund row carries the original order's numbers in the order
 // columns and its status in 退款状态. The ALL bill has no 退款申请时间 or
 // 退款成功时间 (REFUND layout only): a refund's times are its 交易时间.
 // Amount is 订单金额 (申请退款金额 for a refund), falling back to the legacy

@@ -42,9 +42,12 @@ type Transaction struct {
 
 // RefundObject is the v3 refund object: the refund query's and apply
 // refund's answer. Refund notifications carry a subset (RefundStatus
-// instead of Status).
+// instead of Status) and name the merchant: mchid, or in partner mode
+// sp_mchid and sub_mchid.
 type RefundObject struct {
 	MchID               string `json:"mchid,omitempty"`
+	SpMchID             string `json:"sp_mchid,omitempty"`
+	SubMchID            string `json:"sub_mchid,omitempty"`
 	RefundID            string `json:"refund_id"`
 	OutRefundNo         string `json:"out_refund_no"`
 	TransactionID       string `json:"transaction_id"`

@@ -64,7 +64,23 @@ type Options struct {
 	// of that rate (payrecon.FeeFor of its amount; returned on a refund):
 	// it is out of the 分账方和分账金额 like the 技术服务费.
 	CommissionPPM int64
+	// Numbering is how 序号 counts the data rows (its values are
+	// undocumented [?]): NumberFromOne (default: 1, 2, 3…), NumberFromZero
+	// (0, 1, 2…) or NumberDown (N, …, 2, 1).
+	Numbering string
+	// DoneWords, by bill type (douyin.BillPayment, BillRefund, BillSettle),
+	// is the word printed in the 支付状态 / 退款状态 / 分账状态 cell of a
+	// completed row instead of the API's SUCCESS (the bills' value formats
+	// are undocumented [?]): e.g. 支付完成, 退款完成, 分账完成.
+	DoneWords map[string]string
 }
+
+// 序号 numberings the sandbox can print (Options.Numbering).
+const (
+	NumberFromOne  = "from-one"
+	NumberFromZero = "from-zero"
+	NumberDown     = "down"
+)
 
 // Sandbox is a running fake ecpay v1 server.
 type Sandbox struct {
@@ -104,6 +120,14 @@ func New(sc *scenario.Scenario, opts Options) (*Sandbox, error) {
 	case EncodingUTF8, EncodingUTF8BOM, EncodingGBK:
 	default:
 		return nil, fmt.Errorf("sandbox encoding %q", opts.Encoding)
+	}
+	if opts.Numbering == "" {
+		opts.Numbering = NumberFromOne
+	}
+	switch opts.Numbering {
+	case NumberFromOne, NumberFromZero, NumberDown:
+	default:
+		return nil, fmt.Errorf("sandbox numbering %q", opts.Numbering)
 	}
 	s := &Sandbox{sc: sc, opts: opts, salt: randomHex(16), token: randomHex(12)}
 	mux := http.NewServeMux()
@@ -398,15 +422,55 @@ func (s *Sandbox) bill(w http.ResponseWriter, r *http.Request) {
 	s.serveTampered(w, day, q.Get("bill_type"), out)
 }
 
-// table writes header-first rows joined by the separator.
+// table collects header-first rows, joined by the separator; data rows
+// (item) get their 序号 in front when the table is rendered.
 type table struct {
-	b   bytes.Buffer
-	sep string
+	rows      [][]string
+	items     []int // indexes in rows of the data rows
+	sep       string
+	numbering string
 }
 
-func (t *table) row(cells ...string) {
-	t.b.WriteString(strings.Join(cells, t.sep))
-	t.b.WriteString("\n")
+func (s *Sandbox) table() *table { return &table{sep: s.opts.Separator, numbering: s.opts.Numbering} }
+
+// row adds a row as is (the header, a summary).
+func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+
+// item adds a data row; its 序号 cell is added by bytes.
+func (t *table) item(cells ...string) {
+	t.items = append(t.items, len(t.rows))
+	t.rows = append(t.rows, cells)
+}
+
+func (t *table) bytes() []byte {
+	seq := map[int]string{}
+	for k, i := range t.items {
+		n := k + 1
+		switch t.numbering {
+		case NumberFromZero:
+			n = k
+		case NumberDown:
+			n = len(t.items) - k
+		}
+		seq[i] = fmt.Sprint(n)
+	}
+	var b bytes.Buffer
+	for i, cells := range t.rows {
+		if n, ok := seq[i]; ok {
+			cells = append([]string{n}, cells...)
+		}
+		b.WriteString(strings.Join(cells, t.sep))
+		b.WriteString("\n")
+	}
+	return b.Bytes()
+}
+
+// done is the status word of a completed row of a bill type.
+func (s *Sandbox) done(billType string) string {
+	if w := s.opts.DoneWords[billType]; w != "" {
+		return w
+	}
+	return "SUCCESS"
 }
 
 func (s *Sandbox) amount(fen int64) string {
@@ -438,24 +502,24 @@ func (s *Sandbox) summary(t *table, width, amountCol, n int, total int64) {
 func fmtTime(t time.Time) string { return t.In(payrecon.Shanghai).Format(timeLayout) }
 
 func (s *Sandbox) paymentBill(day payrecon.Day) []byte {
-	t := &table{sep: s.opts.Separator}
+	t := s.table()
 	t.row("序号", "支付时间", "商户号", "openId", "订单号", "平台订单号", "渠道订单号", "订单金额", "支付方式", "支付状态")
 	var total int64
 	ps := s.sc.BillPayments(day)
-	for i, p := range ps {
-		t.row(fmt.Sprint(i+1), fmtTime(p.PaidAt), MerchantUID, p.OpenID, p.MerchantOrderNo, p.ProviderTxnNo, channelNo(p.ProviderTxnNo), s.amount(p.Amount), "微信", "SUCCESS")
+	for _, p := range ps {
+		t.item(fmtTime(p.PaidAt), MerchantUID, p.OpenID, p.MerchantOrderNo, p.ProviderTxnNo, channelNo(p.ProviderTxnNo), s.amount(p.Amount), "微信", s.done(douyin.BillPayment))
 		total += p.Amount
 	}
 	s.summary(t, 10, 7, len(ps), total)
-	return t.b.Bytes()
+	return t.bytes()
 }
 
 func (s *Sandbox) refundBill(day payrecon.Day) []byte {
-	t := &table{sep: s.opts.Separator}
+	t := s.table()
 	t.row("序号", "退款时间", "商户号", "openId", "订单号", "渠道订单号", "订单金额", "支付方式", "退款类型", "退款单号", "平台退款单号", "退款状态", "退款完成时间", "退款金额")
 	var total int64
 	rs := s.sc.BillRefunds(day)
-	for i, rf := range rs {
+	for _, rf := range rs {
 		p, _ := s.sc.FindPayment(rf.MerchantOrderNo, rf.ProviderTxnNo)
 		typ := "部分退款"
 		if rf.Amount == p.Amount {
@@ -465,19 +529,19 @@ func (s *Sandbox) refundBill(day payrecon.Day) []byte {
 		if created.IsZero() {
 			created = rf.FinishedAt
 		}
-		t.row(fmt.Sprint(i+1), fmtTime(created), MerchantUID, p.OpenID, rf.MerchantOrderNo, channelNo(rf.ProviderTxnNo), s.amount(p.Amount), "微信", typ,
-			rf.MerchantRefundNo, rf.ProviderRefundNo, "SUCCESS", fmtTime(rf.FinishedAt), s.amount(rf.Amount))
+		t.item(fmtTime(created), MerchantUID, p.OpenID, rf.MerchantOrderNo, channelNo(rf.ProviderTxnNo), s.amount(p.Amount), "微信", typ,
+			rf.MerchantRefundNo, rf.ProviderRefundNo, s.done(douyin.BillRefund), fmtTime(rf.FinishedAt), s.amount(rf.Amount))
 		total += rf.Amount
 	}
 	s.summary(t, 14, 13, len(rs), total)
-	return t.b.Bytes()
+	return t.bytes()
 }
 
 // SettleFeePPM is the 技术服务费 rate the sandbox prints in settle bills.
 const SettleFeePPM = 10000
 
 func (s *Sandbox) settleBill(day payrecon.Day) []byte {
-	t := &table{sep: s.opts.Separator}
+	t := s.table()
 	t.row("序号", "分账时间", "商户号", "openId", "订单号", "平台订单号", "渠道订单号", "订单金额", "支付方式", "分账单号", "分账状态", "分账方和分账金额", "技术服务费", "抽佣金额")
 	var total int64
 	n := 0
@@ -491,8 +555,8 @@ func (s *Sandbox) settleBill(day payrecon.Day) []byte {
 		}
 		row := func(at time.Time, p scenario.Payment, amount, fee, com int64) {
 			n++
-			t.row(fmt.Sprint(n), fmtTime(at), MerchantUID, p.OpenID, p.MerchantOrderNo, p.ProviderTxnNo, channelNo(p.ProviderTxnNo), s.signed(amount), "微信",
-				"S"+p.ProviderTxnNo+fmt.Sprint(n), "SUCCESS", MerchantUID+":"+s.signed(amount-fee-com), s.signed(fee), s.signed(com))
+			t.item(fmtTime(at), MerchantUID, p.OpenID, p.MerchantOrderNo, p.ProviderTxnNo, channelNo(p.ProviderTxnNo), s.signed(amount), "微信",
+				"S"+p.ProviderTxnNo+fmt.Sprint(n), s.done(douyin.BillSettle), MerchantUID+":"+s.signed(amount-fee-com), s.signed(fee), s.signed(com))
 			total += amount
 		}
 		for _, p := range s.sc.BillPayments(day) {
@@ -520,10 +584,10 @@ func (s *Sandbox) settleBill(day payrecon.Day) []byte {
 			orderNo = "O" + o.ProviderTxnNo
 		}
 		fee := payrecon.FeeFor(o.Amount, SettleFeePPM)
-		t.row(fmt.Sprint(n), fmtTime(o.At), MerchantUID, p.OpenID, orderNo, o.ProviderTxnNo, channelNo(o.ProviderTxnNo), s.amount(o.Amount), "微信",
-			"S"+o.ProviderTxnNo, "SUCCESS", MerchantUID+":"+s.amount(o.Amount-fee), s.amount(fee), s.amount(0))
+		t.item(fmtTime(o.At), MerchantUID, p.OpenID, orderNo, o.ProviderTxnNo, channelNo(o.ProviderTxnNo), s.amount(o.Amount), "微信",
+			"S"+o.ProviderTxnNo, s.done(douyin.BillSettle), MerchantUID+":"+s.amount(o.Amount-fee), s.amount(fee), s.amount(0))
 		total += o.Amount
 	}
 	s.summary(t, 14, 7, n, total)
-	return t.b.Bytes()
+	return t.bytes()
 }

@@ -78,9 +78,13 @@ func (s *Sandbox) tradeBill(day payrecon.Day) []byte {
 		if f > 0 {
 			f = -f // the fee a refund returns is printed negative
 		}
+		state, refundNo, outRefundNo, refundType, refundStatus := "REFUND", r.ProviderRefundNo, r.MerchantRefundNo, "ORIGINAL", "SUCCESS"
+		if s.revoked {
+			state, refundNo, outRefundNo, refundType, refundStatus = "REVOKED", "0", "0", "", ""
+		}
 		row(&b, billTime(r.FinishedAt), AppID, MchID, s.sub(), "", r.ProviderTxnNo, r.MerchantOrderNo, p.OpenID,
-			"JSAPI", "REFUND", "OTHERS", "CNY", "0.00", "0.00", r.ProviderRefundNo, r.MerchantRefundNo,
-			y(r.Amount), y(coupon), "ORIGINAL", "SUCCESS", clean(p.Product), clean(p.Payload), fee5(f),
+			"JSAPI", state, "OTHERS", "CNY", "0.00", "0.00", refundNo, outRefundNo,
+			y(r.Amount), y(coupon), refundType, refundStatus, clean(p.Product), clean(p.Payload), fee5(f),
 			rate(p.FeeRatePPM), "0.00", y(r.Amount), "")
 		n++
 		refund += r.Amount

@@ -113,7 +113,10 @@ func (s *Sandbox) RefundCallbackWith(r scenario.Refund, o NotifyOptions) (scenar
 	}
 	r, total := s.fillOrder(r)
 	obj := refundObject(r, total)
-	obj.MchID = MchID // the service provider in partner mode
+	obj.MchID = MchID
+	if s.subMchID != "" { // partner mode: the service provider and the sub-merchant
+		obj.MchID, obj.SpMchID, obj.SubMchID = "", MchID, s.subMchID
+	}
 	obj.RefundStatus, obj.Status = obj.Status, ""
 	obj.CreateTime, obj.Channel, obj.FundsAccount = "", "", ""
 	obj.Amount.Currency = ""

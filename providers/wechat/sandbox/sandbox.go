@@ -64,6 +64,13 @@ type Options struct {
 	// is the service provider, SubMchID the sub-merchant, and the partner
 	// paths and parameters are required.
 	SubMchID string
+	// RevokedRefunds makes the trade bill print every refund the way
+	// WeChat Pay prints a payment reversed (撤销) after it succeeded, under
+	// the original order's numbers: 交易状态 REVOKED, 应结订单金额 and
+	// 订单金额 0.00, the amount in 退款金额 and 申请退款金额, 微信退款单号
+	// and 商户退款单号 "0", 退款类型 and 退款状态 empty. Such a row has no
+	// refund number of its own: its key is the 微信订单号.
+	RevokedRefunds bool
 }
 
 // Sandbox is a running fake WeChat Pay server.
@@ -75,6 +82,7 @@ type Sandbox struct {
 	keys      *keySet
 
 	subMchID string // partner mode when set
+	revoked  bool   // Options.RevokedRefunds
 	serial   string // Wechatpay-Serial the sandbox signs with
 	keyText  []byte // what MerchantConfig lists as the platform key
 	apiv3    []byte
@@ -151,7 +159,7 @@ func New(sc *scenario.Scenario, opts Options) *Sandbox {
 	if sc == nil {
 		sc = &scenario.Scenario{}
 	}
-	s := &Sandbox{sc: sc, now: opts.Now, keys: ks, tokens: map[string][]byte{}, subMchID: opts.SubMchID}
+	s := &Sandbox{sc: sc, now: opts.Now, keys: ks, tokens: map[string][]byte{}, subMchID: opts.SubMchID, revoked: opts.RevokedRefunds}
 	if s.now == nil {
 		s.now = time.Now
 	}
