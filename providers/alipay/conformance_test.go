@@ -21,7 +21,9 @@ func TestConformance(t *testing.T) {
 		if empty {
 			name = "EmptyFields"
 		}
-		t.Run(name, func(t *testing.T) { conformance(t, sandbox.Options{Now: fixedNow, NotifyNow: notifyNow, EmptyFields: empty}) })
+		t.Run(name, func(t *testing.T) {
+			conformance(t, sandbox.Options{Now: fixedNow, NotifyNow: notifyNow, EmptyFields: empty})
+		})
 	}
 }
 
