@@ -211,8 +211,16 @@ func containsParam(body, name, value string) bool {
 // provider number: they match by out_request_no). One payment whose
 // notification never arrived must come out as missing_in_ledger; a fund
 // bill moving one yuan less than the trade bill explains is a
-// settlement_mismatch on a re-run.
+// settlement_mismatch on a re-run. The same day with its promotion funded by
+// Alipay (支付宝优惠: the buyer pays less, the merchant receives the whole
+// order amount) settles exactly too.
 func TestRunDayAlipaySettlement(t *testing.T) {
+	for _, funded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("alipayFunded=%v", funded), func(t *testing.T) { alipaySettlementDay(t, funded) })
+	}
+}
+
+func alipaySettlementDay(t *testing.T, alipayFunded bool) {
 	db := storetest.Open(t, store.SQLite)
 	ctx := context.Background()
 	clk := &jobstest.Clock{}
@@ -230,7 +238,7 @@ func TestRunDayAlipaySettlement(t *testing.T) {
 			{MerchantRefundNo: "R1", MerchantOrderNo: "O1", ProviderTxnNo: "2026112022001400000000000001", Status: payrecon.StatusSuccess, Amount: 2345, PayerAmount: 2345, Fee: -14, CreatedAt: at(12, 0), FinishedAt: at(12, 1)},
 		},
 	}
-	sb := sandbox.New(sc, sandbox.Options{Now: clk.Now})
+	sb := sandbox.New(sc, sandbox.Options{Now: clk.Now, AlipayFunded: alipayFunded})
 	t.Cleanup(sb.Close)
 	cfg := sb.MerchantConfig()
 	cfg.Account = "ali"

@@ -492,6 +492,13 @@ func (tc tradeCols) line(vals []string) (l payrecon.BillLine, received, discount
 		l.Kind = payrecon.KindOther
 		l.Fee = fee
 	}
+	if l.Kind != payrecon.KindOther && get(vals, tc.received) != "" {
+		// What the merchant receives (or gives back): the order amount
+		// less the merchant's own discount only. Alipay funds its red
+		// packets, 集分宝 and discounts, so the fund bill moves 商家实收,
+		// not the buyer's payment: the settlement check nets this.
+		l.Settlement = received
+	}
 	return l, received, discount, nil
 }
 

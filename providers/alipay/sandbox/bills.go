@@ -45,14 +45,28 @@ func billTime(t time.Time) string {
 
 func cnDate(t time.Time) string { return t.In(payrecon.Shanghai).Format("2006年01月02日 15:04:05") }
 
-// tradeRow is one 业务明细 row (25 columns).
-func tradeRow(txn, order, typ, product string, created, finished time.Time, total, received, merDisc, fee int64, refundNo, remark string) string {
+// tradeRow is one 业务明细 row (25 columns); disc is the promotion, Alipay's
+// (支付宝优惠) when alipayFunded, else the merchant's (商家优惠).
+func tradeRow(txn, order, typ, product string, created, finished time.Time, total, received, disc, fee int64, refundNo, remark string, alipayFunded bool) string {
+	alipayDisc, merDisc := "0.00", yuan(disc)
+	if alipayFunded {
+		alipayDisc, merDisc = yuan(disc), "0.00"
+	}
 	return strings.Join([]string{
 		tab(txn), tab(order), tab(typ), clean(product), billTime(created), billTime(finished),
 		tab(""), tab(""), tab(""), tab(""), tab("*测(159***20)"),
-		yuan(total), yuan(received), "0.00", "0.00", "0.00", yuan(merDisc), "0.00", "", tab("0.00"), "0.00",
+		yuan(total), yuan(received), "0.00", "0.00", alipayDisc, merDisc, "0.00", "", tab("0.00"), "0.00",
 		tab(refundNo), yuan(fee), "0.00", clean(remark),
 	}, ",")
+}
+
+// received is what the merchant receives of amount with promotion promo:
+// all of it when Alipay funds the promotion.
+func (s *Sandbox) received(amount, promo int64) int64 {
+	if s.opts.AlipayFunded {
+		return amount
+	}
+	return amount - promo
 }
 
 // TradeBill renders the 业务明细.csv and 业务明细(汇总).csv texts (UTF-8) of day.
@@ -66,20 +80,26 @@ func (s *Sandbox) TradeBill(day payrecon.Day) (detail, summary string) {
 	line(TradeHeader)
 	var nT, nR, recT, recR, discT, discR, totT, totR, feeT int64
 	for _, p := range s.sc.BillPayments(day) {
-		rec := p.Amount - p.PromotionAmount
-		line(tradeRow(p.ProviderTxnNo, p.MerchantOrderNo, "交易", p.Product, p.CreatedAt, p.PaidAt, p.Amount, rec, p.PromotionAmount, p.Fee, "", p.Payload))
-		nT, recT, discT, totT, feeT = nT+1, recT+rec, discT+p.PromotionAmount, totT+p.Amount, feeT+p.Fee
+		rec := s.received(p.Amount, p.PromotionAmount)
+		line(tradeRow(p.ProviderTxnNo, p.MerchantOrderNo, "交易", p.Product, p.CreatedAt, p.PaidAt, p.Amount, rec, p.PromotionAmount, p.Fee, "", p.Payload, s.opts.AlipayFunded))
+		nT, recT, totT, feeT = nT+1, recT+rec, totT+p.Amount, feeT+p.Fee
+		if !s.opts.AlipayFunded {
+			discT += p.PromotionAmount
+		}
 	}
 	for _, o := range s.sc.BillOthers(day) {
-		line(tradeRow(o.ProviderTxnNo, "", o.Type, "", o.At, o.At, o.Amount, o.Amount, 0, 0, "", ""))
+		line(tradeRow(o.ProviderTxnNo, "", o.Type, "", o.At, o.At, o.Amount, o.Amount, 0, 0, "", "", false))
 		nT, recT, totT = nT+1, recT+o.Amount, totT+o.Amount
 	}
 	for _, r := range s.sc.BillRefunds(day) {
 		p, _ := s.sc.FindPayment(r.MerchantOrderNo, r.ProviderTxnNo)
 		disc := r.Amount - r.PayerAmount
-		rec := -(r.Amount - disc)
-		line(tradeRow(p.ProviderTxnNo, p.MerchantOrderNo, "退款", p.Product, p.CreatedAt, r.FinishedAt, -r.Amount, rec, -disc, -abs(r.Fee), r.MerchantRefundNo, p.Payload))
-		nR, recR, discR, totR = nR+1, recR+rec, discR-disc, totR-r.Amount
+		rec := -s.received(r.Amount, disc)
+		line(tradeRow(p.ProviderTxnNo, p.MerchantOrderNo, "退款", p.Product, p.CreatedAt, r.FinishedAt, -r.Amount, rec, -disc, -abs(r.Fee), r.MerchantRefundNo, p.Payload, s.opts.AlipayFunded))
+		nR, recR, totR = nR+1, recR+rec, totR-r.Amount
+		if !s.opts.AlipayFunded {
+			discR -= disc
+		}
 	}
 	line(tradeEnd)
 	s.mu.Lock()
@@ -143,13 +163,13 @@ func (s *Sandbox) FundBill(day payrecon.Day) string {
 		line(strings.Join([]string{tab(fmt.Sprintf("2026%s%012d", day.Compact(), seq)), tab(txn), tab(order), clean(product), billTime(at), tab("159***20"), inc, exp, yuan(bal), tab("支付宝"), tab(typ), ""}, ","))
 	}
 	for _, p := range s.sc.BillPayments(day) {
-		row(p.ProviderTxnNo, p.MerchantOrderNo, p.Product, p.PaidAt, p.Amount-p.PromotionAmount, "在线支付")
+		row(p.ProviderTxnNo, p.MerchantOrderNo, p.Product, p.PaidAt, s.received(p.Amount, p.PromotionAmount), "在线支付")
 		if p.Fee != 0 {
 			row(p.ProviderTxnNo, p.MerchantOrderNo, "服务费", p.PaidAt, -abs(p.Fee), "收费")
 		}
 	}
 	for _, r := range s.sc.BillRefunds(day) {
-		row(r.ProviderTxnNo, r.MerchantOrderNo, "退款", r.FinishedAt, -r.PayerAmount, "交易退款")
+		row(r.ProviderTxnNo, r.MerchantOrderNo, "退款", r.FinishedAt, -s.received(r.Amount, r.Amount-r.PayerAmount), "交易退款")
 		if r.Fee != 0 {
 			row(r.ProviderTxnNo, r.MerchantOrderNo, "服务费退回", r.FinishedAt, abs(r.Fee), "收费退回")
 		}

@@ -57,6 +57,10 @@ type Options struct {
 	// the docs say, over every parameter but sign and sign_type, empty ones
 	// included.
 	EmptyFields bool
+	// AlipayFunded: the scenario's promotions are Alipay's (支付宝优惠, not
+	// 商家优惠): the buyer pays less, the merchant still receives the order
+	// amount (商家实收, and the fund bill's income).
+	AlipayFunded bool
 }
 
 // Sandbox is a running fake Alipay.
