@@ -390,10 +390,11 @@ func check(name, what string, t total, n, received, discount int64) error {
 	if t.count != n {
 		return at(fmt.Errorf("%w: %s says %d笔, the bill has %d rows", ErrSummaryMismatch, what, t.count, n))
 	}
-	if v, ok := t.amounts["商家实收"]; ok && v != received {
+	// Refund totals are printed negative or positive ([?]): magnitudes.
+	if v, ok := t.amounts["商家实收"]; ok && abs(v) != abs(received) {
 		return at(fmt.Errorf("%w: %s 商家实收 %s元, the rows sum to %s元", ErrSummaryMismatch, what, payrecon.FormatYuan(v), payrecon.FormatYuan(received)))
 	}
-	if v, ok := t.amounts["商家优惠"]; ok && v != discount {
+	if v, ok := t.amounts["商家优惠"]; ok && abs(v) != abs(discount) {
 		return at(fmt.Errorf("%w: %s 商家优惠 %s元, the rows sum to %s元", ErrSummaryMismatch, what, payrecon.FormatYuan(v), payrecon.FormatYuan(discount)))
 	}
 	return nil
@@ -557,11 +558,17 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 		if err != nil {
 			return billread.Col(cr.Column(fc.at), err)
 		}
-		if inc != 0 {
+		// A row counts where its money is printed: the column that holds
+		// an amount (0.00 included), or the non-zero one when both do.
+		inSet, outSet := get(vals, fc.in) != "", get(vals, fc.out) != ""
+		if inSet && outSet {
+			inSet, outSet = inc != 0 || exp == 0, exp != 0
+		}
+		if inSet {
 			nIn++
 			in += inc
 		}
-		if exp != 0 {
+		if outSet {
 			nOut++
 			out += -abs(exp)
 		}

@@ -13,7 +13,9 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/alipay"
+	"github.com/payrecon/payrecon/providers/alipay/sandbox"
 	"github.com/payrecon/payrecon/providers/internal/billread"
+	"github.com/payrecon/payrecon/providers/scenario"
 )
 
 func parseFile(t *testing.T, name string) ([]payrecon.BillLine, alipay.Summary, error) {
@@ -157,5 +159,40 @@ func TestAmountFastPath(t *testing.T) {
 		if (err != nil) != (werr != nil) || (err == nil && lines[0].Amount != max(want, -want)) {
 			t.Errorf("%q: parser %v %v, ParseYuan %d %v", s, lines, err, want, werr)
 		}
+	}
+}
+
+// A 0.00 movement printed in one column counts in that column's footer
+// total; a refund footer printed with positive totals (the rows negative)
+// agrees: the sign of refund totals is not documented.
+func TestFooterCountsAndSigns(t *testing.T) {
+	day := payrecon.MustDay("2026-11-02")
+	at := day.Start().Add(10 * time.Hour)
+	sc := &scenario.Scenario{
+		Payments: []scenario.Payment{{MerchantOrderNo: "O1", ProviderTxnNo: "2026110222001400000000000001", Status: payrecon.StatusSuccess,
+			Amount: 1000, PayerAmount: 900, PromotionAmount: 100, CreatedAt: at, PaidAt: at}},
+		Refunds: []scenario.Refund{{MerchantRefundNo: "R1", MerchantOrderNo: "O1", ProviderTxnNo: "2026110222001400000000000001", Status: payrecon.StatusSuccess,
+			Amount: 500, PayerAmount: 450, CreatedAt: at.Add(time.Hour), FinishedAt: at.Add(time.Hour)}},
+		Others: []scenario.Other{{Type: "转账", ProviderTxnNo: "T0", Amount: 0, At: at}}, // a 0.00 movement
+	}
+	sb := sandbox.New(sc, sandbox.Options{Now: fixedNow})
+	defer sb.Close()
+	fund := sb.FundBill(day)
+	n := 0
+	sum, err := alipay.ParseFundBill(strings.NewReader(fund), "fund.csv", func(payrecon.BillLine) error { n++; return nil })
+	if err != nil || n != 3 || sum.IncomeCount != 2 {
+		t.Fatalf("fund bill with a 0.00 row: %v, %d lines, summary %+v", err, n, sum)
+	}
+	detail, _ := sb.TradeBill(day)
+	if !strings.Contains(detail, "商家优惠退款共-0.50元") {
+		t.Fatalf("the sandbox prints the refund discount total as %q", detail)
+	}
+	positive := strings.Replace(strings.Replace(detail, "商家优惠退款共-0.50元", "商家优惠退款共0.50元", 1), "商家实收退款共-4.50元", "商家实收退款共4.50元", 1)
+	if _, err := alipay.ParseTradeBill(strings.NewReader(positive), "trade.csv", func(payrecon.BillLine) error { return nil }); err != nil {
+		t.Errorf("refund footer with positive totals: %v", err)
+	}
+	wrong := strings.Replace(detail, "商家优惠退款共-0.50元", "商家优惠退款共0.60元", 1)
+	if _, err := alipay.ParseTradeBill(strings.NewReader(wrong), "trade.csv", func(payrecon.BillLine) error { return nil }); !errors.Is(err, alipay.ErrSummaryMismatch) {
+		t.Errorf("refund footer off by 0.10: %v, want ErrSummaryMismatch", err)
 	}
 }
