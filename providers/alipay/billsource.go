@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 
@@ -166,16 +165,11 @@ const maxZip = 4 << 30
 
 // download fetches the bill URL (the URL carries its own signature; no
 // credentials are sent) into a temporary file and returns it with the hex
-// SHA-256 of its bytes. Only https URLs, or URLs on the configured API
-// host (a loopback sandbox), are fetched.
+// SHA-256 of its bytes. The URL must pass billread.DownloadURL (https, or
+// http on loopback).
 func (c *Client) download(ctx context.Context, raw string) (*os.File, string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return nil, "", fmt.Errorf("bill_download_url %q is not a URL", raw)
-	}
-	base, _ := url.Parse(c.cfg.BaseURL)
-	if u.Scheme != "https" && !strings.EqualFold(u.Host, base.Host) {
-		return nil, "", fmt.Errorf("bill_download_url scheme %q: only https is fetched", u.Scheme)
+	if _, err := billread.DownloadURL(raw, c.cfg.BaseURL, false); err != nil {
+		return nil, "", fmt.Errorf("bill_download_url: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {

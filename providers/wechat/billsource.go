@@ -143,17 +143,18 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	return bf, nil
 }
 
+// APIHosts are WeChat Pay's API domains (api2 is the documented backup):
+// a download_url on either is fetched with the signed request.
+var APIHosts = []string{"api.mch.weixin.qq.com", "api2.mch.weixin.qq.com"}
+
 // download fetches a download_url with a signed request. The URL must be
-// on the API host (the signed Authorization is never sent elsewhere). The
+// on the API's host or one of APIHosts (the signed Authorization is never
+// sent elsewhere). The
 // answer is not signed (WeChat Pay documents that).
 func (c *Client) download(ctx context.Context, raw string) (io.ReadCloser, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("download_url %q is not a URL", raw)
-	}
-	base, _ := url.Parse(c.cfg.BaseURL)
-	if !strings.EqualFold(u.Host, base.Host) || u.Scheme != base.Scheme {
-		return nil, fmt.Errorf("download_url host %s is not the API host %s", u.Host, base.Host)
+	u, err := billread.DownloadURL(raw, c.cfg.BaseURL, true, APIHosts...)
+	if err != nil {
+		return nil, fmt.Errorf("download_url: %w", err)
 	}
 	pq := u.EscapedPath()
 	if u.RawQuery != "" {

@@ -80,12 +80,14 @@ func OpenZip(ra io.ReaderAt, size int64, file string, lim Limits) (*Zip, error) 
 }
 
 // EntryName decodes a zip entry name: GBK names without the UTF-8 flag (as
-// Alipay writes them) are decoded.
+// Alipay writes them) are decoded; a name without the flag that reads as
+// Chinese text in UTF-8 (a zip re-packed by a tool that does not set it)
+// is taken as UTF-8.
 func EntryName(f *zip.File) string {
 	if !f.NonUTF8 && utf8.ValidString(f.Name) {
 		return f.Name
 	}
-	if utf8.ValidString(f.Name) && f.Flags&0x800 != 0 {
+	if utf8.ValidString(f.Name) && (f.Flags&0x800 != 0 || chineseText(f.Name)) {
 		return f.Name
 	}
 	if s, err := simplifiedchinese.GB18030.NewDecoder().String(f.Name); err == nil {
@@ -100,6 +102,22 @@ const maxEntryDepth = 4
 // checkEntryName accepts a relative path of plain names separated by "/"
 // (a provider may put its files in a folder: Huawei's "遍历附件目录"), at
 // most maxEntryDepth folders deep; a folder entry ends in "/".
+// chineseText reports whether every non-ASCII rune of s is a CJK
+// ideograph or CJK / full-width punctuation: what a UTF-8 Chinese file name
+// holds, and what GBK bytes misread as UTF-8 almost never do (they fall in
+// the two-byte range U+0080–U+07FF).
+func chineseText(s string) bool {
+	for _, r := range s {
+		switch {
+		case r < 0x80:
+		case r >= 0x4E00 && r <= 0x9FFF, r >= 0x3000 && r <= 0x303F, r >= 0xFF00 && r <= 0xFFEF:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func checkEntryName(name string) error {
 	switch {
 	case name == "":

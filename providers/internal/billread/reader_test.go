@@ -270,3 +270,36 @@ func TestGunzip(t *testing.T) {
 		t.Fatalf("bound: %v", err)
 	}
 }
+
+// Entry names: GBK without the UTF-8 flag (Alipay) decoded; UTF-8 Chinese
+// without the flag (a re-packed zip) kept; flagged UTF-8 kept.
+func TestEntryNameEncodings(t *testing.T) {
+	gbkName, err := simplifiedchinese.GBK.NewEncoder().String("2088_20261120_业务明细.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		nonUTF8 bool
+		want    string
+	}{
+		{gbkName, true, "2088_20261120_业务明细.csv"},
+		{"2088_20261120_业务明细.csv", true, "2088_20261120_业务明细.csv"},
+		{"2088_20261120_业务明细.csv", false, "2088_20261120_业务明细.csv"},
+		{"plain.csv", true, "plain.csv"},
+	} {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		if _, err := zw.CreateHeader(&zip.FileHeader{Name: tc.name, NonUTF8: tc.nonUTF8}); err != nil {
+			t.Fatal(err)
+		}
+		zw.Close()
+		zr, err := zip.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := billread.EntryName(zr.File[0]); got != tc.want {
+			t.Errorf("%q (no flag %v): %q, want %q", tc.name, tc.nonUTF8, got, tc.want)
+		}
+	}
+}
