@@ -75,6 +75,9 @@ type Options struct {
 	// (default) or 商户收单, the other documented type of orders paid
 	// through Huawei Pay (§4.2, §4.3).
 	PaymentType string
+	// OmitChangeMode leaves changeMode out of sign and unsign callbacks,
+	// as both official samples do (it is optional on both pages).
+	OmitChangeMode bool
 }
 
 // Merchant identities the sandbox knows.
@@ -473,6 +476,9 @@ func (sb *Sandbox) AgreementCallback(a scenario.Agreement) (scenario.Callback, e
 		f["callbackId"] = callbackID("unsign", a.AgreementNo)
 	default:
 		return scenario.Callback{}, fmt.Errorf("agreement status %s has no callback", a.Status)
+	}
+	if sb.opts.OmitChangeMode {
+		delete(f, "changeMode")
 	}
 	if a.OpenID != "" {
 		f["payer"] = map[string]any{"openId": a.OpenID}
