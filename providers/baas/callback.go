@@ -20,20 +20,20 @@ import (
 const CallbackContentType = "application/json"
 
 // Documented JSON types of the order record as the payment trigger sends
-// it (baas.md: v2.2 / trigger serialise total_cost as a number in yuan,
-// times as unix seconds, paid_at null until paid); refund_amount's type in
-// the trigger is not documented, so a number or a string is read. The
-// record may come bare or under "data" or "event.data".
+// it. Every Literal field of Order (id, total_cost, refund_amount,
+// refund_status, paid_at, created_at, updated_at, …) takes what the record
+// reader takes (LiteralJSON: number, string or null), because MinCloud
+// serialises amounts and times inconsistently (baas.md: total_cost "398.00"
+// or 100.00, times unix seconds or ISO; "parse both"): the values are then
+// checked by Order.read exactly as for the order list. The record may come
+// bare or under "data" or "event.data".
 var callbackSchema = func() strict.Schema {
-	rec := strict.Schema{
-		"id": strict.Integer | strict.String, "gateway_type": strict.String, "currency_type": strict.String,
+	rec := strict.Merge(literalSchema(), strict.Schema{
+		"gateway_type": strict.String, "currency_type": strict.String,
 		"trade_no": strict.String, "transaction_no": strict.String | strict.Null, "status": strict.String,
-		"refund_status": strict.String | strict.Null, "refund_amount": strict.Number | strict.String | strict.Null,
-		"total_cost": strict.Number, "merchandise_description": strict.String | strict.Null,
-		"merchandise_record_id": strict.String | strict.Integer | strict.Null,
-		"paid_at":               strict.Number | strict.Null, "created_at": strict.Number, "updated_at": strict.Number,
-		"gateway_extra_info": strict.Object | strict.Null,
-	}
+		"merchandise_description": strict.String | strict.Null,
+		"gateway_extra_info":      strict.Object | strict.Null,
+	})
 	return strict.Merge(rec, rec.Under("data"), rec.Under("event.data"))
 }()
 

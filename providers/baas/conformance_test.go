@@ -48,7 +48,10 @@ func TestConformance(t *testing.T) {
 				Hostile: providertest.Hostile{
 					Format: providertest.FormatJSON, Amount: "total_cost", Currency: "currency_type", Status: "status",
 					MerchantOrderNo: "trade_no", ID: "id",
-					Skip: map[string]string{providertest.HostileDupKeyInner: "the HMAC covers the JSON body itself: no inner payload (duplicate_key_body covers it)"},
+					Skip: map[string]string{
+						providertest.HostileDupKeyInner: "the HMAC covers the JSON body itself: no inner payload (duplicate_key_body covers it)",
+						providertest.HostileAmountType:  "MinCloud serialises total_cost as a number or a string (baas.md: parse both): its yuan format is checked by the exact yuan parser (TestVerifyCallbackStringAmountsISOTimes)",
+					},
 				},
 			})
 			if calls := strings.Join(sb.Calls(), "\n"); (!opts.SwapNumbers && !strings.Contains(calls, "GET /hserve/v2.0/idp/pay/order/")) || !strings.Contains(calls, "GET /hserve/v2.2/idp/pay/order/") {
@@ -114,7 +117,7 @@ func collect(t *testing.T, c *baas.Client, d payrecon.Day) ([]payrecon.BillLine,
 }
 
 func TestOrderListBill(t *testing.T) {
-	for _, opts := range []sandbox.Options{{}, {StringAmounts: true}, {SwapNumbers: true}} {
+	for _, opts := range []sandbox.Options{{}, {StringAmounts: true, ISOTimes: true}, {SwapNumbers: true}} {
 		sb, c := mustSandbox(t, &scenario.Scenario{}, opts)
 		paid, _ := plant(sb.Scenario(), testDay)
 		lines, f, err := collect(t, c, testDay)
