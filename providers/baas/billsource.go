@@ -167,7 +167,8 @@ func BillLines(o *Order, mapping string, day payrecon.Day, fn func(payrecon.Bill
 
 // Bill implements payrecon.BillSource for BillTrade. MinCloud publishes no
 // bill: the "bill" is a snapshot of the order list for the day (status
-// success, paid_at within the Shanghai day), read page by page with
+// success, paid_at from the Shanghai day's start to its end inclusive, the
+// records of the next day's first instant then dropped), read page by page with
 // limit/offset until the list is exhausted, each page parsed as it
 // arrives. Refunds are the cumulative refunds of the day's orders (see the
 // package doc). The list's meta.total_count is required, must equal the
@@ -196,10 +197,13 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 		return fn(l)
 	}
 	for page := 1; ; page++ {
+		// paid_at up to the day's END, not its last whole second: paid_at
+		// may carry a fraction (23:59:59.5 is above End-1), and an order
+		// paid at the next day's 00:00:00 is dropped by BillLines.
 		q := url.Values{
 			"status":       {"success"},
 			"paid_at__gte": {strconv.FormatInt(day.Start().Unix(), 10)},
-			"paid_at__lte": {strconv.FormatInt(day.End().Unix()-1, 10)},
+			"paid_at__lte": {strconv.FormatInt(day.End().Unix(), 10)},
 			"limit":        {strconv.Itoa(c.cfg.PageSize)},
 			"offset":       {strconv.Itoa(offset)},
 		}

@@ -1,11 +1,13 @@
 package baas_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,7 +162,7 @@ func TestOrderListBill(t *testing.T) {
 		if f.Lines != int64(len(lines)) || f.SHA256 == "" || !strings.Contains(f.Name, "order-list-snapshot") {
 			t.Errorf("file %+v", f)
 		}
-		// paged: 9 records for the day (7 paid + 2 outside-day records are filtered out by paid_at) with page size 3
+		// paged: the 7 orders paid on the day and the one paid at the next day's first instant (paid_at__lte is the day's end; BillLines drops it), page size 3
 		if n := strings.Count(strings.Join(sb.Calls(), "\n"), "GET "+baas.PathOrderList); n < 3 {
 			t.Errorf("%d list calls, want paging", n)
 		}
@@ -168,6 +170,66 @@ func TestOrderListBill(t *testing.T) {
 		if err != nil || len(again) != len(lines) || f2.SHA256 != f.SHA256 {
 			t.Errorf("second snapshot differs: %d lines %s, err %v", len(again), f2.SHA256, err)
 		}
+	}
+}
+
+// TestOrderListBillFractionalPaidAt: an order paid in the day's last
+// second, at 23:59:59.5 (MinCloud times may carry a fraction), is in that
+// day's snapshot and in no other: the list is asked for paid_at up to the
+// day's end, and records of another day are dropped by the reader.
+func TestOrderListBillFractionalPaidAt(t *testing.T) {
+	sb, c := mustSandbox(t, &scenario.Scenario{}, sandbox.Options{FractionalTimes: true})
+	paid, _ := plant(sb.Scenario(), testDay)
+	late := scenario.Payment{MerchantOrderNo: "1mcLATE0000000000000000000000001", ProviderTxnNo: "TXNLATE000001", Status: payrecon.StatusSuccess,
+		Amount: 6600, PayerAmount: 6600, CreatedAt: testDay.End().Add(-time.Minute), PaidAt: testDay.End().Add(-500 * time.Millisecond)}
+	sb.Scenario().Lock()
+	sb.Scenario().Payments = append(sb.Scenario().Payments, late)
+	sb.Scenario().Unlock()
+	fractional := []byte(`"paid_at":` + strconv.FormatInt(testDay.End().Unix()-1, 10) + `.5,`)
+	served := false
+	sb.TamperBills(func(bt *scenario.BillTamper) {
+		if bytes.Contains(bt.Plain, []byte(late.ProviderTxnNo)) {
+			served = served || bytes.Contains(bt.Plain, fractional)
+		}
+	})
+	defer sb.TamperBills(nil)
+	count := func(lines []payrecon.BillLine, txn string) (n int, l payrecon.BillLine) {
+		for _, x := range lines {
+			if x.ProviderTxnNo == txn && x.Kind == payrecon.KindPayment {
+				n, l = n+1, x
+			}
+		}
+		return n, l
+	}
+	lines, _, err := collect(t, c, testDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, l := count(lines, late.ProviderTxnNo); n != 1 || l.Amount != 6600 || l.Day != testDay || payrecon.DayOf(l.FinishedAt) != testDay {
+		t.Errorf("order paid at 23:59:59.5: %d lines on its day (%+v), want 1", n, l)
+	}
+	if !served {
+		t.Errorf("the sandbox served no record with %s", fractional)
+	}
+	if n, _ := count(lines, paid[6].ProviderTxnNo); n != 1 {
+		t.Errorf("order paid at 23:59:59: %d lines, want 1", n)
+	}
+	if n := len(lines); n != len(paid)+1+2 { // seven paid + the late one, two refund lines
+		t.Errorf("%d lines: %+v", n, lines)
+	}
+	next, _, err := collect(t, c, testDay.Add(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := count(next, late.ProviderTxnNo); n != 0 {
+		t.Errorf("order paid at 23:59:59.5 also in the next day's snapshot")
+	}
+	if len(next) != 1 || next[0].Amount != 701 {
+		t.Errorf("next day: %+v, want the one order paid at its 00:00:00", next)
+	}
+	prev, _, err := collect(t, c, testDay.Add(-1))
+	if err != nil || len(prev) != 1 || prev[0].Amount != 700 {
+		t.Errorf("previous day: %+v %v, want the one order paid at its 23:59:59", prev, err)
 	}
 }
 

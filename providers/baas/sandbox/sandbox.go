@@ -47,6 +47,11 @@ type Options struct {
 	// older list output) instead of unix seconds, in the order list and
 	// detail.
 	ISOTimes bool
+	// FractionalTimes renders unix-second times with their fraction
+	// (paid_at 1793721599.5) and makes the paid_at filters compare the
+	// exact time held, as a server keeping sub-second times does (without
+	// it times are held and rendered in whole seconds).
+	FractionalTimes bool
 	// ListFormWebhooks makes the webhooks carry the order record exactly
 	// as the list renders it (StringAmounts and ISOTimes apply) instead of
 	// the trigger's documented numbers and unix seconds: MinCloud
@@ -177,22 +182,22 @@ func (s *Sandbox) MerchantConfig() baas.Config {
 // order is one rendered record plus what the filters need.
 type order struct {
 	rec    map[string]any
-	paidAt int64
+	paidAt time.Time // as held: whole seconds unless FractionalTimes; zero when unpaid
 	status string
 	refund string
 	seq    int
 }
 
 // recordForm says how a record's amounts and times are serialised.
-type recordForm struct{ stringAmounts, isoTimes bool }
+type recordForm struct{ stringAmounts, isoTimes, fractional bool }
 
 // form is the serialisation of the list and detail answers, or (trigger)
 // of the payment trigger's webhooks.
 func (s *Sandbox) form(trigger bool) recordForm {
 	if trigger && !s.opts.ListFormWebhooks {
-		return recordForm{} // the trigger: numbers and unix seconds (baas.md)
+		return recordForm{fractional: s.opts.FractionalTimes} // the trigger: numbers and unix seconds (baas.md)
 	}
-	return recordForm{stringAmounts: s.opts.StringAmounts, isoTimes: s.opts.ISOTimes}
+	return recordForm{stringAmounts: s.opts.StringAmounts, isoTimes: s.opts.ISOTimes, fractional: s.opts.FractionalTimes}
 }
 
 func (f recordForm) yuan(fen int64) any {
@@ -202,12 +207,20 @@ func (f recordForm) yuan(fen int64) any {
 	return json.Number(payrecon.FormatYuan(fen))
 }
 
-// time renders t as unix seconds, or as an ISO time without a zone in
+// time renders t as unix seconds (with their fraction when fractional:
+// 1793721599.5, 1793721600.0), or as an ISO time without a zone in
 // Shanghai wall time with microseconds when it has any (Python's
 // isoformat, as MinCloud's older list output shows).
 func (f recordForm) time(t time.Time) any {
 	if !f.isoTimes {
-		return t.Unix()
+		if !f.fractional {
+			return t.Unix()
+		}
+		frac := strings.TrimRight(fmt.Sprintf("%09d", t.Nanosecond()), "0")
+		if frac == "" {
+			frac = "0"
+		}
+		return json.Number(strconv.FormatInt(t.Unix(), 10) + "." + frac)
 	}
 	t = t.In(payrecon.Shanghai)
 	if t.Nanosecond()/1000 != 0 {
@@ -309,9 +322,12 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int,
 			"time_end": p.PaidAt.In(payrecon.Shanghai).Format("20060102150405"),
 		}}
 	}
-	var pa int64
+	var pa time.Time
 	if st == "success" {
-		pa = p.PaidAt.Unix()
+		pa = p.PaidAt.Truncate(time.Second)
+		if s.opts.FractionalTimes {
+			pa = p.PaidAt
+		}
 	}
 	return order{rec: rec, paidAt: pa, status: st, refund: rs, seq: seq}
 }
@@ -371,10 +387,10 @@ func (s *Sandbox) list(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get("gateway_type"); v != "" && o.rec["gateway_type"] != v {
 			continue
 		}
-		if (gte >= 0 || lte >= 0) && o.paidAt == 0 {
+		if (gte >= 0 || lte >= 0) && o.paidAt.IsZero() {
 			continue
 		}
-		if (gte >= 0 && o.paidAt < gte) || (lte >= 0 && o.paidAt > lte) {
+		if (gte >= 0 && o.paidAt.Before(time.Unix(gte, 0))) || (lte >= 0 && o.paidAt.After(time.Unix(lte, 0))) {
 			continue
 		}
 		match = append(match, o)
