@@ -129,8 +129,10 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 }
 
 // BillLines turns one order record into its bill lines for day: a payment
-// line when the order was paid on day, and a refund line for its
-// cumulative refund when refund_status says refunded. Records of other
+// line when the order was paid on day, and a successful refund line for
+// its cumulative refund whenever refund_amount is above zero, whatever
+// refund_status says (record.RefundBooked: "failed" names the latest
+// attempt, and an earlier partial refund's money stays refunded). Records of other
 // days or states yield nothing (a server that ignores the list's filters
 // must not add lines). mapping is Config.OrderNoMapping.
 func BillLines(o *Order, mapping string, day payrecon.Day, fn func(payrecon.BillLine) error) error {
@@ -153,12 +155,15 @@ func BillLines(o *Order, mapping string, day payrecon.Day, fn func(payrecon.Bill
 	if err := fn(pay); err != nil {
 		return err
 	}
-	if !r.Refunded || r.RefundStatus != payrecon.StatusSuccess || r.RefundAmount == 0 {
+	if !r.RefundBooked() {
 		return nil
 	}
 	ref := pay
 	ref.Kind = payrecon.KindRefund
-	ref.Type = o.GatewayType + " refund " + string(o.RefundStatus)
+	ref.Type = o.GatewayType + " refund"
+	if r.Refunded {
+		ref.Type += " " + string(o.RefundStatus)
+	}
 	ref.MerchantRefundNo = r.MerchantOrderNo
 	ref.Amount, ref.PayerAmount = r.RefundAmount, r.RefundAmount
 	ref.FinishedAt = r.UpdatedAt

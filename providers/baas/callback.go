@@ -102,9 +102,11 @@ func looksLikeRecord(body []byte) bool {
 // key at any depth, UTF-8, documented types, whatever the envelope), checks
 // the shared-secret HMAC over the raw body, then reads the order record. A paid
 // order yields a payment entry (payment:<provider txn no>:success), a
-// failed one a failed payment entry, a pending one nothing; a refunded
-// order adds a refund entry for its cumulative refund
-// (refund:<merchant order no>:<success|failed>).
+// failed one a failed payment entry, a pending one nothing; an order with
+// a refund_amount above zero adds a successful refund entry for its
+// cumulative refund (refund:<merchant order no>:success) whatever
+// refund_status says, and one whose refund_status is failed with nothing
+// refunded a failed refund entry (refund:<merchant order no>:failed).
 func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
 	var vc payrecon.VerifiedCallback
 	if len(bytes.TrimSpace(req.Body)) == 0 {
@@ -176,12 +178,27 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		}
 		vc.Entries = append(vc.Entries, e)
 	}
-	if r.Refunded {
+	switch {
+	case r.RefundBooked():
+		// the order's cumulative refund, whatever refund_status says of the
+		// latest attempt (a failed attempt after a partial refund leaves
+		// the partial refund's money refunded)
+		e := base
+		e.Kind, e.Status = payrecon.KindRefund, payrecon.StatusSuccess
+		e.MerchantRefundNo = r.MerchantOrderNo
+		e.EventKey = payrecon.EventKey(payrecon.KindRefund, r.MerchantOrderNo, payrecon.StatusSuccess)
+		e.Amount, e.PayerAmount = r.RefundAmount, r.RefundAmount
+		e.OccurredAt = r.UpdatedAt
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = req.ReceivedAt
+		}
+		vc.Entries = append(vc.Entries, e)
+	case r.Refunded:
+		// refund_status failed and nothing ever refunded
 		e := base
 		e.Kind, e.Status = payrecon.KindRefund, r.RefundStatus
 		e.MerchantRefundNo = r.MerchantOrderNo
 		e.EventKey = payrecon.EventKey(payrecon.KindRefund, r.MerchantOrderNo, r.RefundStatus)
-		e.Amount, e.PayerAmount = r.RefundAmount, r.RefundAmount
 		e.OccurredAt = r.UpdatedAt
 		if e.OccurredAt.IsZero() {
 			e.OccurredAt = req.ReceivedAt

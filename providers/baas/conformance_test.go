@@ -233,6 +233,84 @@ func TestOrderListBillFractionalPaidAt(t *testing.T) {
 	}
 }
 
+// TestRefundFailedAfterPartial: a refund attempt that fails after an
+// earlier partial refund leaves MinCloud's record at refund_status
+// "failed" with refund_amount still the refunds made (the sandbox's
+// LatestRefundStatus). The snapshot keeps the cumulative refund line, the
+// refund query reports it refunded, and the webhook books it.
+func TestRefundFailedAfterPartial(t *testing.T) {
+	sb, c := mustSandbox(t, &scenario.Scenario{}, sandbox.Options{LatestRefundStatus: true})
+	paid, refunds := plant(sb.Scenario(), testDay)
+	target := paid[2] // 34.56 then 0.44 refunded
+	failed := scenario.Refund{MerchantRefundNo: "R-FAILED-LATER", MerchantOrderNo: target.MerchantOrderNo, ProviderTxnNo: target.ProviderTxnNo,
+		Status: payrecon.StatusFailed, Amount: 500, PayerAmount: 500, FinishedAt: testDay.Start().Add(19 * time.Hour)}
+	sb.Scenario().Lock()
+	sb.Scenario().Refunds = append(sb.Scenario().Refunds, failed)
+	sb.Scenario().Unlock()
+
+	lines, _, err := collect(t, c, testDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := map[string]payrecon.BillLine{}
+	for _, l := range lines {
+		if l.Kind == payrecon.KindRefund {
+			refs[l.MerchantOrderNo] = l
+		}
+	}
+	if l, ok := refs[target.MerchantOrderNo]; !ok || l.Amount != 3500 || l.Status != payrecon.StatusSuccess || l.Type != "weixin_tenpay_js refund failed" ||
+		!l.FinishedAt.Equal(failed.FinishedAt) {
+		t.Errorf("refund line of %s: %+v (found %v), want the cumulative 3500 refunded", target.MerchantOrderNo, l, ok)
+	}
+	if l, ok := refs[paid[3].MerchantOrderNo]; ok { // its only refund attempt failed: nothing refunded
+		t.Errorf("refund line for an order never refunded: %+v", l)
+	}
+	if len(refs) != 2 {
+		t.Errorf("refund lines %+v, want the two orders with money refunded", refs)
+	}
+
+	got, err := c.QueryRefund(context.Background(), payrecon.RefundRef{MerchantOrderNo: target.MerchantOrderNo})
+	if err != nil || got.Status != payrecon.StatusSuccess || got.Amount != 3500 || got.RawStatus != "failed" {
+		t.Errorf("refund query: %+v %v, want success 3500 (raw failed)", got, err)
+	}
+	got, err = c.QueryRefund(context.Background(), payrecon.RefundRef{MerchantOrderNo: paid[3].MerchantOrderNo})
+	if err != nil || got.Status != payrecon.StatusFailed || got.Amount != 0 {
+		t.Errorf("refund query of the order never refunded: %+v %v, want failed 0", got, err)
+	}
+
+	cb, err := sb.RefundCallback(failed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(cb.Body, []byte(`"refund_status":"failed"`)) || !bytes.Contains(cb.Body, []byte(`"refund_amount":35.00`)) {
+		t.Fatalf("the sandbox did not render the failed attempt after the partial refund: %s", cb.Body)
+	}
+	vc, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "mc", Header: cb.Header, Body: cb.Body, ReceivedAt: fixedNow()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var booked []payrecon.LedgerEntry
+	for _, e := range vc.Entries {
+		if e.Kind == payrecon.KindRefund {
+			booked = append(booked, e)
+		}
+	}
+	if len(booked) != 1 || booked[0].Status != payrecon.StatusSuccess || booked[0].Amount != 3500 ||
+		booked[0].EventKey != "refund:"+target.MerchantOrderNo+":success" || !booked[0].AggregatedRefund() {
+		t.Errorf("webhook refund entries %+v, want the cumulative 3500 refunded", booked)
+	}
+	// the order whose only attempt failed: a failed refund of nothing
+	cb, err = sb.RefundCallback(refunds[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, err = c.VerifyCallback(payrecon.CallbackRequest{Account: "mc", Header: cb.Header, Body: cb.Body, ReceivedAt: fixedNow()})
+	if err != nil || len(vc.Entries) != 2 || vc.Entries[1].Status != payrecon.StatusFailed || vc.Entries[1].Amount != 0 ||
+		vc.Entries[1].EventKey != "refund:"+paid[3].MerchantOrderNo+":failed" {
+		t.Errorf("webhook of a failed refund of an order never refunded: %+v %v", vc.Entries, err)
+	}
+}
+
 func TestOrderListBillErrors(t *testing.T) {
 	sb, c := mustSandbox(t, &scenario.Scenario{}, sandbox.Options{})
 	plant(sb.Scenario(), testDay)

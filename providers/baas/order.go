@@ -174,11 +174,20 @@ type record struct {
 	Amount          int64
 	PaidAt          time.Time
 	UpdatedAt       time.Time
-	Refunded        bool
-	RefundStatus    payrecon.Status
-	RefundAmount    int64
+	Refunded        bool            // refund_status is set
+	RefundStatus    payrecon.Status // refund_status: of the LATEST refund attempt
+	RefundAmount    int64           // refund_amount: cumulative, see RefundBooked
 	Currency        string
 }
+
+// RefundBooked reports whether the order has money refunded: its
+// cumulative refund_amount is above zero, whatever refund_status says.
+// refund_status is the state of the latest refund attempt, so "failed"
+// after an earlier partial refund still carries that refund's amount;
+// "complete" / "partial" with no amount is refused by read. The bill's
+// refund line and the webhook's successful refund entry both follow this
+// one rule.
+func (r record) RefundBooked() bool { return r.RefundAmount > 0 }
 
 // read checks and converts an order record. Errors name the field.
 func (o *Order) read(mapping string) (record, error) {

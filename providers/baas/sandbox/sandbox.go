@@ -52,6 +52,13 @@ type Options struct {
 	// exact time held, as a server keeping sub-second times does (without
 	// it times are held and rendered in whole seconds).
 	FractionalTimes bool
+	// LatestRefundStatus makes refund_status the state of the order's
+	// latest refund attempt (in scenario order), as MinCloud's one
+	// refund_status per order reads: a failed attempt after a partial
+	// refund leaves refund_status "failed" while refund_amount keeps the
+	// refunds made. Without it a failed attempt shows only when nothing
+	// was refunded.
+	LatestRefundStatus bool
 	// ListFormWebhooks makes the webhooks carry the order record exactly
 	// as the list renders it (StringAmounts and ISOTimes apply) instead of
 	// the trigger's documented numbers and unix seconds: MinCloud
@@ -246,25 +253,30 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int,
 	f := s.form(trigger)
 	var refunded int64
 	var last time.Time
-	anyFailed, anySuccess := false, false
+	anyFailed, anySuccess, lastFailed := false, false, false
 	for _, r := range refunds {
 		if r.MerchantOrderNo != p.MerchantOrderNo || (p.ProviderTxnNo != "" && r.ProviderTxnNo != "" && r.ProviderTxnNo != p.ProviderTxnNo) {
 			continue
 		}
 		switch r.Status {
 		case payrecon.StatusSuccess:
-			anySuccess = true
+			anySuccess, lastFailed = true, false
 			refunded += r.Amount
 			if r.FinishedAt.After(last) {
 				last = r.FinishedAt
 			}
 		case payrecon.StatusFailed:
-			anyFailed = true
+			anyFailed, lastFailed = true, true
+			if s.opts.LatestRefundStatus && r.FinishedAt.After(last) { // the record was updated by the attempt
+				last = r.FinishedAt
+			}
 		}
 	}
 	var refundStatus any
 	rs := ""
 	switch {
+	case s.opts.LatestRefundStatus && lastFailed:
+		rs = "failed"
 	case anySuccess && refunded >= p.Amount:
 		rs = "complete"
 	case anySuccess:
