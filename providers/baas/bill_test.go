@@ -2,6 +2,7 @@ package baas_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -122,5 +123,58 @@ func TestParseOrderListErrors(t *testing.T) {
 		if _, err := baas.ParseOrderList(strings.NewReader(body), "p", func(*baas.Order, int) error { return nil }); err == nil {
 			t.Errorf("%q accepted", body)
 		}
+	}
+}
+
+// refund_status names the latest refund attempt: "failed" after an
+// earlier partial refund still carries that refund in refund_amount, and
+// the snapshot's refund line is the cumulative refund whenever
+// refund_amount is above zero, whatever refund_status says.
+func TestBillLinesRefundWhateverRefundStatus(t *testing.T) {
+	day := payrecon.MustDay("2020-03-20")
+	rec := `{"id":1,"gateway_type":"alipay_page","trade_no":"T1","transaction_no":"X1","status":"success","paid_at":1584681907,"updated_at":1584690000,"total_cost":"100.00","refund_status":%s,"refund_amount":%s}`
+	for _, tc := range []struct {
+		name, status, amount string
+		want                 int64 // refund line amount; 0: no refund line
+		typ                  string
+	}{
+		{"failed after a partial refund", `"failed"`, `"10.00"`, 1000, "alipay_page refund failed"},
+		{"failed after a partial refund, number", `"failed"`, `10.00`, 1000, "alipay_page refund failed"},
+		{"partial", `"partial"`, `"10.00"`, 1000, "alipay_page refund partial"},
+		{"complete", `"complete"`, `"100.00"`, 10000, "alipay_page refund complete"},
+		{"amount without status", `null`, `"10.00"`, 1000, "alipay_page refund"},
+		{"failed, nothing refunded", `"failed"`, `"0.00"`, 0, ""},
+		{"failed, no amount", `"failed"`, `null`, 0, ""},
+		{"never refunded", `null`, `"0.00"`, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"meta":{"total_count":1,"next":null},"objects":[` + fmt.Sprintf(rec, tc.status, tc.amount) + `]}`
+			var lines []payrecon.BillLine
+			_, err := baas.ParseOrderList(strings.NewReader(body), "page.json", func(o *baas.Order, n int) error {
+				return baas.BillLines(o, baas.MappingTradeNo, day, func(l payrecon.BillLine) error { lines = append(lines, l); return nil })
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var refunds []payrecon.BillLine
+			for _, l := range lines {
+				if l.Kind == payrecon.KindRefund {
+					refunds = append(refunds, l)
+				}
+			}
+			switch {
+			case tc.want == 0 && len(refunds) != 0:
+				t.Errorf("refund lines %+v, want none", refunds)
+			case tc.want == 0:
+			case len(refunds) != 1:
+				t.Errorf("%d refund lines, want one of %d", len(refunds), tc.want)
+			default:
+				l := refunds[0]
+				if l.Amount != tc.want || l.PayerAmount != tc.want || l.Status != payrecon.StatusSuccess || l.MerchantRefundNo != "T1" ||
+					l.Type != tc.typ || !l.FinishedAt.Equal(time.Unix(1584690000, 0)) {
+					t.Errorf("refund line %+v, want a successful refund of %d typed %q", l, tc.want, tc.typ)
+				}
+			}
+		})
 	}
 }

@@ -129,8 +129,10 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 }
 
 // BillLines turns one order record into its bill lines for day: a payment
-// line when the order was paid on day, and a refund line for its
-// cumulative refund when refund_status says refunded. Records of other
+// line when the order was paid on day, and a successful refund line for
+// its cumulative refund whenever refund_amount is above zero, whatever
+// refund_status says (record.RefundBooked: "failed" names the latest
+// attempt, and an earlier partial refund's money stays refunded). Records of other
 // days or states yield nothing (a server that ignores the list's filters
 // must not add lines). mapping is Config.OrderNoMapping.
 func BillLines(o *Order, mapping string, day payrecon.Day, fn func(payrecon.BillLine) error) error {
@@ -153,12 +155,15 @@ func BillLines(o *Order, mapping string, day payrecon.Day, fn func(payrecon.Bill
 	if err := fn(pay); err != nil {
 		return err
 	}
-	if !r.Refunded || r.RefundStatus != payrecon.StatusSuccess || r.RefundAmount == 0 {
+	if !r.RefundBooked() {
 		return nil
 	}
 	ref := pay
 	ref.Kind = payrecon.KindRefund
-	ref.Type = o.GatewayType + " refund " + string(o.RefundStatus)
+	ref.Type = o.GatewayType + " refund"
+	if r.Refunded {
+		ref.Type += " " + string(o.RefundStatus)
+	}
 	ref.MerchantRefundNo = r.MerchantOrderNo
 	ref.Amount, ref.PayerAmount = r.RefundAmount, r.RefundAmount
 	ref.FinishedAt = r.UpdatedAt
@@ -167,7 +172,8 @@ func BillLines(o *Order, mapping string, day payrecon.Day, fn func(payrecon.Bill
 
 // Bill implements payrecon.BillSource for BillTrade. MinCloud publishes no
 // bill: the "bill" is a snapshot of the order list for the day (status
-// success, paid_at within the Shanghai day), read page by page with
+// success, paid_at from the Shanghai day's start to its end inclusive, the
+// records of the next day's first instant then dropped), read page by page with
 // limit/offset until the list is exhausted, each page parsed as it
 // arrives. Refunds are the cumulative refunds of the day's orders (see the
 // package doc). The list's meta.total_count is required, must equal the
@@ -196,10 +202,13 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 		return fn(l)
 	}
 	for page := 1; ; page++ {
+		// paid_at up to the day's END, not its last whole second: paid_at
+		// may carry a fraction (23:59:59.5 is above End-1), and an order
+		// paid at the next day's 00:00:00 is dropped by BillLines.
 		q := url.Values{
 			"status":       {"success"},
 			"paid_at__gte": {strconv.FormatInt(day.Start().Unix(), 10)},
-			"paid_at__lte": {strconv.FormatInt(day.End().Unix()-1, 10)},
+			"paid_at__lte": {strconv.FormatInt(day.End().Unix(), 10)},
 			"limit":        {strconv.Itoa(c.cfg.PageSize)},
 			"offset":       {strconv.Itoa(offset)},
 		}

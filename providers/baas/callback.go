@@ -20,20 +20,20 @@ import (
 const CallbackContentType = "application/json"
 
 // Documented JSON types of the order record as the payment trigger sends
-// it (baas.md: v2.2 / trigger serialise total_cost as a number in yuan,
-// times as unix seconds, paid_at null until paid); refund_amount's type in
-// the trigger is not documented, so a number or a string is read. The
-// record may come bare or under "data" or "event.data".
+// it. Every Literal field of Order (id, total_cost, refund_amount,
+// refund_status, paid_at, created_at, updated_at, …) takes what the record
+// reader takes (LiteralJSON: number, string or null), because MinCloud
+// serialises amounts and times inconsistently (baas.md: total_cost "398.00"
+// or 100.00, times unix seconds or ISO; "parse both"): the values are then
+// checked by Order.read exactly as for the order list. The record may come
+// bare or under "data" or "event.data".
 var callbackSchema = func() strict.Schema {
-	rec := strict.Schema{
-		"id": strict.Integer | strict.String, "gateway_type": strict.String, "currency_type": strict.String,
+	rec := strict.Merge(literalSchema(), strict.Schema{
+		"gateway_type": strict.String, "currency_type": strict.String,
 		"trade_no": strict.String, "transaction_no": strict.String | strict.Null, "status": strict.String,
-		"refund_status": strict.String | strict.Null, "refund_amount": strict.Number | strict.String | strict.Null,
-		"total_cost": strict.Number, "merchandise_description": strict.String | strict.Null,
-		"merchandise_record_id": strict.String | strict.Integer | strict.Null,
-		"paid_at":               strict.Number | strict.Null, "created_at": strict.Number, "updated_at": strict.Number,
-		"gateway_extra_info": strict.Object | strict.Null,
-	}
+		"merchandise_description": strict.String | strict.Null,
+		"gateway_extra_info":      strict.Object | strict.Null,
+	})
 	return strict.Merge(rec, rec.Under("data"), rec.Under("event.data"))
 }()
 
@@ -102,9 +102,11 @@ func looksLikeRecord(body []byte) bool {
 // key at any depth, UTF-8, documented types, whatever the envelope), checks
 // the shared-secret HMAC over the raw body, then reads the order record. A paid
 // order yields a payment entry (payment:<provider txn no>:success), a
-// failed one a failed payment entry, a pending one nothing; a refunded
-// order adds a refund entry for its cumulative refund
-// (refund:<merchant order no>:<success|failed>).
+// failed one a failed payment entry, a pending one nothing; an order with
+// a refund_amount above zero adds a successful refund entry for its
+// cumulative refund (refund:<merchant order no>:success) whatever
+// refund_status says, and one whose refund_status is failed with nothing
+// refunded a failed refund entry (refund:<merchant order no>:failed).
 func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
 	var vc payrecon.VerifiedCallback
 	if len(bytes.TrimSpace(req.Body)) == 0 {
@@ -176,12 +178,27 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		}
 		vc.Entries = append(vc.Entries, e)
 	}
-	if r.Refunded {
+	switch {
+	case r.RefundBooked():
+		// the order's cumulative refund, whatever refund_status says of the
+		// latest attempt (a failed attempt after a partial refund leaves
+		// the partial refund's money refunded)
+		e := base
+		e.Kind, e.Status = payrecon.KindRefund, payrecon.StatusSuccess
+		e.MerchantRefundNo = r.MerchantOrderNo
+		e.EventKey = payrecon.EventKey(payrecon.KindRefund, r.MerchantOrderNo, payrecon.StatusSuccess)
+		e.Amount, e.PayerAmount = r.RefundAmount, r.RefundAmount
+		e.OccurredAt = r.UpdatedAt
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = req.ReceivedAt
+		}
+		vc.Entries = append(vc.Entries, e)
+	case r.Refunded:
+		// refund_status failed and nothing ever refunded
 		e := base
 		e.Kind, e.Status = payrecon.KindRefund, r.RefundStatus
 		e.MerchantRefundNo = r.MerchantOrderNo
 		e.EventKey = payrecon.EventKey(payrecon.KindRefund, r.MerchantOrderNo, r.RefundStatus)
-		e.Amount, e.PayerAmount = r.RefundAmount, r.RefundAmount
 		e.OccurredAt = r.UpdatedAt
 		if e.OccurredAt.IsZero() {
 			e.OccurredAt = req.ReceivedAt

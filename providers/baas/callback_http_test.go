@@ -128,3 +128,50 @@ func TestCallbacksThroughIntake(t *testing.T) {
 		}
 	})
 }
+
+// TestListFormWebhookThroughIntake: a trigger webhook whose record is
+// serialised as the older list output is (total_cost "398.00" as a string,
+// ISO times without a zone; baas.md: parse both) is accepted by the intake
+// and books the amounts in fen at the stated times.
+func TestListFormWebhookThroughIntake(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		const account = "mc-web"
+		sb, c := mustSandbox(t, &scenario.Scenario{}, sandbox.Options{StringAmounts: true, ISOTimes: true, ListFormWebhooks: true})
+		paid, refunds := plant(sb.Scenario(), testDay)
+		in := providertest.ServeIntake(t, db, storetest.Logger(t), baas.Name, account, c, nil)
+		p := paid[4] // 398.00 yuan
+		pay, err := sb.PaymentCallback(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := sb.RefundCallback(refunds[2]) // paid[2] after its second partial refund: 35.00 in all
+		if err != nil {
+			t.Fatal(err)
+		}
+		paidISO := `"paid_at":"` + p.PaidAt.In(payrecon.Shanghai).Format("2006-01-02T15:04:05") + `"`
+		if !bytes.Contains(pay.Body, []byte(`"total_cost":"398.00"`)) || !bytes.Contains(pay.Body, []byte(paidISO)) {
+			t.Fatalf("the sandbox did not render the list form: %s", pay.Body)
+		}
+		if !bytes.Contains(ref.Body, []byte(`"refund_amount":"35.00"`)) {
+			t.Fatalf("the sandbox did not render the list form: %s", ref.Body)
+		}
+		for _, cb := range []scenario.Callback{pay, ref} {
+			if st, body := in.Fire(t, account, cb); st != http.StatusOK {
+				t.Fatalf("callback %s: %d %s", cb.EventID, st, body)
+			}
+		}
+		got := map[string]payrecon.LedgerEntry{}
+		if err := db.LedgerEntries(context.Background(), account, testDay.Add(-3).Start(), testDay.Add(3).Start(), func(e payrecon.LedgerEntry) error {
+			got[e.EventKey] = e
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if e := got["payment:"+p.ProviderTxnNo+":success"]; e.Amount != 39800 || !e.OccurredAt.Equal(p.PaidAt) || e.MerchantOrderNo != p.MerchantOrderNo {
+			t.Errorf("payment entry %+v, want 39800 fen at %v", e, p.PaidAt)
+		}
+		if e := got["refund:"+paid[2].MerchantOrderNo+":success"]; e.Amount != 3500 || !e.OccurredAt.Equal(refunds[2].FinishedAt) {
+			t.Errorf("refund entry %+v, want 3500 fen at %v", e, refunds[2].FinishedAt)
+		}
+	})
+}

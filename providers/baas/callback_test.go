@@ -86,6 +86,77 @@ func TestVerifyCallbackRefundAndFailed(t *testing.T) {
 	}
 }
 
+// MinCloud serialises the order record inconsistently (baas.md: total_cost
+// "398.00" or 100.00 → parse both; times unix seconds or ISO without a
+// zone): the webhook takes every form the order-list reader takes, and
+// its values are checked by the same reader.
+func TestVerifyCallbackStringAmountsISOTimes(t *testing.T) {
+	c := mustNew(t, testConfig())
+	rec := `{"id":"5bc0a8a2","gateway_type":"weixin_tenpay_js","currency_type":"CNY","trade_no":"1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM","transaction_no":"Jqz3ZcMhwCdTWKf5OQJdPQeJWCg4eMyM",` +
+		`"status":"success","refund_status":%s,"refund_amount":%s,"total_cost":%s,` +
+		`"paid_at":%s,"created_at":"2018-10-12T17:17:02.123456","updated_at":"2018-10-12T18:00:00.5"}`
+	body := func(refundStatus, refundAmount, total, paidAt string) string {
+		return fmt.Sprintf(rec, refundStatus, refundAmount, total, paidAt)
+	}
+	paid := time.Date(2018, 10, 12, 17, 18, 10, 992125000, payrecon.Shanghai)
+	for name, b := range map[string]string{
+		"data":  `{"data":` + body(`null`, `null`, `"398.00"`, `"2018-10-12T17:18:10.992125"`) + `}`,
+		"bare":  body(`""`, `"0.00"`, `"398.00"`, `"2018-10-12T17:18:10.992125"`),
+		"event": `{"event":{"data":` + body(`null`, `"0"`, `"398.00"`, `"2018-10-12T17:18:10.992125"`) + `}}`,
+	} {
+		vc, err := c.VerifyCallback(signed(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(vc.Entries) != 1 {
+			t.Fatalf("%s: %d entries: %+v", name, len(vc.Entries), vc.Entries)
+		}
+		e := vc.Entries[0]
+		if e.Kind != payrecon.KindPayment || e.Amount != 39800 || e.PayerAmount != 39800 || !e.OccurredAt.Equal(paid) ||
+			e.EventKey != "payment:Jqz3ZcMhwCdTWKf5OQJdPQeJWCg4eMyM:success" {
+			t.Errorf("%s: entry %+v, want a payment of 39800 fen at %v", name, e, paid)
+		}
+	}
+	// a refund stated the same way
+	vc, err := c.VerifyCallback(signed(body(`"partial"`, `"12.34"`, `"398.00"`, `"2018-10-12T17:18:10.992125"`)))
+	if err != nil || len(vc.Entries) != 2 {
+		t.Fatalf("refund: %+v %v", vc, err)
+	}
+	if r := vc.Entries[1]; r.Kind != payrecon.KindRefund || r.Amount != 1234 || !r.OccurredAt.Equal(time.Date(2018, 10, 12, 18, 0, 0, 500000000, payrecon.Shanghai)) {
+		t.Errorf("refund entry %+v", r)
+	}
+	// unix seconds as strings, a fractional unix number
+	for _, paidAt := range []string{`"1539335890"`, `1539335890.992125`, `"1539335890.992125"`} {
+		vc, err := c.VerifyCallback(signed(body(`null`, `null`, `398.00`, paidAt)))
+		if err != nil || len(vc.Entries) != 1 || vc.Entries[0].Amount != 39800 || !vc.Entries[0].OccurredAt.Equal(time.Unix(1539335890, 0)) {
+			t.Errorf("paid_at %s: %+v %v", paidAt, vc.Entries, err)
+		}
+	}
+	// whatever the type, a value the reader cannot read exactly is refused,
+	// naming the field, and is not taken for a forgery
+	for _, tc := range []struct{ name, body, field string }{
+		{"three decimals", body(`null`, `null`, `"398.001"`, `"2018-10-12T17:18:10"`), "total_cost"},
+		{"exponent string", body(`null`, `null`, `"3.98e2"`, `"2018-10-12T17:18:10"`), "total_cost"},
+		{"not a number", body(`null`, `null`, `"398.00 yuan"`, `"2018-10-12T17:18:10"`), "total_cost"},
+		{"empty string", body(`null`, `null`, `""`, `"2018-10-12T17:18:10"`), "total_cost"},
+		{"null amount", body(`null`, `null`, `null`, `"2018-10-12T17:18:10"`), "total_cost"},
+		{"bool amount", body(`null`, `null`, `true`, `"2018-10-12T17:18:10"`), "total_cost"},
+		{"object amount", body(`null`, `null`, `{"yuan":"398.00"}`, `"2018-10-12T17:18:10"`), "total_cost"},
+		{"negative string", body(`null`, `null`, `"-398.00"`, `"2018-10-12T17:18:10"`), "total_cost"},
+		{"refund above total", body(`"partial"`, `"398.01"`, `"398.00"`, `"2018-10-12T17:18:10"`), "refund_amount"},
+		{"bad ISO", body(`null`, `null`, `"398.00"`, `"2018-13-12T17:18:10"`), "paid_at"},
+		{"exponent time", body(`null`, `null`, `"398.00"`, `1.5e9`), "paid_at"},
+		{"bad fraction", body(`null`, `null`, `"398.00"`, `"1539335890.5x"`), "paid_at"},
+		{"paid without time", body(`null`, `null`, `"398.00"`, `null`), "paid_at"},
+		{"bool time", body(`null`, `null`, `"398.00"`, `true`), "paid_at"},
+	} {
+		_, err := c.VerifyCallback(signed(tc.body))
+		if err == nil || errors.Is(err, payrecon.ErrSignatureInvalid) || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: err = %v, want a refusal naming %s", tc.name, err, tc.field)
+		}
+	}
+}
+
 func TestParseCallbackOrderRefusesNonRecords(t *testing.T) {
 	for name, body := range map[string]string{
 		"event string, data string": `{"event":"payment","data":"x"}`,

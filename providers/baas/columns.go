@@ -30,13 +30,16 @@ var _ payrecon.BillColumnsDeclarer = (*Client)(nil)
 //
 // A payment line is a paid order: its status is decided by status, its
 // amount is total_cost, its time paid_at. A refund line is the order's
-// cumulative refund: decided by refund_status, amount refund_amount, time
-// updated_at, named by the order (merchant_refund_no is the merchant order
-// number; no refund number exists). Its type is gateway_type followed by
-// " refund " and refund_status, which the parser has already restricted to
-// complete or partial: gateway_type is its only free part. Kind is not
-// declared (a paid order always yields a payment line), nor
-// provider_refund_no, fee or settlement (the order record has none).
+// cumulative refund: present, and successful, whenever refund_amount is
+// above zero (record.RefundBooked: refund_status names only the latest
+// attempt, so its status is derived, not read, and not declared), amount
+// refund_amount, time updated_at, named by the order (merchant_refund_no
+// is the merchant order number; no refund number exists). Its type is
+// gateway_type followed by " refund" and, when set, refund_status, which
+// the parser has already restricted to complete, partial or failed:
+// gateway_type is its only free part. Kind is not declared (a paid order
+// always yields a payment line), nor provider_refund_no, fee or settlement
+// (the order record has none).
 func billColumns(mo, txn string) map[payrecon.Kind]payrecon.BillColumns {
 	common := func(extra payrecon.BillColumns) payrecon.BillColumns {
 		cols := payrecon.BillColumns{
@@ -60,7 +63,6 @@ func billColumns(mo, txn string) map[payrecon.Kind]payrecon.BillColumns {
 			"finished_at":  ColPaidAt,
 		}),
 		payrecon.KindRefund: common(payrecon.BillColumns{
-			"status":             ColRefundStatus,
 			"merchant_refund_no": mo,
 			"amount":             ColRefundAmount,
 			"payer_amount":       ColRefundAmount,

@@ -71,8 +71,10 @@ func TestBillColumnsRead(t *testing.T) {
 		baas.ColTransactionNo: {id, map[string]string{"merchant_order_no": id, "provider_txn_no": id, "merchant_refund_no": id}},
 		// no longer paid: no payment line (and so no refund line)
 		baas.ColStatus: {"failed", map[string]string{"status": noLine}},
-		// refund failed: the payment line stays, the refund line goes
-		baas.ColRefundStatus: {"failed", map[string]string{"status": noLine}},
+		// refund_status only names the latest attempt: the refund line's
+		// status is derived (refund_amount above zero), so none is read
+		// from it
+		baas.ColRefundStatus: {"failed", map[string]string{"refund/type": "weixin_tenpay_js refund failed"}},
 		baas.ColTotalCost:    {json.Number("2345.67"), map[string]string{"amount": "234567", "payer_amount": "234567"}},
 		baas.ColRefundAmount: {json.Number("12.34"), map[string]string{"amount": "1234", "payer_amount": "1234"}},
 		baas.ColGatewayType:  {"alipay_page", map[string]string{"payment/type": "alipay_page", "refund/type": "alipay_page refund partial"}},

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/providers/internal/billread"
+	"github.com/payrecon/payrecon/providers/internal/strict"
 )
 
 // Literal is a JSON scalar kept as its literal text: a string's content, a
@@ -49,6 +51,33 @@ func (l *Literal) UnmarshalJSON(b []byte) error {
 // MarshalJSON renders the literal back as a JSON string.
 func (l Literal) MarshalJSON() ([]byte, error) { return json.Marshal(string(l)) }
 
+// LiteralJSON is the set of JSON types Literal.UnmarshalJSON reads: a
+// number, a string or null. The value is checked where it is read
+// (Order.read: ParseYuan, ParseTime, the status maps), whichever type
+// carried it.
+const LiteralJSON = strict.Number | strict.String | strict.Null
+
+// literalSchema declares every Literal field of Order, by its JSON key, as
+// LiteralJSON: a strict decoding in front of the record reader (the
+// payment trigger's webhook) then admits exactly the forms the reader
+// reads, from the reader's own field list.
+func literalSchema() strict.Schema {
+	s := strict.Schema{}
+	t, lit := reflect.TypeFor[Order](), reflect.TypeFor[Literal]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Type != lit {
+			continue
+		}
+		key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if key == "" || key == "-" {
+			panic("baas: Literal field " + f.Name + " of Order has no JSON key")
+		}
+		s[key] = LiteralJSON
+	}
+	return s
+}
+
 // Order is a MinCloud order record, as the order list's objects[], the
 // order detail and the payment trigger's event.data carry it.
 type Order struct {
@@ -70,18 +99,20 @@ type Order struct {
 }
 
 // ParseTime reads a MinCloud timestamp: unix seconds (v2.2 and the
-// trigger; a fractional part is dropped), or an ISO time without a zone
-// ("2018-10-12T17:18:10.992125", older list output), taken as Shanghai
-// time; a zone when present is honoured. "" is the zero time.
+// trigger; digits, optionally a "." and more digits: the fractional part
+// is dropped), or an ISO time without a zone ("2018-10-12T17:18:10.992125",
+// older list output), taken as Shanghai time; a zone when present is
+// honoured. "" is the zero time. Anything else (an exponent, a sign, a
+// fraction that is not digits) is refused.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
 	}
 	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:T") {
-		sec, _, _ := strings.Cut(s, ".")
+		sec, frac, dot := strings.Cut(s, ".")
 		n, err := strconv.ParseInt(sec, 10, 64)
-		if err != nil || n <= 0 {
+		if err != nil || n <= 0 || !digits(sec) || (dot && !digits(frac)) {
 			return time.Time{}, fmt.Errorf("invalid unix time %q", s)
 		}
 		return time.Unix(n, 0).In(payrecon.Shanghai), nil
@@ -95,6 +126,16 @@ func ParseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("invalid time %q", s)
+}
+
+// digits reports whether s is one or more ASCII digits.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // mapStatus maps MinCloud's order status. complete / partial are refund
@@ -133,11 +174,20 @@ type record struct {
 	Amount          int64
 	PaidAt          time.Time
 	UpdatedAt       time.Time
-	Refunded        bool
-	RefundStatus    payrecon.Status
-	RefundAmount    int64
+	Refunded        bool            // refund_status is set
+	RefundStatus    payrecon.Status // refund_status: of the LATEST refund attempt
+	RefundAmount    int64           // refund_amount: cumulative, see RefundBooked
 	Currency        string
 }
+
+// RefundBooked reports whether the order has money refunded: its
+// cumulative refund_amount is above zero, whatever refund_status says.
+// refund_status is the state of the latest refund attempt, so "failed"
+// after an earlier partial refund still carries that refund's amount;
+// "complete" / "partial" with no amount is refused by read. The bill's
+// refund line and the webhook's successful refund entry both follow this
+// one rule.
+func (r record) RefundBooked() bool { return r.RefundAmount > 0 }
 
 // read checks and converts an order record. Errors name the field.
 func (o *Order) read(mapping string) (record, error) {

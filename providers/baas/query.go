@@ -101,7 +101,10 @@ func (c *Client) QueryOrder(ctx context.Context, ref payrecon.OrderRef) (payreco
 // the order (see the package doc): the refund is found through the order
 // (MerchantOrderNo / ProviderTxnNo, or MerchantRefundNo, which payrecon
 // sets to the merchant order number for MinCloud refunds) and is the
-// order's cumulative refund. An order never refunded is ErrNotFound.
+// order's cumulative refund: successful whenever refund_amount is above
+// zero (record.RefundBooked; RawStatus keeps refund_status), failed when
+// refund_status is failed with nothing refunded. An order never refunded
+// is ErrNotFound.
 func (c *Client) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (payrecon.Refund, error) {
 	oref := payrecon.OrderRef{MerchantOrderNo: ref.MerchantOrderNo, ProviderTxnNo: ref.ProviderTxnNo}
 	if oref.MerchantOrderNo == "" && oref.ProviderTxnNo == "" {
@@ -114,14 +117,18 @@ func (c *Client) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (payre
 	if ref.MerchantRefundNo != "" && ref.MerchantRefundNo != r.MerchantOrderNo {
 		return payrecon.Refund{}, fmt.Errorf("baas refund %s: MinCloud refunds are named by their order %s: %w", ref.MerchantRefundNo, r.MerchantOrderNo, errNotFound("refund"))
 	}
-	if !r.Refunded {
+	if !r.Refunded && !r.RefundBooked() {
 		return payrecon.Refund{}, fmt.Errorf("baas refund of order %s: %w", r.MerchantOrderNo, errNotFound("refund"))
+	}
+	st := r.RefundStatus
+	if r.RefundBooked() {
+		st = payrecon.StatusSuccess // the cumulative refund, as the bill and the webhook book it
 	}
 	return payrecon.Refund{
 		MerchantRefundNo: r.MerchantOrderNo,
 		MerchantOrderNo:  r.MerchantOrderNo,
 		ProviderTxnNo:    r.ProviderTxnNo,
-		Status:           r.RefundStatus,
+		Status:           st,
 		RawStatus:        string(r.Raw.RefundStatus),
 		Amount:           r.RefundAmount,
 		PayerAmount:      r.RefundAmount,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -45,10 +46,13 @@ const (
 	ColSettleAmount = "结算金额(元)"
 )
 
-// Transaction types (交易类型) payrecon reconciles.
+// Transaction types (交易类型) payrecon reconciles. 商户收单 is listed in
+// both bills' type lists (§4.2, §4.3) for orders paid through Huawei Pay:
+// a payment like 收单 (the row keeps its own Type text).
 const (
-	TypePayment = "收单"
-	TypeRefund  = "退款"
+	TypePayment         = "收单"
+	TypeMerchantPayment = "商户收单"
+	TypeRefund          = "退款"
 )
 
 // BillDownload is billDownloadParam of the downloadInfo response.
@@ -91,8 +95,11 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	err := c.call(ctx, "GET", p, q, nil, &info)
 	var pe *payrecon.ProviderError
 	switch {
-	case errors.As(err, &pe) && pe.SubCode == "NOT_SETTLEMENT_DATE":
-		return file, nil // no settlement that day: an empty bill
+	case errors.As(err, &pe) && pe.SubCode == "NOT_SETTLEMENT_DATE" && kind == payrecon.BillSettlement:
+		// No settlement on that day: not an empty bill (a settlement of 0
+		// set against the day's trade net would be a false mismatch) but
+		// nothing to compare.
+		return file, fmt.Errorf("huawei settlement bill %s: no settlement on that day (NOT_SETTLEMENT_DATE): %w: %w", day, payrecon.ErrNotSupported, err)
 	case errors.As(err, &pe) && pe.SubCode == "BILL_SWITCH_NOT_TURN_ON":
 		return file, fmt.Errorf("huawei settlement bill: turn on 结算单接口获取开关 in the merchant portal: %w: %w", payrecon.ErrNotSupported, err)
 	case err != nil:
@@ -211,10 +218,12 @@ func (c *Client) download(ctx context.Context, d BillDownload) (string, string, 
 
 // ParseTradeBill parses one trade bill CSV (UTF-8 with or without BOM, or
 // GBK) by header name and calls fn for every data row, in order, in constant
-// memory. 收单 rows are payments, 退款 rows refunds (refund ids in
-// 系统交易订单号/商户订单号, the payment's in 原系统交易订单号/原商户订单号), other
-// 交易类型 rows KindOther. Amounts are positive fen whatever sign the file
-// prints (fees keep their sign). Blank rows are skipped; a 合计 row's
+// memory. 收单 and 商户收单 rows are payments, 退款 rows refunds (refund ids
+// in 系统交易订单号/商户订单号, the payment's in 原系统交易订单号/原商户订单号),
+// other 交易类型 rows KindOther. Payment and refund amounts are positive
+// fen whatever sign the file prints (fees keep their sign); KindOther
+// amounts keep the printed sign (an outgoing 分账 printed -5.00 is -500:
+// the run adds KindOther amounts to the trade net as listed). Blank rows are skipped; a 合计 row's
 // 总笔数 / 总金额, where printed, must match the rows before it (see
 // checkSummary). The file is read by billread: any malformed row is a
 // *billread.Error naming name, line and column.
@@ -224,8 +233,8 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 
 // ParseSettlementBill parses one settlement bill CSV like ParseTradeBill;
 // 结算金额(元) goes to Settlement by the trade bill's convention: negative on
-// 退款 rows and positive on 收单 rows whatever sign the file prints, as
-// printed on other rows (冻结, 解冻, 分账…).
+// 退款 rows and positive on 收单 / 商户收单 rows whatever sign the file
+// prints, as printed on other rows (冻结, 解冻, 分账…).
 func ParseSettlementBill(r io.Reader, name string, fn func(payrecon.BillLine) error) error {
 	return parseBill(r, name, payrecon.BillSettlement, fn)
 }
@@ -558,7 +567,7 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (parsedLine,
 	}
 	l.Type = cols.get(rec, cType)
 	switch l.Type {
-	case TypePayment:
+	case TypePayment, TypeMerchantPayment:
 		l.Kind = payrecon.KindPayment
 		l.ProviderTxnNo, l.MerchantOrderNo = sys, merc
 	case TypeRefund:
@@ -599,8 +608,8 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (parsedLine,
 		return pl, err
 	}
 	// One sign convention with the trade bill: a 退款 row moves money out
-	// and a 收单 row in, whatever sign the file prints (the trade parser
-	// reads both by 交易类型 too); other types keep the printed sign.
+	// and a 收单 / 商户收单 row in, whatever sign the file prints (the trade
+	// parser reads both by 交易类型 too); other types keep the printed sign.
 	switch l.Kind {
 	case payrecon.KindRefund:
 		l.Settlement = -abs(settle)
@@ -617,23 +626,47 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (parsedLine,
 	default:
 		pl.printed = paid
 	}
-	switch {
-	case hasOrder:
-		l.Amount = abs(order)
-	case hasPaid:
-		l.Amount = abs(paid) + abs(promo)
-	case hasSettle:
-		l.Amount = abs(settle)
-	default:
+	if !hasOrder && !hasPaid && !hasSettle {
 		return pl, &colError{colNames[cOrderAmount], errors.New("empty")}
 	}
-	l.PromotionAmount = abs(promo)
-	if hasPaid {
-		l.PayerAmount = abs(paid)
+	if l.Kind == payrecon.KindOther {
+		// Not reconciled, added to the trade net as listed: every amount
+		// keeps the sign the file prints (money out is negative).
+		switch {
+		case hasOrder:
+			l.Amount = order
+		case hasPaid:
+			if l.Amount, err = addFen(paid, promo); err != nil {
+				return pl, err
+			}
+		default:
+			l.Amount = settle
+		}
+		l.PromotionAmount = promo
+		if hasPaid {
+			l.PayerAmount = paid
+		} else if l.PayerAmount, err = addFen(l.Amount, -l.PromotionAmount); err != nil {
+			return pl, err
+		}
 	} else {
-		l.PayerAmount = l.Amount - l.PromotionAmount
-		if l.PayerAmount < 0 {
-			return pl, &colError{colNames[cPromotion], errors.New("promotion exceeds the order amount")}
+		switch {
+		case hasOrder:
+			l.Amount = abs(order)
+		case hasPaid:
+			if l.Amount, err = addFen(abs(paid), abs(promo)); err != nil {
+				return pl, err
+			}
+		default:
+			l.Amount = abs(settle)
+		}
+		l.PromotionAmount = abs(promo)
+		if hasPaid {
+			l.PayerAmount = abs(paid)
+		} else {
+			l.PayerAmount = l.Amount - l.PromotionAmount
+			if l.PayerAmount < 0 {
+				return pl, &colError{colNames[cPromotion], errors.New("promotion exceeds the order amount")}
+			}
 		}
 	}
 	if l.CreatedAt, err = parseBillTime(cols.get(rec, cCreated)); err != nil {
@@ -646,4 +679,13 @@ func billLine(cols *billCols, rec []string, kind payrecon.BillKind) (parsedLine,
 	l.Product = cols.get(rec, cProduct)
 	l.Payload = cols.get(rec, cPayload)
 	return pl, nil
+}
+
+// addFen is a + b, refused when it overflows (amounts parse up to the
+// int64 range, so a hostile pair could wrap around).
+func addFen(a, b int64) (int64, error) {
+	if (b > 0 && a > math.MaxInt64-b) || (b < 0 && a < math.MinInt64-b) {
+		return 0, &colError{colNames[cPromotion], errors.New("amount out of range")}
+	}
+	return a + b, nil
 }

@@ -1,6 +1,8 @@
 package huawei
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +21,10 @@ const (
 	CallbackRefund   = "refund"
 	CallbackSign     = "sign"
 	CallbackUnsign   = "unsign"
+	// CallbackContract is a sign or unsign callback without changeMode
+	// (optional on both pages, absent from both samples): nothing else in
+	// it tells which it is. See VerifyCallback.
+	CallbackContract = "sign_or_unsign"
 )
 
 // Reasons of rejections that are not signature failures.
@@ -46,10 +52,10 @@ type callbackBody struct {
 	SignType     string `json:"signType"`
 	CertNo       string `json:"certNo"`
 
-	MercNo    string `json:"mercNo"`
-	AppID     string `json:"appId"`
-	SpMercNo  string `json:"spMercNo"`
-	SubMercNo string `json:"subMercNo"`
+	MercNo    string     `json:"mercNo"`
+	AppID     flexString `json:"appId"` // a string, or a number as the 签约结果回调通知 sample prints it
+	SpMercNo  string     `json:"spMercNo"`
+	SubMercNo string     `json:"subMercNo"`
 
 	// payment
 	SysTransOrderNo string  `json:"sysTransOrderNo"`
@@ -98,11 +104,13 @@ const CallbackContentType = "application/json"
 
 // callbackSchema declares the documented JSON types of callback fields
 // (huawei.md §2): amounts are Long fen, identifiers, statuses and times
-// strings; planId is read as a string or a number (flexString).
+// strings; planId is read as a string or a number, appId as a string or an
+// integer (the 签约结果回调通知 sample prints it unquoted), both kept as the
+// literal text (flexString, never a float).
 var callbackSchema = func() strict.Schema {
 	str := strict.String | strict.Null
-	s := strict.Schema{"planId": str | strict.Number, "subOrders": strict.Array | strict.Null}
-	for _, f := range []string{"callbackId", "callbackTime", "dataType", "sign", "signType", "certNo", "mercNo", "appId",
+	s := strict.Schema{"planId": str | strict.Number, "appId": str | strict.Integer, "subOrders": strict.Array | strict.Null}
+	for _, f := range []string{"callbackId", "callbackTime", "dataType", "sign", "signType", "certNo", "mercNo",
 		"spMercNo", "subMercNo", "sysTransOrderNo", "mercOrderNo", "orderStatus", "currency", "finishTime",
 		"combinedSysTransOrderNo", "combinedMercOrderNo", "mercRefundNo", "sysRefundNo", "refundOrderStatus",
 		"contractId", "mercContractCode", "operateTime", "changeMode", "payload",
@@ -194,22 +202,6 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		e.Amount, e.PayerAmount, e.PromotionAmount = int64(cb.RefundAmount), int64(cb.PayerRefundAmount), int64(cb.PromotionRefundAmount)
 		e.Currency, e.OccurredAt = cb.Currency, at
 		out.Entries = []payrecon.LedgerEntry{e}
-	case cb.ContractID != "":
-		st := payrecon.StatusSigned
-		out.Type = CallbackSign
-		if strings.Contains(strings.ToUpper(cb.ChangeMode), "UNSIGN") {
-			st, out.Type = payrecon.StatusUnsigned, CallbackUnsign
-		}
-		at, err := occurred("operateTime", cb.OperateTime)
-		if err != nil {
-			return out, err
-		}
-		e := base
-		e.EventKey = payrecon.EventKey(payrecon.KindAgreement, cb.ContractID, st)
-		e.Kind, e.Status = payrecon.KindAgreement, st
-		e.AgreementNo, e.MerchantAgreeNo, e.PlanID = cb.ContractID, cb.MercContractCode, string(cb.PlanID)
-		e.OccurredAt = at
-		out.Entries = []payrecon.LedgerEntry{e}
 	case cb.CombinedSysTransOrderNo != "" && len(cb.SubOrders) > 0:
 		out.Type = CallbackCombined
 		for i, so := range cb.SubOrders {
@@ -252,10 +244,58 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		e.Amount, e.PayerAmount, e.PromotionAmount = int64(cb.TotalAmount), int64(cb.PayerAmount), int64(cb.PromotionAmount)
 		e.Currency, e.OccurredAt = cb.Currency, at
 		out.Entries = []payrecon.LedgerEntry{e}
+	case cb.ContractID != "":
+		// After the payment shapes: a withhold payment callback may name
+		// its contract too, and is a payment all the same.
+		st := payrecon.StatusSigned
+		out.Type = CallbackSign
+		key := payrecon.EventKey(payrecon.KindAgreement, cb.ContractID, st)
+		switch mode := strings.ToUpper(strings.TrimSpace(cb.ChangeMode)); {
+		case strings.Contains(mode, "UNSIGN"):
+			st, out.Type = payrecon.StatusUnsigned, CallbackUnsign
+			key = payrecon.EventKey(payrecon.KindAgreement, cb.ContractID, st)
+		case mode == "":
+			// changeMode is optional on both the sign and the unsign page
+			// and both samples leave it out; no other field tells them
+			// apart. Recorded as signed (the ledger needs a state), under
+			// a key of this notification's own, so an unsign is never
+			// folded into the contract's sign event: the run's contract
+			// query settles the state (agreement_mismatch, then
+			// correct_agreement, when it was an unsign).
+			out.Type = CallbackContract
+			key += ":cb" + callbackRef(cb.CallbackID, body)
+		}
+		at, err := occurred("operateTime", cb.OperateTime)
+		if err != nil {
+			return out, err
+		}
+		e := base
+		e.EventKey = key
+		e.Kind, e.Status = payrecon.KindAgreement, st
+		e.AgreementNo, e.MerchantAgreeNo, e.PlanID = cb.ContractID, cb.MercContractCode, string(cb.PlanID)
+		e.OccurredAt = at
+		out.Entries = []payrecon.LedgerEntry{e}
 	default:
 		return out, reject("callback %s: not a payment, refund, sign or unsign callback", cb.CallbackID)
 	}
 	return out, nil
+}
+
+// callbackRef names one notification in an event key: its callbackId
+// (unchanged across Huawei's retries), or, when that is missing, long or
+// not plain letters and digits, a digest of the body (a retry is the same
+// body).
+func callbackRef(id string, body []byte) string {
+	plain := id != "" && len(id) <= 64
+	for i := 0; plain && i < len(id); i++ {
+		c := id[i]
+		plain = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_'
+	}
+	if plain {
+		return id
+	}
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:12])
 }
 
 // checkMerchant refuses a validly signed callback meant for another merchant.

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/payrecon/payrecon/providers/baas"
@@ -24,16 +23,4 @@ func (s *Sandbox) Resign(cb scenario.Callback, e scenario.Edit) (scenario.Callba
 	}
 	h.Set(baas.DefaultSignatureHeader, baas.SignCallback([]byte(CallbackSecret), body))
 	return scenario.Callback{Header: e.FinishHeader(h), Body: body, EventID: cb.EventID}, nil
-}
-
-// triggerRecord turns the record's amounts into JSON numbers: the payment
-// trigger serialises total_cost as a number (baas.md), whatever the list
-// API version the sandbox imitates.
-func triggerRecord(rec map[string]any) map[string]any {
-	for _, k := range []string{"total_cost", "refund_amount"} {
-		if v, ok := rec[k].(string); ok {
-			rec[k] = json.Number(v)
-		}
-	}
-	return rec
 }

@@ -39,8 +39,31 @@ type Options struct {
 	// GatewayType is the gateway_type of every order (default weixin_tenpay_js).
 	GatewayType string
 	// StringAmounts renders total_cost / refund_amount as strings
-	// ("398.00", v2.0 style) instead of numbers (100.00, v2.2 style).
+	// ("398.00", v2.0 style) instead of numbers (100.00, v2.2 style) in the
+	// order list and detail.
 	StringAmounts bool
+	// ISOTimes renders paid_at / created_at / updated_at as ISO times
+	// without a zone, Shanghai wall time ("2018-10-12T17:18:10.992125",
+	// older list output) instead of unix seconds, in the order list and
+	// detail.
+	ISOTimes bool
+	// FractionalTimes renders unix-second times with their fraction
+	// (paid_at 1793721599.5) and makes the paid_at filters compare the
+	// exact time held, as a server keeping sub-second times does (without
+	// it times are held and rendered in whole seconds).
+	FractionalTimes bool
+	// LatestRefundStatus makes refund_status the state of the order's
+	// latest refund attempt (in scenario order), as MinCloud's one
+	// refund_status per order reads: a failed attempt after a partial
+	// refund leaves refund_status "failed" while refund_amount keeps the
+	// refunds made. Without it a failed attempt shows only when nothing
+	// was refunded.
+	LatestRefundStatus bool
+	// ListFormWebhooks makes the webhooks carry the order record exactly
+	// as the list renders it (StringAmounts and ISOTimes apply) instead of
+	// the trigger's documented numbers and unix seconds: MinCloud
+	// serialises the record inconsistently (baas.md: "parse both").
+	ListFormWebhooks bool
 	// EventEnvelope wraps webhook bodies as {"event":{"data": record}}
 	// instead of sending the bare record.
 	EventEnvelope bool
@@ -166,17 +189,51 @@ func (s *Sandbox) MerchantConfig() baas.Config {
 // order is one rendered record plus what the filters need.
 type order struct {
 	rec    map[string]any
-	paidAt int64
+	paidAt time.Time // as held: whole seconds unless FractionalTimes; zero when unpaid
 	status string
 	refund string
 	seq    int
 }
 
-func (s *Sandbox) yuan(fen int64) any {
-	if s.opts.StringAmounts {
+// recordForm says how a record's amounts and times are serialised.
+type recordForm struct{ stringAmounts, isoTimes, fractional bool }
+
+// form is the serialisation of the list and detail answers, or (trigger)
+// of the payment trigger's webhooks.
+func (s *Sandbox) form(trigger bool) recordForm {
+	if trigger && !s.opts.ListFormWebhooks {
+		return recordForm{fractional: s.opts.FractionalTimes} // the trigger: numbers and unix seconds (baas.md)
+	}
+	return recordForm{stringAmounts: s.opts.StringAmounts, isoTimes: s.opts.ISOTimes, fractional: s.opts.FractionalTimes}
+}
+
+func (f recordForm) yuan(fen int64) any {
+	if f.stringAmounts {
 		return payrecon.FormatYuan(fen)
 	}
 	return json.Number(payrecon.FormatYuan(fen))
+}
+
+// time renders t as unix seconds (with their fraction when fractional:
+// 1793721599.5, 1793721600.0), or as an ISO time without a zone in
+// Shanghai wall time with microseconds when it has any (Python's
+// isoformat, as MinCloud's older list output shows).
+func (f recordForm) time(t time.Time) any {
+	if !f.isoTimes {
+		if !f.fractional {
+			return t.Unix()
+		}
+		frac := strings.TrimRight(fmt.Sprintf("%09d", t.Nanosecond()), "0")
+		if frac == "" {
+			frac = "0"
+		}
+		return json.Number(strconv.FormatInt(t.Unix(), 10) + "." + frac)
+	}
+	t = t.In(payrecon.Shanghai)
+	if t.Nanosecond()/1000 != 0 {
+		return t.Format("2006-01-02T15:04:05.000000")
+	}
+	return t.Format("2006-01-02T15:04:05")
 }
 
 func rawStatus(st payrecon.Status) string {
@@ -190,29 +247,36 @@ func rawStatus(st payrecon.Status) string {
 }
 
 // render builds the order record for p with its refunds (extra is added
-// when not in the scenario yet, for a refund webhook rendered ahead).
-func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int) order {
+// when not in the scenario yet, for a refund webhook rendered ahead), as
+// the list serialises it or (trigger) as the payment trigger does.
+func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int, trigger bool) order {
+	f := s.form(trigger)
 	var refunded int64
 	var last time.Time
-	anyFailed, anySuccess := false, false
+	anyFailed, anySuccess, lastFailed := false, false, false
 	for _, r := range refunds {
 		if r.MerchantOrderNo != p.MerchantOrderNo || (p.ProviderTxnNo != "" && r.ProviderTxnNo != "" && r.ProviderTxnNo != p.ProviderTxnNo) {
 			continue
 		}
 		switch r.Status {
 		case payrecon.StatusSuccess:
-			anySuccess = true
+			anySuccess, lastFailed = true, false
 			refunded += r.Amount
 			if r.FinishedAt.After(last) {
 				last = r.FinishedAt
 			}
 		case payrecon.StatusFailed:
-			anyFailed = true
+			anyFailed, lastFailed = true, true
+			if s.opts.LatestRefundStatus && r.FinishedAt.After(last) { // the record was updated by the attempt
+				last = r.FinishedAt
+			}
 		}
 	}
 	var refundStatus any
 	rs := ""
 	switch {
+	case s.opts.LatestRefundStatus && lastFailed:
+		rs = "failed"
 	case anySuccess && refunded >= p.Amount:
 		rs = "complete"
 	case anySuccess:
@@ -233,7 +297,7 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int)
 	}
 	var paidAt any
 	if st == "success" {
-		paidAt = p.PaidAt.Unix()
+		paidAt = f.time(p.PaidAt)
 	}
 	tradeNo, transactionNo := p.MerchantOrderNo, p.ProviderTxnNo
 	if s.opts.SwapNumbers {
@@ -252,17 +316,17 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int)
 		"transaction_no":          transactionNo,
 		"status":                  st,
 		"refund_status":           refundStatus,
-		"refund_amount":           s.yuan(refunded),
+		"refund_amount":           f.yuan(refunded),
 		"merchandise_schema_id":   1,
 		"merchandise_record_id":   "rec" + strconv.Itoa(seq),
 		"merchandise_description": p.Product,
 		"merchandise_snapshot":    map[string]any{},
-		"total_cost":              s.yuan(p.Amount),
+		"total_cost":              f.yuan(p.Amount),
 		"ip_address":              "127.0.0.1",
 		"paid_at":                 paidAt,
 		"created_by":              36395394,
-		"created_at":              p.CreatedAt.Unix(),
-		"updated_at":              updated.Unix(),
+		"created_at":              f.time(p.CreatedAt),
+		"updated_at":              f.time(updated),
 	}
 	if st == "success" && strings.HasPrefix(gateway, "weixin_tenpay") {
 		rec["gateway_extra_info"] = map[string]any{"wechat_response": map[string]any{
@@ -270,9 +334,12 @@ func (s *Sandbox) render(p scenario.Payment, refunds []scenario.Refund, seq int)
 			"time_end": p.PaidAt.In(payrecon.Shanghai).Format("20060102150405"),
 		}}
 	}
-	var pa int64
+	var pa time.Time
 	if st == "success" {
-		pa = p.PaidAt.Unix()
+		pa = p.PaidAt.Truncate(time.Second)
+		if s.opts.FractionalTimes {
+			pa = p.PaidAt
+		}
 	}
 	return order{rec: rec, paidAt: pa, status: st, refund: rs, seq: seq}
 }
@@ -284,7 +351,7 @@ func (s *Sandbox) orders() []order {
 	s.sc.RUnlock()
 	out := make([]order, 0, len(pays))
 	for i, p := range pays {
-		out = append(out, s.render(p, refunds, i+1))
+		out = append(out, s.render(p, refunds, i+1, false))
 	}
 	return out
 }
@@ -332,10 +399,10 @@ func (s *Sandbox) list(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get("gateway_type"); v != "" && o.rec["gateway_type"] != v {
 			continue
 		}
-		if (gte >= 0 || lte >= 0) && o.paidAt == 0 {
+		if (gte >= 0 || lte >= 0) && o.paidAt.IsZero() {
 			continue
 		}
-		if (gte >= 0 && o.paidAt < gte) || (lte >= 0 && o.paidAt > lte) {
+		if (gte >= 0 && o.paidAt.Before(time.Unix(gte, 0))) || (lte >= 0 && o.paidAt.After(time.Unix(lte, 0))) {
 			continue
 		}
 		match = append(match, o)
@@ -424,7 +491,7 @@ func (s *Sandbox) seqOf(p scenario.Payment) int {
 // PaymentCallback implements scenario.Sandbox: the order record of p as the
 // trigger sends it on payment.
 func (s *Sandbox) PaymentCallback(p scenario.Payment) (scenario.Callback, error) {
-	return s.Webhook(triggerRecord(s.render(p, nil, s.seqOf(p)).rec))
+	return s.Webhook(s.render(p, nil, s.seqOf(p), true).rec)
 }
 
 // RefundCallback implements scenario.Sandbox: the record of r's order
@@ -447,7 +514,7 @@ func (s *Sandbox) RefundCallback(r scenario.Refund) (scenario.Callback, error) {
 	if !found {
 		refunds = append(refunds, r)
 	}
-	return s.Webhook(triggerRecord(s.render(p, refunds, s.seqOf(p)).rec))
+	return s.Webhook(s.render(p, refunds, s.seqOf(p), true).rec)
 }
 
 // AgreementCallback implements scenario.Sandbox: MinCloud has no agreements.

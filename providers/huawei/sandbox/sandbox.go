@@ -21,6 +21,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +68,16 @@ type Options struct {
 	MaxSkew time.Duration
 	// CallbackURL goes into MerchantConfig.
 	CallbackURL string
+	// NoSettlementDays are days without a settlement: the settlement bill
+	// query answers NOT_SETTLEMENT_DATE for them (§4.1).
+	NoSettlementDays []payrecon.Day
+	// PaymentType is the 交易类型 the bills print on payment rows: 收单
+	// (default) or 商户收单, the other documented type of orders paid
+	// through Huawei Pay (§4.2, §4.3).
+	PaymentType string
+	// OmitChangeMode leaves changeMode out of sign and unsign callbacks,
+	// as both official samples do (it is optional on both pages).
+	OmitChangeMode bool
 }
 
 // Merchant identities the sandbox knows.
@@ -136,6 +147,9 @@ func New(sc *scenario.Scenario, opts Options) (*Sandbox, error) {
 	}
 	if opts.CallbackURL == "" {
 		opts.CallbackURL = "https://merchant.example/callbacks/huawei"
+	}
+	if opts.PaymentType == "" {
+		opts.PaymentType = huawei.TypePayment
 	}
 	sb := &Sandbox{sc: sc, opts: opts, traces: map[string]bool{}, objects: map[string]presigned{}}
 	var err error
@@ -462,6 +476,9 @@ func (sb *Sandbox) AgreementCallback(a scenario.Agreement) (scenario.Callback, e
 		f["callbackId"] = callbackID("unsign", a.AgreementNo)
 	default:
 		return scenario.Callback{}, fmt.Errorf("agreement status %s has no callback", a.Status)
+	}
+	if sb.opts.OmitChangeMode {
+		delete(f, "changeMode")
 	}
 	if a.OpenID != "" {
 		f["payer"] = map[string]any{"openId": a.OpenID}
@@ -822,6 +839,10 @@ func (sb *Sandbox) billInfo(kind payrecon.BillKind) handler {
 				return
 			}
 		}
+		if kind == payrecon.BillSettlement && slices.Contains(sb.opts.NoSettlementDays, day) {
+			sb.fail(w, huawei.CodeBusiness, "NOT_SETTLEMENT_DATE", "非结算日")
+			return
+		}
 		if !sb.sc.Ready(day) {
 			sb.ok(w, nil) // not generated yet: billDownloadParam absent
 			return
@@ -965,7 +986,7 @@ func (sb *Sandbox) billRows(day payrecon.Day, kind payrecon.BillKind, merc strin
 	}
 	var rows []row
 	for _, p := range sb.sc.BillPayments(day) {
-		rows = append(rows, row{created: p.CreatedAt, finished: p.PaidAt, sys: p.ProviderTxnNo, merc: p.MerchantOrderNo, typ: huawei.TypePayment,
+		rows = append(rows, row{created: p.CreatedAt, finished: p.PaidAt, sys: p.ProviderTxnNo, merc: p.MerchantOrderNo, typ: sb.opts.PaymentType,
 			product: "借记卡快捷支付", payer: p.PayerAmount, amount: p.Amount, promo: p.PromotionAmount, fee: p.Fee,
 			settlement: p.PayerAmount - p.Fee, extra: p.Payload, openID: p.OpenID})
 	}
