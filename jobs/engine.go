@@ -183,6 +183,9 @@ func (e *engine) settlementBill(ctx context.Context, bs payrecon.BillSource) (pa
 	case err == nil:
 		e.hasSettle = true
 	case errors.Is(err, payrecon.ErrNotSupported):
+		// No settlement bill for the account (MinCloud), or none for the
+		// day (Huawei's NOT_SETTLEMENT_DATE): nothing to compare.
+		e.log.Info("no settlement bill; settlement not checked this run", "reason", err.Error())
 	case errors.Is(err, payrecon.ErrBillNotReady):
 		e.log.Warn("settlement bill not ready; settlement (and fees stated on it) not checked this run")
 		e.settlement = 0
