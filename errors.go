@@ -9,6 +9,12 @@ import (
 var (
 	// ErrBillNotReady: the provider has not published the bill for that day yet; retry later.
 	ErrBillNotReady = errors.New("bill not ready")
+	// ErrNoBill: the provider says there is no bill for that day (WeChat
+	// Pay's NO_STATEMENT_EXIST, Alipay's isp.bill_not_exist, QQ Wallet's
+	// "No Bill Exist"): nothing was traded, or (before it publishes its
+	// bills) it is not generated yet. Runs read it as not ready until the
+	// publication time has passed, and as a bill without lines after.
+	ErrNoBill = errors.New("no bill for the day")
 	// ErrSignatureInvalid: a callback or response failed signature verification.
 	ErrSignatureInvalid = errors.New("signature invalid")
 	// ErrNotFound: the provider (or the store) knows no such order, refund, agreement or record.

@@ -140,6 +140,9 @@ func (e *engine) reconcile(ctx context.Context) ([]payrecon.Item, error) {
 	}
 	e.progress("bill")
 	bf, err := bs.Bill(ctx, e.run.Day, payrecon.BillTrade, e.checked(payrecon.BillTrade, e.onTrade))
+	if errors.Is(err, payrecon.ErrNoBill) {
+		bf, err = e.noBill(bf, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("trade bill: %w", err)
 	}
@@ -186,13 +189,25 @@ func (e *engine) settlementBill(ctx context.Context, bs payrecon.BillSource) (pa
 		// No settlement bill for the account (MinCloud), or none for the
 		// day (Huawei's NOT_SETTLEMENT_DATE): nothing to compare.
 		e.log.Info("no settlement bill; settlement not checked this run", "reason", err.Error())
-	case errors.Is(err, payrecon.ErrBillNotReady):
-		e.log.Warn("settlement bill not ready; settlement (and fees stated on it) not checked this run")
+	case errors.Is(err, payrecon.ErrBillNotReady), errors.Is(err, payrecon.ErrNoBill):
+		e.log.Warn("settlement bill not ready (or none for the day); settlement (and fees stated on it) not checked this run", "reason", err.Error())
 		e.settlement = 0
 	default:
 		return sf, fmt.Errorf("settlement bill: %w", err)
 	}
 	return sf, nil
+}
+
+// noBill reads the provider's "no bill for the day" (payrecon.ErrNoBill)
+// on the trade bill: not ready before the provider publishes its bills
+// (noon of the next day), a bill without lines after: the day had no
+// transactions, and every ledger entry of it is put to the provider.
+func (e *engine) noBill(bf payrecon.BillFile, err error) (payrecon.BillFile, error) {
+	if e.r.now().Before(e.run.Day.End().Add(noBillAfter)) {
+		return bf, fmt.Errorf("%w (%w)", payrecon.ErrBillNotReady, err)
+	}
+	e.log.Warn("the provider has no trade bill for the day: reconciled as a day without transactions", "reason", err.Error())
+	return payrecon.BillFile{Account: e.run.Account, Day: e.run.Day, Kind: payrecon.BillTrade, Name: "(no bill for the day)"}, nil
 }
 
 // ---- bill ----

@@ -94,6 +94,12 @@ type Options struct {
 	Review *ReviewPolicy
 }
 
+// noBillAfter is how long after the end of a bill day a provider's "no
+// bill for the day" means a day without transactions rather than a bill not
+// generated yet: noon of the next day in Shanghai (providers publish by
+// 10:00).
+const noBillAfter = 12 * time.Hour
+
 func (o Options) withDefaults() Options {
 	if len(o.RequerySchedule) == 0 {
 		o.RequerySchedule = []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour, 72 * time.Hour}

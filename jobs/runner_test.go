@@ -256,3 +256,48 @@ func TestAgreementPeriodicRecheck(t *testing.T) {
 		}
 	}
 }
+
+// A provider that says it has no bill for the day (payrecon.ErrNoBill): not
+// ready before noon of the next day (nothing recorded), a day without
+// transactions after it: the ledger's entries are put to the provider — a
+// payment it confirms is carried over, one it does not know is
+// missing_in_bill — and the books balance.
+func TestNoBillDay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		day := jobstest.DayD
+		at := day.Start().Add(9 * time.Hour)
+		known := scenario.Payment{MerchantOrderNo: "NB1", ProviderTxnNo: "TNB1", Status: payrecon.StatusSuccess, Amount: 1200, PayerAmount: 1200,
+			CreatedAt: at, PaidAt: at, BillDay: day.Add(1)}
+		forged := scenario.Payment{MerchantOrderNo: "NB2", ProviderTxnNo: "TNB2", Status: payrecon.StatusSuccess, Amount: 800, PayerAmount: 800, CreatedAt: at, PaidAt: at}
+		for _, p := range []scenario.Payment{known, forged} {
+			_, err := db.AddLedgerEntry(ctx, jobstest.LedgerOf(p))
+			storetest.Must(t, err)
+		}
+		sc := &scenario.Scenario{Payments: []scenario.Payment{known}}
+		clk := &jobstest.Clock{}
+		r := jobstest.NewRunner(t, db, &jobstest.Provider{Sc: sc, NoBill: map[payrecon.Day]bool{day: true}}, clk, jobs.Options{})
+
+		clk.Set(day.End().Add(11 * time.Hour)) // 11:00 the next day: the provider may still be generating it
+		if _, err := r.RunDay(ctx, jobstest.Account, day); !errors.Is(err, payrecon.ErrBillNotReady) || !errors.Is(err, payrecon.ErrNoBill) {
+			t.Fatalf("before noon: %v, want ErrBillNotReady (wrapping ErrNoBill)", err)
+		}
+		if hist, _ := db.RunHistory(ctx, jobstest.Account, day); len(hist) != 0 {
+			t.Fatalf("a not-ready day recorded runs: %+v", hist)
+		}
+
+		clk.Set(day.End().Add(13 * time.Hour))
+		run, err := r.RunDay(ctx, jobstest.Account, day)
+		storetest.Must(t, err)
+		got := map[string]payrecon.Class{}
+		for _, it := range jobstest.RunItems(t, db, run.ID) {
+			got[it.ProviderTxnNo] = it.Class
+		}
+		if got["TNB1"] != payrecon.ClassCarriedOver || got["TNB2"] != payrecon.ClassMissingInBill || len(got) != 2 {
+			t.Errorf("items %v, want TNB1 carried_over and TNB2 missing_in_bill", got)
+		}
+		if run.Totals.BillLines != 0 || run.Totals.LedgerTotal != 2000 || !run.Totals.Balanced() || len(run.Bills) != 1 || run.Bills[0].Lines != 0 {
+			t.Errorf("run %+v", run)
+		}
+	})
+}

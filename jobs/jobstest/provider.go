@@ -28,6 +28,9 @@ type Provider struct {
 	// NoFees makes the bills state no fee: trade lines without a fee
 	// column, settlement lines gross.
 	NoFees bool
+	// NoBill: for these days the provider says it has no bill
+	// (payrecon.ErrNoBill), as for a day without transactions.
+	NoBill map[payrecon.Day]bool
 
 	// Queries counts the queries answered (and failed).
 	Queries atomic.Int64
@@ -48,6 +51,9 @@ func (f *Provider) ProviderName() string { return "fake" }
 func (f *Provider) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillKind, fn func(payrecon.BillLine) error) (payrecon.BillFile, error) {
 	if !f.Sc.Ready(day) {
 		return payrecon.BillFile{}, fmt.Errorf("fake bill %s: %w", day, payrecon.ErrBillNotReady)
+	}
+	if f.NoBill[day] {
+		return payrecon.BillFile{}, fmt.Errorf("fake bill %s: NO_STATEMENT_EXIST: %w", day, payrecon.ErrNoBill)
 	}
 	bf := payrecon.BillFile{Account: Account, Day: day, Kind: kind, Name: string(kind) + "-" + day.Compact() + ".csv"}
 	n := 0

@@ -22,15 +22,14 @@ type BillDownloadResponse struct {
 	BillFileCode    string `json:"bill_file_code"`
 }
 
-// notReadyCodes are sub_codes meaning the bill is not generated (yet).
-// isp.bill_not_exist is the one the fact file names ([I]); the others are
-// spellings seen in SDK issue threads, accepted for tolerance.
-var notReadyCodes = map[string]bool{
-	"isp.bill_not_exist":     true,
-	"isp.bill_not_ready":     true,
-	"BILL_NOT_EXIST":         true,
-	"isp.bill_file_creating": true,
-}
+// notReadyCodes are sub_codes meaning the bill is being generated;
+// noBillCodes that there is none for the day (isp.bill_not_exist, the one
+// the fact file names, [I]): a day without transactions once the bills are
+// published, not ready before (payrecon.ErrNoBill).
+var (
+	notReadyCodes = map[string]bool{"isp.bill_not_ready": true, "isp.bill_file_creating": true}
+	noBillCodes   = map[string]bool{"isp.bill_not_exist": true, "BILL_NOT_EXIST": true}
+)
 
 // Bill implements payrecon.BillSource: BillTrade is bill_type trade (the
 // zip's 业务明细.csv), BillSettlement is bill_type signcustomer (账务明细.csv).
@@ -65,8 +64,11 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	err := c.call(ctx, MethodBillDownloadURL, map[string]string{"bill_type": billType, "bill_date": string(day)}, &link)
 	if err != nil {
 		var pe *payrecon.ProviderError
-		if errors.As(err, &pe) && (notReadyCodes[pe.SubCode] || c.extraNotReady(pe.SubCode)) {
+		switch {
+		case errors.As(err, &pe) && (notReadyCodes[pe.SubCode] || c.extraNotReady(pe.SubCode)):
 			return bf, fmt.Errorf("alipay %s bill %s: %s: %w", billType, day, pe.SubCode, payrecon.ErrBillNotReady)
+		case errors.As(err, &pe) && noBillCodes[pe.SubCode]:
+			return bf, fmt.Errorf("alipay %s bill %s: %s: %w", billType, day, pe.SubCode, payrecon.ErrNoBill)
 		}
 		return bf, fmt.Errorf("alipay %s bill %s: %w", billType, day, err)
 	}

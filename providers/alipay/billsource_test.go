@@ -113,9 +113,15 @@ func TestBill_Faults(t *testing.T) {
 		}
 	}
 	sb.Scenario().NotReady = map[payrecon.Day]bool{testDay: true}
-	if _, _, err := collect(t, c, testDay, payrecon.BillTrade); !errors.Is(err, payrecon.ErrBillNotReady) || !strings.Contains(err.Error(), "isp.bill_not_exist") {
+	if _, _, err := collect(t, c, testDay, payrecon.BillTrade); !errors.Is(err, payrecon.ErrBillNotReady) || !strings.Contains(err.Error(), "isp.bill_not_ready") {
 		t.Fatalf("not ready: %v", err)
 	}
+	sb.Scenario().NotReady = nil
+	sb.SetBillFault(sandbox.FaultNoBill) // no bill for the day: the run decides by the time
+	if _, _, err := collect(t, c, testDay, payrecon.BillTrade); !errors.Is(err, payrecon.ErrNoBill) || errors.Is(err, payrecon.ErrBillNotReady) {
+		t.Fatalf("no bill: %v, want ErrNoBill", err)
+	}
+	sb.SetBillFault(sandbox.FaultNone)
 	if _, _, err := collect(t, c, testDay, payrecon.BillKind("weird")); !errors.Is(err, payrecon.ErrNotSupported) {
 		t.Fatalf("kind: %v", err)
 	}

@@ -78,9 +78,17 @@ func statementError(raw []byte) error {
 		pe = &payrecon.ProviderError{Provider: Name, Code: "FAIL", Message: clip(m["return_msg"] + m["retmsg"])}
 	}
 	text := strings.ToLower(pe.Message + " " + m["return_msg"] + " " + m["retmsg"] + " " + m["err_code"])
-	for _, w := range []string{"no bill", "not exist", "bill_not_exist", "不存在", "未生成", "没有", "not ready"} {
+	// "Bill Creating" / 未生成: not ready; "No Bill Exist" / 不存在: no bill
+	// for the day (in the WeChat v2 protocol QQ Wallet follows, a day
+	// without trades), read as not ready until the bills are published.
+	for _, w := range []string{"creating", "未生成", "生成中", "not ready"} {
 		if strings.Contains(text, w) {
 			return fmt.Errorf("%w: %v", payrecon.ErrBillNotReady, pe)
+		}
+	}
+	for _, w := range []string{"no bill", "not exist", "bill_not_exist", "不存在", "没有"} {
+		if strings.Contains(text, w) {
+			return fmt.Errorf("%w: %v", payrecon.ErrNoBill, pe)
 		}
 	}
 	return pe

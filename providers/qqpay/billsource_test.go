@@ -67,12 +67,20 @@ func TestBillSourceErrors(t *testing.T) {
 	if _, err := c.Bill(context.Background(), testDay, payrecon.BillTrade, noop); !errors.Is(err, payrecon.ErrBillNotReady) {
 		t.Errorf("not ready: %v", err)
 	}
-	// another XML error is a provider error, not "not ready"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte("<xml><return_code>FAIL</return_code><return_msg>签名错误</return_msg><retcode>-1</retcode></xml>"))
-	}))
+	// "No Bill Exist" is no bill for the day (the run decides by the time),
+	// "Bill Creating" not ready; another XML error is a provider error
+	answer := "<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg><retcode>-1</retcode></xml>"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(answer)) }))
 	defer srv.Close()
 	cfg := qqpay.Config{MchID: "1", APIKey: payrecon.NewSecret("k"), BaseURL: srv.URL}
+	if _, err := mustClient(t, cfg).Bill(context.Background(), testDay, payrecon.BillTrade, noop); !errors.Is(err, payrecon.ErrNoBill) || errors.Is(err, payrecon.ErrBillNotReady) {
+		t.Errorf("No Bill Exist: %v, want ErrNoBill", err)
+	}
+	answer = "<xml><return_code>FAIL</return_code><return_msg>Bill Creating</return_msg><retcode>-1</retcode></xml>"
+	if _, err := mustClient(t, cfg).Bill(context.Background(), testDay, payrecon.BillTrade, noop); !errors.Is(err, payrecon.ErrBillNotReady) {
+		t.Errorf("Bill Creating: %v, want ErrBillNotReady", err)
+	}
+	answer = "<xml><return_code>FAIL</return_code><return_msg>签名错误</return_msg><retcode>-1</retcode></xml>"
 	_, err := mustClient(t, cfg).Bill(context.Background(), testDay, payrecon.BillTrade, noop)
 	var pe *payrecon.ProviderError
 	if errors.Is(err, payrecon.ErrBillNotReady) || !errors.As(err, &pe) || pe.Message != "签名错误" {

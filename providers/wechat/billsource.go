@@ -28,14 +28,15 @@ type BillLink struct {
 	DownloadURL string `json:"download_url"`
 }
 
-// notReadyCodes are the error codes WeChat Pay answers for a bill it has not
-// generated (yet). NO_STATEMENT_EXIST is the documented one.
-var notReadyCodes = map[string]bool{
-	"NO_STATEMENT_EXIST": true,
-	"STATEMENT_CREATING": true,
-	"NO_BILL_EXIST":      true,
-	"BILL_NOT_EXIST":     true,
-}
+// notReadyCodes are the error codes WeChat Pay answers for a bill it is
+// still generating; noBillCodes those for a bill that does not exist — per
+// WeChat Pay's FAQ, a day without trades or refunds (NO_STATEMENT_EXIST),
+// which the run reads as not ready until the bills are published
+// (payrecon.ErrNoBill).
+var (
+	notReadyCodes = map[string]bool{"STATEMENT_CREATING": true}
+	noBillCodes   = map[string]bool{"NO_STATEMENT_EXIST": true, "NO_BILL_EXIST": true, "BILL_NOT_EXIST": true}
+)
 
 // Bill implements payrecon.BillSource for BillTrade (bill_type ALL) and
 // BillSettlement (the BASIC fund-flow bill): it applies for the bill,
@@ -87,8 +88,11 @@ func (c *Client) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillK
 	var link BillLink
 	if err := c.do(ctx, "GET", path+"?"+q.Encode(), nil, &link); err != nil {
 		var pe *payrecon.ProviderError
-		if errors.As(err, &pe) && notReadyCodes[pe.Code] {
+		switch {
+		case errors.As(err, &pe) && notReadyCodes[pe.Code]:
 			return bf, fmt.Errorf("wechat %s bill %s: %s: %w", kind, day, pe.Code, payrecon.ErrBillNotReady)
+		case errors.As(err, &pe) && noBillCodes[pe.Code]:
+			return bf, fmt.Errorf("wechat %s bill %s: %s: %w", kind, day, pe.Code, payrecon.ErrNoBill)
 		}
 		return bf, fmt.Errorf("wechat %s bill %s: %w", kind, day, err)
 	}

@@ -225,6 +225,12 @@ func (s *Sandbox) billURL(billType, billDate string) map[string]any {
 		return bizErr("isv.invalid-parameter", "bill_date 格式错误")
 	}
 	if !s.sc.Ready(day) || day >= payrecon.DayOf(s.now()) {
+		return bizErr("isp.bill_not_ready", "账单生成中")
+	}
+	s.mu.Lock()
+	noBill := s.fault == FaultNoBill
+	s.mu.Unlock()
+	if noBill {
 		return bizErr("isp.bill_not_exist", "账单不存在")
 	}
 	prefix := fmt.Sprintf("%s0156_%s", PID, day.Compact())

@@ -40,6 +40,7 @@ const (
 	FaultTotalMismatch           // #交易合计 states one fen more 商家实收 than the rows
 	FaultNotZip                  // the download is not a zip
 	FaultSummaryFile             // 业务明细(汇总).csv counts one trade more than the detail
+	FaultNoBill                  // the download URL query answers isp.bill_not_exist (no bill for the day)
 )
 
 // Options configure a sandbox.

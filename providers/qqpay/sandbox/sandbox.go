@@ -389,7 +389,7 @@ func (s *Sandbox) statement(w http.ResponseWriter, m map[string]string) {
 	}
 	d := payrecon.DayOf(day)
 	if !s.sc.Ready(d) {
-		fail(w, "No Bill Exist: 对账单不存在")
+		fail(w, "Bill Creating: 对账单未生成")
 		return
 	}
 	var b bytes.Buffer

@@ -53,6 +53,9 @@ const (
 type Options struct {
 	// Now is the sandbox clock (signature timestamps, today's bill); default time.Now.
 	Now func() time.Time
+	// NoStatementWhenEmpty: a day without payments and refunds has no
+	// bill (NO_STATEMENT_EXIST, as WeChat Pay answers) instead of an empty one.
+	NoStatementWhenEmpty bool
 	// NotifyNow, when set, is the clock of rendered notifications only
 	// (create_time and Wechatpay-Timestamp), e.g. the bill day's evening
 	// while the API clock stands days later.
@@ -83,6 +86,7 @@ type Sandbox struct {
 
 	subMchID string // partner mode when set
 	revoked  bool   // Options.RevokedRefunds
+	noStmt   bool   // Options.NoStatementWhenEmpty
 	serial   string // Wechatpay-Serial the sandbox signs with
 	keyText  []byte // what MerchantConfig lists as the platform key
 	apiv3    []byte
@@ -159,7 +163,7 @@ func New(sc *scenario.Scenario, opts Options) *Sandbox {
 	if sc == nil {
 		sc = &scenario.Scenario{}
 	}
-	s := &Sandbox{sc: sc, now: opts.Now, keys: ks, tokens: map[string][]byte{}, subMchID: opts.SubMchID, revoked: opts.RevokedRefunds}
+	s := &Sandbox{sc: sc, now: opts.Now, keys: ks, tokens: map[string][]byte{}, subMchID: opts.SubMchID, revoked: opts.RevokedRefunds, noStmt: opts.NoStatementWhenEmpty}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -636,7 +640,11 @@ func (s *Sandbox) applyBill(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return
 	}
 	if day >= payrecon.DayOf(s.now()) || !s.sc.Ready(day) {
-		s.fail(w, http.StatusBadRequest, "NO_STATEMENT_EXIST", "账单尚未生成")
+		s.fail(w, http.StatusBadRequest, "STATEMENT_CREATING", "账单生成中")
+		return
+	}
+	if s.noStmt && len(s.sc.BillPayments(day)) == 0 && len(s.sc.BillRefunds(day)) == 0 {
+		s.fail(w, http.StatusBadRequest, "NO_STATEMENT_EXIST", "请求的账单文件不存在")
 		return
 	}
 	var text []byte
