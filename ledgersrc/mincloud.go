@@ -93,7 +93,9 @@ func (m *MinCloud) Pull(ctx context.Context, day payrecon.Day, fn func(payrecon.
 			return err
 		}
 	}
-	from, to := strconv.FormatInt(day.Start().Unix(), 10), strconv.FormatInt(day.End().Unix()-1, 10)
+	// to is the day's end itself: an order at 23:59:59.5 (fractional times)
+	// is above End-1; records of another day are dropped by the checks below.
+	from, to := strconv.FormatInt(day.Start().Unix(), 10), strconv.FormatInt(day.End().Unix(), 10)
 	inDay := func(t time.Time) bool { return !t.IsZero() && payrecon.DayOf(t) == day }
 	lists := []struct {
 		filter url.Values
@@ -172,7 +174,7 @@ func (m *MinCloud) entries(f baas.Facts) []payrecon.LedgerEntry {
 		pay.OccurredAt = f.UpdatedAt
 	}
 	out = append(out, pay)
-	if f.Refunded && f.RefundStatus == payrecon.StatusSuccess && f.RefundAmount > 0 {
+	if f.RefundBooked() {
 		r := base
 		r.ProviderTxnNo = f.ChannelTxnNo
 		r.Kind, r.Status = payrecon.KindRefund, payrecon.StatusSuccess

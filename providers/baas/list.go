@@ -34,6 +34,11 @@ type Facts struct {
 	Product         string
 }
 
+// RefundBooked reports whether the order has money refunded: the same
+// rule as the order list's refund lines (refund_status names only the
+// latest attempt; refund_amount is what was refunded).
+func (f Facts) RefundBooked() bool { return f.RefundAmount > 0 }
+
 // Facts reads an order record with the client's number mapping.
 func (c *Client) Facts(o *Order) (Facts, error) {
 	r, err := o.read(c.cfg.OrderNoMapping)
