@@ -29,7 +29,10 @@ var errDuplicateCallback = errors.New("duplicate callback")
 // EventKey) exists; then nothing is written, duplicate is true and cb.ID is
 // the stored callback's id when known. Otherwise the callback and its new
 // entries are written in one transaction (an entry whose key exists is
-// skipped). entries[i].ID, CallbackID, ReceivedAt (when zero) and Source
+// skipped). A successful cumulative refund state (payrecon.LedgerEntry.
+// AggregatedRefund, MinCloud's) books only its increment over what the
+// order already has booked, and nothing when that is none; its Amount is
+// set to the increment. entries[i].ID, CallbackID, ReceivedAt (when zero) and Source
 // (when empty: "callback", or "import" for imported callbacks) are filled in.
 // BodySHA256 is computed when empty. BodyLength above len(Body) marks a
 // stored prefix (kept in body_length; NULL means the body is whole).
@@ -63,6 +66,7 @@ func (db *DB) StoreCallback(ctx context.Context, cb *payrecon.RawCallback, entri
 
 	var id int64
 	ids := make([]int64, len(entries))
+	booked1 := make([]int64, len(entries)) // the increment an aggregated refund booked
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 		id = 0
 		if !cb.Accepted {
@@ -85,6 +89,7 @@ func (db *DB) StoreCallback(ctx context.Context, cb *payrecon.RawCallback, entri
 		}
 		id = newID
 		written := 0
+		clear(booked1) // set afresh on each attempt of the transaction
 		for i := range entries {
 			e := entries[i]
 			e.CallbackID = id
@@ -93,6 +98,20 @@ func (db *DB) StoreCallback(ctx context.Context, cb *payrecon.RawCallback, entri
 			}
 			if e.Source == "" {
 				e.Source = entrySource(cb.Source)
+			}
+			if e.AggregatedRefund() && e.Status == payrecon.StatusSuccess {
+				// a cumulative refund state (MinCloud): book the increment
+				// over what the ledger holds for the order, if any
+				booked, err := db.aggregatedRefunded(ctx, tx, cb.Account, e.MerchantOrderNo)
+				if err != nil {
+					return fmt.Errorf("entry %s: %w", e.EventKey, err)
+				}
+				if e.Amount <= booked {
+					continue // an earlier (or the same) state of the order's refunds
+				}
+				e.Amount -= booked
+				e.PayerAmount = e.Amount
+				booked1[i] = e.Amount
 			}
 			ok, eid, err := db.insertIgnore(ctx, tx, "ledger_entries", entryCols, db.entryArgs(e))
 			if err != nil {
@@ -118,6 +137,9 @@ func (db *DB) StoreCallback(ctx context.Context, cb *payrecon.RawCallback, entri
 	}
 	cb.ID = id
 	for i := range entries {
+		if booked1[i] > 0 {
+			entries[i].Amount, entries[i].PayerAmount = booked1[i], booked1[i]
+		}
 		entries[i].ID = ids[i]
 		entries[i].CallbackID = id
 		if entries[i].ReceivedAt.IsZero() {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/payrecon/payrecon"
@@ -183,10 +184,13 @@ func (c *Client) VerifyCallback(req payrecon.CallbackRequest) (payrecon.Verified
 		// the order's cumulative refund, whatever refund_status says of the
 		// latest attempt (a failed attempt after a partial refund leaves
 		// the partial refund's money refunded)
+		// Keyed by the cumulative amount: each new state of the order's
+		// refunds is an entry of its own, of which the store books the
+		// increment (payrecon.LedgerEntry.AggregatedRefund).
 		e := base
 		e.Kind, e.Status = payrecon.KindRefund, payrecon.StatusSuccess
 		e.MerchantRefundNo = r.MerchantOrderNo
-		e.EventKey = payrecon.EventKey(payrecon.KindRefund, r.MerchantOrderNo, payrecon.StatusSuccess)
+		e.EventKey = payrecon.EventKey(payrecon.KindRefund, r.MerchantOrderNo+"/"+strconv.FormatInt(r.RefundAmount, 10), payrecon.StatusSuccess)
 		e.Amount, e.PayerAmount = r.RefundAmount, r.RefundAmount
 		e.OccurredAt = r.UpdatedAt
 		if e.OccurredAt.IsZero() {

@@ -35,12 +35,26 @@ func TestCallbacksThroughIntake(t *testing.T) {
 			}
 			valid = append(valid, cb)
 		}
-		// the order record after its (second) partial refund
-		cb, err := sb.RefundCallback(refunds[2])
+		// the order record after its first partial refund (34.56: the
+		// second taken out of the scenario while it is rendered), then after
+		// its second (35.00 in all): each state books its increment
+		sc := sb.Scenario()
+		sc.Lock()
+		all := sc.Refunds
+		sc.Refunds = []scenario.Refund{all[0], all[1], all[3]}
+		sc.Unlock()
+		first, err := sb.RefundCallback(refunds[1])
+		sc.Lock()
+		sc.Refunds = all
+		sc.Unlock()
 		if err != nil {
 			t.Fatal(err)
 		}
-		valid = append(valid, cb)
+		second, err := sb.RefundCallback(refunds[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid = append(valid, first, second)
 		for _, cb := range valid {
 			for i := 0; i < 3; i++ { // MinCloud retries: stored once
 				if st, body := fire(cb); st != http.StatusOK || body != `{"status":"ok"}` {
@@ -63,7 +77,8 @@ func TestCallbacksThroughIntake(t *testing.T) {
 			"payment:" + paid[0].ProviderTxnNo + ":success":  paid[0].Amount,
 			"payment:" + paid[1].ProviderTxnNo + ":success":  paid[1].Amount,
 			"payment:" + paid[2].ProviderTxnNo + ":success":  paid[2].Amount,
-			"refund:" + paid[2].MerchantOrderNo + ":success": 3500,
+			"refund:" + paid[2].MerchantOrderNo + "/3456:success": 3456,
+			"refund:" + paid[2].MerchantOrderNo + "/3500:success": 44,
 		}
 		if len(got) != len(want) {
 			t.Errorf("ledger %d entries, want %d", len(got), len(want))
@@ -170,7 +185,7 @@ func TestListFormWebhookThroughIntake(t *testing.T) {
 		if e := got["payment:"+p.ProviderTxnNo+":success"]; e.Amount != 39800 || !e.OccurredAt.Equal(p.PaidAt) || e.MerchantOrderNo != p.MerchantOrderNo {
 			t.Errorf("payment entry %+v, want 39800 fen at %v", e, p.PaidAt)
 		}
-		if e := got["refund:"+paid[2].MerchantOrderNo+":success"]; e.Amount != 3500 || !e.OccurredAt.Equal(refunds[2].FinishedAt) {
+		if e := got["refund:"+paid[2].MerchantOrderNo+"/3500:success"]; e.Amount != 3500 || !e.OccurredAt.Equal(refunds[2].FinishedAt) {
 			t.Errorf("refund entry %+v, want 3500 fen at %v", e, refunds[2].FinishedAt)
 		}
 	})

@@ -71,7 +71,7 @@ func TestVerifyCallbackRefundAndFailed(t *testing.T) {
 		t.Fatalf("%+v %v", vc, err)
 	}
 	r := vc.Entries[1]
-	if r.Kind != payrecon.KindRefund || r.Amount != 1234 || r.EventKey != "refund:1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM:success" || r.MerchantRefundNo != "1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM" {
+	if r.Kind != payrecon.KindRefund || r.Amount != 1234 || r.EventKey != "refund:1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM/1234:success" || r.MerchantRefundNo != "1jFEJyKzPbSfeGoaUAHRBGBNRQ4uMtCM" {
 		t.Errorf("refund entry %+v", r)
 	}
 	failed := strings.Replace(paidRecord, `"status":"success"`, `"status":"failed"`, 1)

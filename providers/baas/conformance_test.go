@@ -296,7 +296,7 @@ func TestRefundFailedAfterPartial(t *testing.T) {
 		}
 	}
 	if len(booked) != 1 || booked[0].Status != payrecon.StatusSuccess || booked[0].Amount != 3500 ||
-		booked[0].EventKey != "refund:"+target.MerchantOrderNo+":success" || !booked[0].AggregatedRefund() {
+		booked[0].EventKey != "refund:"+target.MerchantOrderNo+"/3500:success" || !booked[0].AggregatedRefund() {
 		t.Errorf("webhook refund entries %+v, want the cumulative 3500 refunded", booked)
 	}
 	// the order whose only attempt failed: a failed refund of nothing
