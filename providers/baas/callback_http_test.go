@@ -74,9 +74,9 @@ func TestCallbacksThroughIntake(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]int64{
-			"payment:" + paid[0].ProviderTxnNo + ":success":  paid[0].Amount,
-			"payment:" + paid[1].ProviderTxnNo + ":success":  paid[1].Amount,
-			"payment:" + paid[2].ProviderTxnNo + ":success":  paid[2].Amount,
+			"payment:" + paid[0].ProviderTxnNo + ":success":       paid[0].Amount,
+			"payment:" + paid[1].ProviderTxnNo + ":success":       paid[1].Amount,
+			"payment:" + paid[2].ProviderTxnNo + ":success":       paid[2].Amount,
 			"refund:" + paid[2].MerchantOrderNo + "/3456:success": 3456,
 			"refund:" + paid[2].MerchantOrderNo + "/3500:success": 44,
 		}
