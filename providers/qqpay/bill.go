@@ -493,14 +493,17 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 		}
 	}
 	l.Status = payrecon.StatusSuccess
-	switch st := strings.ToUpper(l.Type); {
-	case st == "支付成功" || st == "SUCCESS":
+	payment := func() {
 		l.Kind = payrecon.KindPayment
 		s.payTotal += total
 		l.Amount, l.PayerAmount, l.PromotionAmount = total, pay, mchPromo+qqPromo
 		if get(vals, c.pay) == "" { // column absent or 暂无数据: derive it
 			l.PayerAmount = total - mchPromo - qqPromo
 		}
+	}
+	switch st := strings.ToUpper(l.Type); {
+	case st == "支付成功" || st == "SUCCESS":
+		payment()
 	case st == "转入退款" || st == "REFUND" || st == "退款" || ((l.MerchantRefundNo != "" || l.ProviderRefundNo != "") && refundAmt != 0):
 		l.Kind = payrecon.KindRefund
 		if refundAmt < 0 {
@@ -534,6 +537,11 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 		if l.MerchantRefundNo == "" && l.ProviderRefundNo == "" {
 			return l, billread.Col(c.colName(c.mchRefund, ColMerchantRefundNo), errors.New("refund line without a refund number"))
 		}
+	case total > 0 && !strings.Contains(st, "退款") && (strings.Contains(st, "成功") || strings.Contains(st, "已支付") || strings.Contains(st, "支付完成")):
+		// a paid order in other words (交易成功, 已支付 …: the statement's
+		// words are not all published): filed as other, every such payment
+		// would be missing from the bill.
+		payment()
 	default:
 		l.Kind = payrecon.KindOther
 		l.Amount = total

@@ -119,6 +119,30 @@ func TestStatementWordsAndFeeDecimals(t *testing.T) {
 	}
 }
 
+// A payment row whose 交易状态 says it was paid in other words than 支付成功
+// is a payment.
+func TestPaymentStatusWords(t *testing.T) {
+	text := string(readFixture(t, "statement_all_utf8.csv"))
+	for _, word := range []string{"交易成功", "已支付", "支付完成"} {
+		lines, _, err := parse(t, []byte(strings.ReplaceAll(text, ",支付成功,", ","+word+",")), "s.csv")
+		if err != nil {
+			t.Fatalf("%s: %v", word, err)
+		}
+		payments := 0
+		for _, l := range lines {
+			if l.Kind == payrecon.KindPayment {
+				payments++
+				if l.Type != word || l.Amount <= 0 {
+					t.Errorf("%s: payment %+v", word, l)
+				}
+			}
+		}
+		if payments == 0 {
+			t.Errorf("%s: no payment read", word)
+		}
+	}
+}
+
 // TestPublishedSummaryDisagrees: the published summary (9 rows, 353.04)
 // belongs to nine rows of which one is published, so it must not pass.
 func TestPublishedSummaryDisagrees(t *testing.T) {
