@@ -385,6 +385,8 @@ func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payreco
 	var count int64    // rows delivered
 	var printed totals // the printed amounts they add up to
 	var sum *summaryRow
+	trailer := 0        // the first row taken as a trailer (summary or not)
+	afterLabel := false // the previous row was a summary row
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -436,14 +438,30 @@ func parseBill(r io.Reader, name string, kind payrecon.BillKind, fn func(payreco
 			continue
 		}
 		sys := cols.get(rec, cSysNo)
-		if !isDigits(sys) && looksLikeSummary(rec) {
+		// Summary rows are not documented ([?]): a row that says it is one
+		// (总…, 合计 …) is checked where it states a count or total; after
+		// one, or once data rows were read, a row of another width without a
+		// system order number (a values row under a label row, 下载时间 …)
+		// is a trailer too and skipped. A data row of the wrong width is
+		// still refused.
+		// (a values row under a summary label row may start with a count)
+		summaryish := looksLikeSummary(rec)
+		if (!isDigits(sys) || afterLabel) && (summaryish || len(rec) != width) {
 			if err := checkSummary(cr, rec, kind, count, printed, &sum); err != nil {
 				return err
 			}
+			if !summaryish && trailer == 0 {
+				trailer = cr.Line()
+			}
+			afterLabel = summaryish
 			continue
 		}
+		afterLabel = false
 		if sum != nil {
 			return cr.Errorf("", "%w: a data row after the summary row of line %d", billread.ErrFormat, sum.line)
+		}
+		if trailer != 0 {
+			return cr.Errorf("", "%w: a data row after the trailer row of line %d (a row without a system order number and of another width)", billread.ErrFormat, trailer)
 		}
 		if err := cr.CheckWidth(rec, width); err != nil {
 			return err
@@ -481,8 +499,8 @@ type totals struct{ net, in int64 }
 type summaryRow struct{ line int }
 
 var (
-	reSummaryCount  = regexp.MustCompile(`^总(?:交易)?笔数\s*[:：]\s*(\d+)$`)
-	reSummaryAmount = regexp.MustCompile(`^总金额\s*[:：]\s*(-?[0-9.,]+)$`)
+	reSummaryCount  = regexp.MustCompile(`^(?:交易)?总(?:交易)?笔数\s*[:：]\s*(\d+)$`)
+	reSummaryAmount = regexp.MustCompile(`^(?:交易)?总(?:交易)?金额(?:\(元\))?\s*[:：]\s*(-?[0-9.,]+)$`)
 )
 
 // checkSummary checks a 合计 row's 总笔数:N (also 总交易笔数) and 总金额:X

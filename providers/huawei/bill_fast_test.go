@@ -211,3 +211,29 @@ func TestCleanEnds(t *testing.T) {
 		}
 	}
 }
+
+// Summary and footer rows in shapes the docs leave open: a 交易总笔数 /
+// 交易总金额 row is checked; a label row with its values row under it, and a
+// 下载时间 footer, are skipped; a data row after such a trailer is refused,
+// and so is a summary that disagrees.
+func TestTrailerShapes(t *testing.T) {
+	data := strings.ReplaceAll(fastHeader, "\n", "\r\n") +
+		"1001,M1,收单,成功,1.00,0.01,x\r\n" +
+		"1002,M2,收单,成功,2.00,0.01,y\r\n"
+	for _, tc := range []struct {
+		name, trailer string
+		ok            bool
+	}{
+		{"count and total", "交易总笔数:2,交易总金额:3.00\r\n", true},
+		{"total in yuan label", "总笔数：2,总金额(元)：3.00\r\n", true},
+		{"label and values rows", "总交易笔数,总金额\r\n2,3.00\r\n", true},
+		{"download time footer", "下载时间:2026-11-21 10:00:00\r\n", true},
+		{"count disagrees", "交易总笔数:3,交易总金额:3.00\r\n", false},
+		{"data after a footer", "下载时间:2026-11-21 10:00:00\r\n1003,M3,收单,成功,3.00,0.01,z\r\n", false},
+	} {
+		lines, err := collect(data+tc.trailer, payrecon.BillTrade)
+		if (err == nil) != tc.ok || (tc.ok && len(lines) != 2) {
+			t.Errorf("%s: %d lines, %v; want ok=%v", tc.name, len(lines), err, tc.ok)
+		}
+	}
+}
