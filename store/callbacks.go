@@ -99,18 +99,14 @@ func (db *DB) StoreCallback(ctx context.Context, cb *payrecon.RawCallback, entri
 			if e.Source == "" {
 				e.Source = entrySource(cb.Source)
 			}
-			if e.AggregatedRefund() && e.Status == payrecon.StatusSuccess {
-				// a cumulative refund state (MinCloud): book the increment
-				// over what the ledger holds for the order, if any
-				booked, err := db.aggregatedRefunded(ctx, tx, cb.Account, e.MerchantOrderNo)
+			// a cumulative refund state (MinCloud): its increment, if any
+			if book, err := db.refundIncrement(ctx, tx, cb.Account, &e); err != nil || !book {
 				if err != nil {
-					return fmt.Errorf("entry %s: %w", e.EventKey, err)
+					return err
 				}
-				if e.Amount <= booked {
-					continue // an earlier (or the same) state of the order's refunds
-				}
-				e.Amount -= booked
-				e.PayerAmount = e.Amount
+				continue
+			}
+			if e.AggregatedRefund() {
 				booked1[i] = e.Amount
 			}
 			ok, eid, err := db.insertIgnore(ctx, tx, "ledger_entries", entryCols, db.entryArgs(e))

@@ -31,16 +31,11 @@ func (db *DB) AddLedgerBatch(ctx context.Context, account string, entries []payr
 			if e.ReceivedAt.IsZero() {
 				e.ReceivedAt = now
 			}
-			if e.AggregatedRefund() && e.Status == payrecon.StatusSuccess {
-				booked, err := db.aggregatedRefunded(ctx, tx, account, e.MerchantOrderNo)
+			if book, err := db.refundIncrement(ctx, tx, account, &e); err != nil || !book {
 				if err != nil {
-					return fmt.Errorf("entry %s: %w", e.EventKey, err)
+					return err
 				}
-				if e.Amount <= booked {
-					continue // an earlier (or the same) state of the order's refunds
-				}
-				e.Amount -= booked
-				e.PayerAmount = e.Amount
+				continue // an earlier (or the same) state of the order's refunds
 			}
 			ok, _, err := db.insertIgnore(ctx, tx, "ledger_entries", entryCols, db.entryArgs(e))
 			if err != nil {
@@ -56,6 +51,26 @@ func (db *DB) AddLedgerBatch(ctx context.Context, account string, entries []payr
 		return 0, fmt.Errorf("add ledger batch %s: %w", account, err)
 	}
 	return added, nil
+}
+
+// refundIncrement turns a successful cumulative refund state (payrecon.
+// LedgerEntry.AggregatedRefund) into the increment over what the ledger
+// already holds for its order; book is false when there is none (an
+// earlier or the same state). Other entries are booked as they are.
+func (db *DB) refundIncrement(ctx context.Context, tx *sqlx.Tx, account string, e *payrecon.LedgerEntry) (book bool, err error) {
+	if !e.AggregatedRefund() || e.Status != payrecon.StatusSuccess {
+		return true, nil
+	}
+	booked, err := db.aggregatedRefunded(ctx, tx, account, e.MerchantOrderNo)
+	if err != nil {
+		return false, fmt.Errorf("entry %s: %w", e.EventKey, err)
+	}
+	if e.Amount <= booked {
+		return false, nil
+	}
+	e.Amount -= booked
+	e.PayerAmount = e.Amount
+	return true, nil
 }
 
 // aggregatedRefunded is what the ledger already holds as successful
