@@ -115,7 +115,7 @@ func TestGroundTruthAlipayRefunds(t *testing.T) {
 		}
 		// Exact own amounts in the ledger.
 		for _, r := range refunds {
-			e, err := db.LedgerEntryByKey(ctx, jobstest.Account, payrecon.EventKey(payrecon.KindRefund, r.MerchantRefundNo, payrecon.StatusSuccess))
+			e, err := db.LedgerEntryByKey(ctx, jobstest.Account, payrecon.EventKey(payrecon.KindRefund, alipay.RefundKey(r.ProviderTxnNo, r.MerchantRefundNo), payrecon.StatusSuccess))
 			if r.MerchantRefundNo == lost {
 				if err == nil {
 					t.Errorf("lost refund %s booked: %+v", lost, e)
@@ -144,8 +144,8 @@ func TestGroundTruthAlipayRefunds(t *testing.T) {
 			got[jobstest.ItemID(it)] = it.Class
 		}
 		want := map[string]payrecon.Class{
-			string(payrecon.ClassRefundMissingInLedger) + "|":                payrecon.ClassRefundMissingInLedger,
-			string(payrecon.ClassMissingInBill) + "|" + closed.ProviderTxnNo: payrecon.ClassMissingInBill,
+			string(payrecon.ClassRefundMissingInLedger) + "|" + alipay.RefundKey(refunds[indexOf(refunds, lost)].ProviderTxnNo, lost): payrecon.ClassRefundMissingInLedger,
+			string(payrecon.ClassMissingInBill) + "|" + closed.ProviderTxnNo:                                                          payrecon.ClassMissingInBill,
 		}
 		for id := range want {
 			if _, ok := got[id]; !ok {
@@ -281,5 +281,54 @@ func alipaySettlementDay(t *testing.T, alipayFunded bool) {
 	storetest.Must(t, err)
 	if n := runs[0].Totals.ByClass[payrecon.ClassSettlementMismatch].Count; n != 1 {
 		t.Fatalf("settlement_mismatch %d, want 1: %+v", n, runs[0].Totals.ByClass)
+	}
+}
+
+// Alipay's out_request_no is unique only within its trade: two trades each
+// refunded under "1" are two refunds — both notifications booked, each
+// refund matched to its own bill line, nothing else reported.
+func TestAlipayRefundNumbersPerTrade(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	clk := &jobstest.Clock{}
+	clk.RunAfter(jobstest.DayD)
+	at := func(h int) time.Time { return jobstest.DayD.Start().Add(time.Duration(h) * time.Hour) }
+	sc := &scenario.Scenario{}
+	for i, amount := range []int64{5000, 7000} {
+		p := scenario.Payment{MerchantOrderNo: fmt.Sprintf("PT%d", i), ProviderTxnNo: fmt.Sprintf("20261120220014000000000000%02d", i),
+			Status: payrecon.StatusSuccess, Amount: amount, PayerAmount: amount, Fee: payrecon.FeeFor(amount, jobstest.RatePPM), CreatedAt: at(9 + i), PaidAt: at(9 + i)}
+		sc.Payments = append(sc.Payments, p)
+		sc.Refunds = append(sc.Refunds, scenario.Refund{MerchantRefundNo: "1", MerchantOrderNo: p.MerchantOrderNo, ProviderTxnNo: p.ProviderTxnNo,
+			Status: payrecon.StatusSuccess, Amount: amount / 5, PayerAmount: amount / 5, CreatedAt: at(12 + i), FinishedAt: at(12 + i)})
+	}
+	sb := sandbox.New(sc, sandbox.Options{Now: clk.Now})
+	t.Cleanup(sb.Close)
+	cfg := sb.MerchantConfig()
+	cfg.Account = jobstest.Account
+	client, err := alipay.New(cfg, storetest.Logger(t), alipay.WithNow(clk.Now))
+	storetest.Must(t, err)
+	in := providertest.ServeIntake(t, db, storetest.Logger(t), alipay.Name, jobstest.Account, client, clk.Now)
+	for i := range sc.Payments {
+		for _, cb := range []func() (scenario.Callback, error){
+			func() (scenario.Callback, error) { return sb.PaymentCallback(sc.Payments[i]) },
+			func() (scenario.Callback, error) { return sb.RefundCallback(sc.Refunds[i]) },
+		} {
+			c, err := cb()
+			storetest.Must(t, err)
+			if st, body := in.Fire(t, jobstest.Account, c); st != http.StatusOK {
+				t.Fatalf("notification %s: %d %s", c.EventID, st, body)
+			}
+		}
+	}
+	for _, r := range sc.Refunds {
+		e, err := db.LedgerEntryByKey(ctx, jobstest.Account, payrecon.EventKey(payrecon.KindRefund, alipay.RefundKey(r.ProviderTxnNo, "1"), payrecon.StatusSuccess))
+		if err != nil || e.Amount != r.Amount {
+			t.Fatalf("refund 1 of %s: %+v %v, want %d booked", r.ProviderTxnNo, e, err, r.Amount)
+		}
+	}
+	run, err := jobstest.NewRunner(t, db, client, clk, jobs.Options{}).RunDay(ctx, jobstest.Account, jobstest.DayD)
+	storetest.Must(t, err)
+	if items := jobstest.RunItems(t, db, run.ID); len(items) != 0 || run.Totals.Matched != 4 || !run.Totals.Balanced() {
+		t.Fatalf("matched %d, items %+v: want the two payments and two refunds matched, nothing else", run.Totals.Matched, items)
 	}
 }

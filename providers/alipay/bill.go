@@ -488,6 +488,7 @@ func (tc tradeCols) line(vals []string) (l payrecon.BillLine, received, discount
 			// a refund sent without out_request_no is numbered by out_trade_no
 			l.MerchantRefundNo = l.MerchantOrderNo
 		}
+		l.ProviderRefundNo = RefundKey(l.ProviderTxnNo, l.MerchantRefundNo)
 		l.Fee = -abs(fee) // fee returned
 	default:
 		l.Kind = payrecon.KindOther

@@ -60,7 +60,7 @@ func TestParseTradeBill_Documented(t *testing.T) {
 				!p.CreatedAt.Equal(sh("2019-09-16 10:55:16")) || !p.FinishedAt.Equal(sh("2019-09-16 10:55:23")) || p.LineNo != 6 || p.File != name || p.Bill != payrecon.BillTrade {
 				t.Errorf("payment %+v", p)
 			}
-			if r.Kind != payrecon.KindRefund || r.Amount != 1 || r.MerchantRefundNo != "re_test_1568602607356" || r.ProviderRefundNo != "" ||
+			if r.Kind != payrecon.KindRefund || r.Amount != 1 || r.MerchantRefundNo != "re_test_1568602607356" || r.ProviderRefundNo != p.ProviderTxnNo+"/re_test_1568602607356" ||
 				r.ProviderTxnNo != p.ProviderTxnNo || r.MerchantOrderNo != p.MerchantOrderNo || !r.FinishedAt.Equal(sh("2019-09-16 10:56:48")) {
 				t.Errorf("refund %+v", r)
 			}

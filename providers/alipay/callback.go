@@ -284,8 +284,8 @@ func tradeEntries(v url.Values) ([]payrecon.LedgerEntry, error) {
 			return nil, err
 		}
 		return []payrecon.LedgerEntry{{
-			Provider: Name, EventKey: payrecon.EventKey(payrecon.KindRefund, refundNo, payrecon.StatusSuccess), Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess,
-			MerchantOrderNo: outTradeNo, ProviderTxnNo: tradeNo, MerchantRefundNo: refundNo,
+			Provider: Name, EventKey: payrecon.EventKey(payrecon.KindRefund, RefundKey(tradeNo, refundNo), payrecon.StatusSuccess), Kind: payrecon.KindRefund, Status: payrecon.StatusSuccess,
+			MerchantOrderNo: outTradeNo, ProviderTxnNo: tradeNo, MerchantRefundNo: refundNo, ProviderRefundNo: RefundKey(tradeNo, refundNo),
 			Amount: amt, PayerAmount: amt, Currency: "CNY", OccurredAt: at, Source: "callback",
 		}}, nil
 	}

@@ -84,9 +84,9 @@ func TestServeCallbacks(t *testing.T) {
 			}
 		}
 		for key, want := range map[string]int64{
-			"payment:2026110222001400000000000001:success": 12345,
-			"refund:R1:success":                            2345,
-			"agreement:20265102000000000001:signed":        0,
+			"payment:2026110222001400000000000001:success":   12345,
+			"refund:2026110222001400000000000001/R1:success": 2345, // refunds are named by trade_no/out_request_no
+			"agreement:20265102000000000001:signed":          0,
 		} {
 			e, err := db.LedgerEntryByKey(ctx, "ali", key)
 			if err != nil {

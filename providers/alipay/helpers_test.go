@@ -36,27 +36,27 @@ func MustClient(tb testing.TB, cfg alipay.Config, opts ...alipay.Option) *alipay
 }
 
 // refundNumbers stands in for the provider refund number Alipay does not
-// have: the conformance suite matches refunds in bills and callbacks by
-// ProviderRefundNo, Alipay identifies a refund by the merchant's
-// out_request_no only. The wrapper fills ProviderRefundNo from the
-// scenario's refund with the same MerchantRefundNo (what the client really
-// delivered), and nothing else.
+// have: the conformance suite matches refunds in bills and callbacks by the
+// scenario's ProviderRefundNo, while the client names an Alipay refund by
+// payrecon's RefundKey (trade_no/out_request_no). The wrapper puts the
+// scenario's number of the refund the key names (what the client really
+// delivered) in its place, and changes nothing else.
 type refundNumbers struct {
 	*alipay.Client
 	sc *scenario.Scenario
 }
 
-func (r refundNumbers) fill(merchantRefundNo string) string {
-	if found, ok := r.sc.FindRefund(merchantRefundNo, ""); ok {
+func (r refundNumbers) fill(merchantRefundNo, key string) string {
+	if found, ok := r.sc.FindRefund(merchantRefundNo, ""); ok && key == alipay.RefundKey(found.ProviderTxnNo, merchantRefundNo) {
 		return found.ProviderRefundNo
 	}
-	return ""
+	return key
 }
 
 func (r refundNumbers) Bill(ctx context.Context, day payrecon.Day, kind payrecon.BillKind, fn func(payrecon.BillLine) error) (payrecon.BillFile, error) {
 	return r.Client.Bill(ctx, day, kind, func(l payrecon.BillLine) error {
-		if l.Kind == payrecon.KindRefund && l.ProviderRefundNo == "" {
-			l.ProviderRefundNo = r.fill(l.MerchantRefundNo)
+		if l.Kind == payrecon.KindRefund {
+			l.ProviderRefundNo = r.fill(l.MerchantRefundNo, l.ProviderRefundNo)
 		}
 		return fn(l)
 	})
@@ -65,9 +65,17 @@ func (r refundNumbers) Bill(ctx context.Context, day payrecon.Day, kind payrecon
 func (r refundNumbers) VerifyCallback(req payrecon.CallbackRequest) (payrecon.VerifiedCallback, error) {
 	v, err := r.Client.VerifyCallback(req)
 	for i, e := range v.Entries {
-		if e.Kind == payrecon.KindRefund && e.ProviderRefundNo == "" {
-			v.Entries[i].ProviderRefundNo = r.fill(e.MerchantRefundNo)
+		if e.Kind == payrecon.KindRefund {
+			v.Entries[i].ProviderRefundNo = r.fill(e.MerchantRefundNo, e.ProviderRefundNo)
 		}
 	}
 	return v, err
+}
+
+func (r refundNumbers) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (payrecon.Refund, error) {
+	got, err := r.Client.QueryRefund(ctx, ref)
+	if got.ProviderRefundNo != "" {
+		got.ProviderRefundNo = r.fill(got.MerchantRefundNo, got.ProviderRefundNo)
+	}
+	return got, err
 }

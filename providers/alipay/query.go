@@ -169,6 +169,15 @@ func (c *Client) QueryOrder(ctx context.Context, ref payrecon.OrderRef) (payreco
 // without the refund at all (no out_request_no / refund_amount) is
 // payrecon.ErrNotFound.
 func (c *Client) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (payrecon.Refund, error) {
+	if trade, no, ok := splitRefundKey(ref.ProviderRefundNo); ok {
+		// payrecon's RefundKey names both
+		if ref.MerchantRefundNo == "" {
+			ref.MerchantRefundNo = no
+		}
+		if ref.ProviderTxnNo == "" {
+			ref.ProviderTxnNo = trade
+		}
+	}
 	if ref.MerchantRefundNo == "" {
 		return payrecon.Refund{}, fmt.Errorf("alipay query refund: out_request_no (the merchant refund number) is required: %w", payrecon.ErrNotSupported)
 	}
@@ -190,6 +199,11 @@ func (c *Client) QueryRefund(ctx context.Context, ref payrecon.RefundRef) (payre
 	if r.OutRequestNo != "" {
 		out.MerchantRefundNo = r.OutRequestNo
 	}
+	trade := out.ProviderTxnNo
+	if trade == "" {
+		trade = ref.ProviderTxnNo
+	}
+	out.ProviderRefundNo = RefundKey(trade, out.MerchantRefundNo)
 	if out.Amount, err = yuanNumber("refund_amount", r.RefundAmount); err != nil {
 		return out, fmt.Errorf("alipay query refund %s: %w", ref.MerchantRefundNo, err)
 	}
@@ -230,8 +244,8 @@ func (c *Client) ApplyRefund(ctx context.Context, req payrecon.RefundRequest) (p
 	if err != nil {
 		// the refund was accepted; its state is for a later query
 		c.log.Warn("refund query after apply failed", "refund", req.MerchantRefundNo, "err", err)
-		return payrecon.Refund{MerchantRefundNo: req.MerchantRefundNo, MerchantOrderNo: r.OutTradeNo, ProviderTxnNo: r.TradeNo,
-			Status: payrecon.StatusPending, Amount: req.Amount, PayerAmount: req.Amount}, nil
+		return payrecon.Refund{MerchantRefundNo: req.MerchantRefundNo, ProviderRefundNo: RefundKey(r.TradeNo, req.MerchantRefundNo),
+			MerchantOrderNo: r.OutTradeNo, ProviderTxnNo: r.TradeNo, Status: payrecon.StatusPending, Amount: req.Amount, PayerAmount: req.Amount}, nil
 	}
 	return got, nil
 }
