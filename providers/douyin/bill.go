@@ -67,7 +67,7 @@ type Summary struct {
 // ParseOptions says how to read a bill.
 type ParseOptions struct {
 	File string // file name for errors and BillLine.File
-	// Unit is the amount unit, UnitYuan (default) or UnitFen.
+	// Unit is the amount unit: UnitAuto (default), UnitYuan or UnitFen.
 	Unit string
 }
 
@@ -104,10 +104,10 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 	}
 	unit := opt.Unit
 	if unit == "" {
-		unit = UnitYuan
+		unit = UnitAuto
 	}
-	if unit != UnitYuan && unit != UnitFen {
-		return sum, fmt.Errorf("douyin bill amount unit %q: want yuan or fen", unit)
+	if unit != UnitYuan && unit != UnitFen && unit != UnitAuto {
+		return sum, fmt.Errorf("douyin bill amount unit %q: want auto, yuan or fen", unit)
 	}
 	file := opt.File
 	if file == "" {
@@ -216,6 +216,7 @@ func blankRow(rec []string) bool {
 
 type billParser struct {
 	file, billType, unit string
+	unitAt               string // where the auto unit was decided
 	cols                 map[string]int
 	width                int
 	// 序号 check: the last number read, the first and its line, the line
@@ -314,6 +315,13 @@ func (p *billParser) amount(rec []string, col string, line int, allowNeg bool) (
 		return 0, p.errAt(line, col, "empty amount")
 	}
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "¥"), "￥")
+	if p.unit == UnitAuto && strings.Trim(s, "-0.") != "" {
+		// the first non-zero amount decides the file's unit
+		p.unit, p.unitAt = UnitFen, fmt.Sprintf("%s line %d", col, line)
+		if strings.Contains(s, ".") {
+			p.unit = UnitYuan
+		}
+	}
 	var v int64
 	var err error
 	if p.unit == UnitFen {
@@ -326,6 +334,9 @@ func (p *billParser) amount(rec []string, col string, line int, allowNeg bool) (
 		v, err = payrecon.ParseYuanPadded(s)
 	}
 	if err != nil {
+		if p.unitAt != "" {
+			return 0, p.errAt(line, col, "%v (amounts read as %s, as %s printed them; set bill_amount_unit)", err, p.unit, p.unitAt)
+		}
 		return 0, p.errAt(line, col, "%v (amounts are %s)", err, p.unit)
 	}
 	if v < 0 {

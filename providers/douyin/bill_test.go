@@ -2,8 +2,10 @@ package douyin_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +182,37 @@ func TestParseSettleRefundRow(t *testing.T) {
 	if p, r := lines[0], lines[1]; p.Amount != 10000 || p.Fee != 60 || p.Settlement != 9940 || !p.FeeStated ||
 		r.Amount != 3000 || r.Fee != -18 || r.Settlement != -2982 || !r.FeeStated || r.MerchantOrderNo != "O1" {
 		t.Errorf("payment %+v\nrefund %+v", p, r)
+	}
+}
+
+// With the unit left to auto, a bill printing whole fen reads as fen, one
+// printing yuan with decimals as yuan, each decided by its first non-zero
+// amount; an amount of the other form after that is refused naming the
+// setting.
+func TestBillUnitAuto(t *testing.T) {
+	const head = "序号, 支付时间, 商户号, openId, 订单号, 平台订单号, 渠道订单号, 订单金额, 支付方式, 支付状态\n"
+	row := func(n int, amount string) string {
+		return fmt.Sprintf("%d, 2026-11-10 10:0%d:00, 70001234567, oid, DYO%d, N70%d, C%d, %s, 微信, SUCCESS\n", n, n, n, n, n, amount)
+	}
+	for _, tc := range []struct {
+		name, text string
+		want       []int64
+		ok         bool
+	}{
+		{"fen", row(1, "9980") + row(2, "1"), []int64{9980, 1}, true},
+		{"yuan", row(1, "99.80") + row(2, "1"), []int64{9980, 100}, true},
+		{"fen then a decimal", row(1, "9980") + row(2, "1.50"), nil, false},
+	} {
+		var got []int64
+		_, err := douyin.ParseBill(strings.NewReader(head+tc.text), douyin.BillPayment, douyin.ParseOptions{File: "p.csv"}, func(l payrecon.BillLine) error {
+			got = append(got, l.Amount)
+			return nil
+		})
+		if (err == nil) != tc.ok || (tc.ok && !slices.Equal(got, tc.want)) {
+			t.Errorf("%s: %v %v, want %v ok=%v", tc.name, got, err, tc.want, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "bill_amount_unit") {
+			t.Errorf("%s: %v does not name bill_amount_unit", tc.name, err)
+		}
 	}
 }

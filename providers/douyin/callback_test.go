@@ -129,7 +129,7 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 	c := mustNew(t, testConfig())
-	if got := c.Config(); got.BaseURL != douyin.DefaultBaseURL || got.BillAmountUnit != douyin.UnitYuan {
+	if got := c.Config(); got.BaseURL != douyin.DefaultBaseURL || got.BillAmountUnit != douyin.UnitAuto {
 		t.Errorf("defaults %+v", got)
 	}
 	if s := slogText(c.Config()); strings.Contains(s, "your_payment_salt") || strings.Contains(s, "test-token-1") {

@@ -30,6 +30,11 @@ const DefaultTimeout = 30 * time.Second
 const (
 	UnitYuan = "yuan"
 	UnitFen  = "fen"
+	// UnitAuto decides per bill file by its first non-zero amount: printed
+	// with a decimal point, yuan; as a whole number, fen (the unit of every
+	// amount Douyin's API states). An amount of the other form later in
+	// the file is refused, naming bill_amount_unit.
+	UnitAuto = "auto"
 )
 
 // Config is one mini-program's 担保交易 account.
@@ -52,10 +57,10 @@ type Config struct {
 	// default callback address is used when empty).
 	NotifyURL string `yaml:"notify_url"`
 	BaseURL   string `yaml:"base_url"`
-	// BillAmountUnit is the unit of the bill's amount columns: "yuan"
-	// (default) or "fen". No real bill sample is published (fact file [?]):
-	// yuan is the tolerant reading since the parser then also accepts whole
-	// numbers; set fen if the bills print integer fen.
+	// BillAmountUnit is the unit of the bill's amount columns: "auto"
+	// (default: decided per file, see UnitAuto), "yuan" or "fen". No real
+	// bill sample is published (fact file [?]): set it when the bills'
+	// form is known (a yuan bill of whole amounts only reads as fen in auto).
 	BillAmountUnit string        `yaml:"bill_amount_unit"`
 	Timeout        time.Duration `yaml:"timeout"`
 }
@@ -67,7 +72,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.BillAmountUnit == "" {
-		c.BillAmountUnit = UnitYuan
+		c.BillAmountUnit = UnitAuto
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
@@ -91,9 +96,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("merchant_uid is required (the 商户号 the bill download names as seller)"))
 	}
 	switch c.BillAmountUnit {
-	case "", UnitYuan, UnitFen:
+	case "", UnitYuan, UnitFen, UnitAuto:
 	default:
-		errs = append(errs, fmt.Errorf("bill_amount_unit %q: want yuan or fen", c.BillAmountUnit))
+		errs = append(errs, fmt.Errorf("bill_amount_unit %q: want auto, yuan or fen", c.BillAmountUnit))
 	}
 	if c.BaseURL != "" {
 		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
