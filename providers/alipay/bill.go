@@ -177,7 +177,7 @@ const (
 // punctuation is accepted too.
 var (
 	reTotal  = regexp.MustCompile(`^#?\s*(交易|退款|收入|支出)合计\s*[：:]\s*(\d+)\s*笔`)
-	reAmount = regexp.MustCompile(`(商家实收(?:退款)?|商家优惠(?:退款)?|共)\s*共?\s*(-?\d+(?:\.\d+)?)\s*元`)
+	reAmount = regexp.MustCompile(`(商家实收(?:退款)?|商家优惠(?:退款)?|共)\s*共?\s*(-?[\d,]+(?:\.\d+)?)\s*元`)
 )
 
 // total is one parsed footer line.
@@ -196,7 +196,7 @@ func parseTotal(line string) (total, bool, error) {
 	t := total{kind: m[1], amounts: map[string]int64{}}
 	fmt.Sscan(m[2], &t.count)
 	for _, a := range reAmount.FindAllStringSubmatch(line[len(m[0]):], -1) {
-		v, err := payrecon.ParseYuan(a[2])
+		v, err := payrecon.ParseYuan(strings.ReplaceAll(a[2], ",", "")) // 1,000.00 as well
 		if err != nil {
 			return t, true, err
 		}

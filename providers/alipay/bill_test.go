@@ -196,3 +196,24 @@ func TestFooterCountsAndSigns(t *testing.T) {
 		t.Errorf("refund footer off by 0.10: %v, want ErrSummaryMismatch", err)
 	}
 }
+
+// A footer total printed with thousands separators (共1,234.56元) is read and
+// checked, not skipped.
+func TestFooterThousandsSeparator(t *testing.T) {
+	day := payrecon.MustDay("2026-11-02")
+	at := day.Start().Add(10 * time.Hour)
+	sc := &scenario.Scenario{Payments: []scenario.Payment{{MerchantOrderNo: "O1", ProviderTxnNo: "2026110222001400000000000001",
+		Status: payrecon.StatusSuccess, Amount: 123456, PayerAmount: 123456, CreatedAt: at, PaidAt: at}}}
+	sb := sandbox.New(sc, sandbox.Options{Now: fixedNow})
+	defer sb.Close()
+	fund := sb.FundBill(day)
+	if !strings.Contains(fund, "#收入合计：1笔，共1234.56元") {
+		t.Fatalf("the sandbox's footer: %s", fund)
+	}
+	for footer, ok := range map[string]bool{"共1,234.56元": true, "共1,234.57元": false} {
+		sum, err := alipay.ParseFundBill(strings.NewReader(strings.Replace(fund, "共1234.56元", footer, 1)), "fund.csv", func(payrecon.BillLine) error { return nil })
+		if (err == nil) != ok || (ok && sum.Income != 123456) {
+			t.Errorf("%s: %v, income %d; want ok=%v", footer, err, sum.Income, ok)
+		}
+	}
+}
