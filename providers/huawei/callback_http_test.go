@@ -307,3 +307,43 @@ func TestImportBodyWithoutHeaders(t *testing.T) {
 		t.Fatalf("ledger %v", keysOf(f.ledger(t)))
 	}
 }
+
+// Huawei keys configured without a cert_no verify callbacks whatever certNo
+// they name (certNo is optional in the docs and in the configuration): the
+// rotated key signs, and it is not the first configured.
+func TestCallbackKeysWithoutCertNo(t *testing.T) {
+	sb := mustSandbox(t, sandbox.Options{})
+	if err := sb.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	pay := scenario.Payment{MerchantOrderNo: "KEY1", ProviderTxnNo: "420020261112000777", Status: payrecon.StatusSuccess,
+		Amount: 500, PayerAmount: 500, CreatedAt: at(cbDay, 9, 0), PaidAt: at(cbDay, 9, 1)}
+	cb, err := sb.PaymentCallback(pay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sb.MerchantConfig(huawei.ModelDirect)
+	blank := cfg
+	blank.HuaweiPublicKeys = nil
+	for _, k := range cfg.HuaweiPublicKeys {
+		k.CertNo = ""
+		blank.HuaweiPublicKeys = append(blank.HuaweiPublicKeys, k)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  huawei.Config
+		cb   scenario.Callback
+	}{
+		{"keys with cert_no", cfg, cb},
+		{"keys without cert_no, callback naming one", blank, cb},
+	} {
+		c, err := huawei.New(tc.cfg, nil, huawei.WithAccount("hw-direct"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vc, err := c.VerifyCallback(payrecon.CallbackRequest{Account: "hw-direct", Header: tc.cb.Header, Body: tc.cb.Body, ReceivedAt: at(cbDay, 9, 2)})
+		if err != nil || len(vc.Entries) != 1 || vc.Entries[0].Amount != 500 {
+			t.Errorf("%s: %+v %v", tc.name, vc, err)
+		}
+	}
+}

@@ -119,17 +119,30 @@ func (c *Client) path(direct, partner string) string {
 	return direct
 }
 
-// keyFor picks the Huawei key for a certNo ("" = the first key).
-func (c *Client) keyFor(certNo string) (sign.SM2PublicKey, error) {
-	if certNo == "" {
-		return c.keys[0].key, nil
-	}
+// keysFor are the Huawei keys to try for a certNo: the one configured
+// under it; else (a message naming none, or one not configured) every key
+// configured without a cert_no, and for a message naming none every key
+// (certNo is optional in the docs; keys rotate).
+func (c *Client) keysFor(certNo string) ([]sign.SM2PublicKey, error) {
+	var named, unnamed, all []sign.SM2PublicKey
 	for _, k := range c.keys {
-		if k.certNo == certNo {
-			return k.key, nil
+		switch {
+		case certNo != "" && k.certNo == certNo:
+			named = append(named, k.key)
+		case k.certNo == "":
+			unnamed = append(unnamed, k.key)
 		}
+		all = append(all, k.key)
 	}
-	return sign.SM2PublicKey{}, fmt.Errorf("%w: unknown certNo %q", payrecon.ErrSignatureInvalid, certNo)
+	switch {
+	case len(named) > 0:
+		return named, nil
+	case certNo == "":
+		return all, nil
+	case len(unnamed) > 0:
+		return unnamed, nil
+	}
+	return nil, fmt.Errorf("%w: unknown certNo %q", payrecon.ErrSignatureInvalid, certNo)
 }
 
 // verifySigned checks the SM2 "sign" of a raw JSON message (response or
@@ -141,7 +154,7 @@ func (c *Client) verifySigned(raw []byte, sig, certNo, signType string) error {
 	if signType != "" && !strings.EqualFold(signType, "SM2") {
 		return fmt.Errorf("%w: signType %q, want SM2", payrecon.ErrSignatureInvalid, signType)
 	}
-	key, err := c.keyFor(certNo)
+	keys, err := c.keysFor(certNo)
 	if err != nil {
 		return err
 	}
@@ -149,7 +162,12 @@ func (c *Client) verifySigned(raw []byte, sig, certNo, signType string) error {
 	if err != nil {
 		return err
 	}
-	return key.VerifyBase64([]byte(s), sig)
+	for _, key := range keys {
+		if err = key.VerifyBase64([]byte(s), sig); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 func (c *Client) traceID() string {
