@@ -278,7 +278,9 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 			header = true
 			return nil
 		}
-		vals, err := width(cr, vals, tc.n)
+		vals, err := width(cr, vals, tc.n, []int{tc.product, tc.remark}, func(v []string) bool {
+			return readable(v, []int{tc.total, tc.received, tc.alipayRed, tc.jfb, tc.alipayDisc, tc.merDisc, tc.fee}, []int{tc.created, tc.finished})
+		})
 		if err != nil {
 			return err
 		}
@@ -375,12 +377,70 @@ func scanExport(r io.Reader, name string, row func(cr *billread.Reader, vals []s
 }
 
 // width checks a row against the header's column count; empty cells after
-// the last column (a trailing comma) are dropped first.
-func width(cr *billread.Reader, vals []string, n int) ([]string, error) {
+// the last column (a trailing comma) are dropped first. Alipay does not
+// quote its cells: a row wider than the header whose extra cells belong to
+// a free-text column (the merchant's product name or remark holding a
+// comma) is folded back, into the first of free whose folding leaves a row
+// the money and time columns read (ok); any other wide row is refused.
+func width(cr *billread.Reader, vals []string, n int, free []int, ok func([]string) bool) ([]string, error) {
+	fold := func(vals []string) ([]string, bool) {
+		k := len(vals) - n
+		if k <= 0 {
+			return nil, false
+		}
+		for _, f := range free {
+			if f < 0 || f+k >= len(vals) || (f == n-1 && blank(vals[f+1:])) { // the last column and a trailing comma
+				continue
+			}
+			folded := append(append(append([]string{}, vals[:f]...), strings.Join(vals[f:f+k+1], ",")), vals[f+k+1:]...)
+			if ok(folded) {
+				return folded, true
+			}
+		}
+		return nil, false
+	}
+	if folded, ok := fold(vals); ok { // a comma in a text column, the row's empty last cells kept
+		return folded, nil
+	}
 	for len(vals) > n && strings.TrimSpace(vals[len(vals)-1]) == "" {
 		vals = vals[:len(vals)-1]
 	}
+	if folded, ok := fold(vals); ok {
+		return folded, nil
+	}
 	return vals, cr.CheckWidth(vals, n)
+}
+
+// blank reports whether every cell is empty.
+func blank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// readable reports whether a row's amount cells (amounts) parse and its
+// time cells (times) hold times, need the first amount and time present.
+func readable(vals []string, amounts, times []int) bool {
+	for n, i := range amounts {
+		if i < 0 {
+			continue
+		}
+		if _, err := amount(vals, i); err != nil || (n == 0 && get(vals, i) == "") {
+			return false
+		}
+	}
+	for _, i := range times {
+		if i < 0 {
+			continue
+		}
+		if t, err := billTime(get(vals, i)); err != nil || t.IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // check compares a 交易合计 / 退款合计 line with the rows' count, 商家实收 and
@@ -543,7 +603,9 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 			header = true
 			return nil
 		}
-		vals, err := width(cr, vals, fc.n)
+		vals, err := width(cr, vals, fc.n, []int{fc.product, fc.remark}, func(v []string) bool {
+			return readable(v, []int{fc.balance, fc.in, fc.out}, []int{fc.at})
+		})
 		if err != nil {
 			return err
 		}

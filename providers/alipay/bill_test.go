@@ -217,3 +217,42 @@ func TestFooterThousandsSeparator(t *testing.T) {
 		}
 	}
 }
+
+// Alipay does not quote its cells: a comma in the product name or the
+// remark widens the row, and the row is folded back into that column; a
+// row widened anywhere else is still refused.
+func TestUnquotedCommaInText(t *testing.T) {
+	day := payrecon.MustDay("2026-11-02")
+	at := day.Start().Add(10 * time.Hour)
+	sc := &scenario.Scenario{Payments: []scenario.Payment{{MerchantOrderNo: "O1", ProviderTxnNo: "2026110222001400000000000001",
+		Status: payrecon.StatusSuccess, Amount: 1000, PayerAmount: 1000, CreatedAt: at, PaidAt: at, Product: "苹果，梨", Payload: "备注，甲"}}}
+	sb := sandbox.New(sc, sandbox.Options{Now: fixedNow})
+	defer sb.Close()
+	detail, _ := sb.TradeBill(day)
+	fund := sb.FundBill(day)
+	for _, tc := range []struct {
+		name, from, to  string
+		product, remark string
+		ok              bool
+	}{
+		{"product", "苹果，梨", "苹果,梨", "苹果,梨", "备注，甲", true},
+		{"remark", "备注，甲", "备注,甲", "苹果，梨", "备注,甲", true},
+		{"an amount", ",10.00,", ",10,.00,", "", "", false},
+	} {
+		var got []payrecon.BillLine
+		_, err := alipay.ParseTradeBill(strings.NewReader(strings.Replace(detail, tc.from, tc.to, 1)), "trade.csv", func(l payrecon.BillLine) error {
+			got = append(got, l)
+			return nil
+		})
+		if (err == nil) != tc.ok || (tc.ok && (len(got) != 1 || got[0].Product != tc.product || got[0].Payload != tc.remark || got[0].Amount != 1000)) {
+			t.Errorf("trade bill, comma in the %s: %v %+v", tc.name, err, got)
+		}
+	}
+	var got []payrecon.BillLine
+	if _, err := alipay.ParseFundBill(strings.NewReader(strings.Replace(fund, "苹果，梨", "苹果,梨", 1)), "fund.csv", func(l payrecon.BillLine) error {
+		got = append(got, l)
+		return nil
+	}); err != nil || len(got) != 1 || got[0].Product != "苹果,梨" || got[0].Settlement != 1000 {
+		t.Errorf("fund bill, comma in the product: %v %+v", err, got)
+	}
+}
