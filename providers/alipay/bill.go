@@ -383,42 +383,13 @@ func scanExport(r io.Reader, name string, row func(cr *billread.Reader, vals []s
 // comma) is folded back, into the first of free whose folding leaves a row
 // the money and time columns read (ok); any other wide row is refused.
 func width(cr *billread.Reader, vals []string, n int, free []int, ok func([]string) bool) ([]string, error) {
-	fold := func(vals []string) ([]string, bool) {
-		k := len(vals) - n
-		if k <= 0 {
-			return nil, false
-		}
-		for _, f := range free {
-			if f < 0 || f+k >= len(vals) || (f == n-1 && blank(vals[f+1:])) { // the last column and a trailing comma
-				continue
-			}
-			folded := append(append(append([]string{}, vals[:f]...), strings.Join(vals[f:f+k+1], ",")), vals[f+k+1:]...)
-			if ok(folded) {
-				return folded, true
-			}
-		}
-		return nil, false
-	}
-	if folded, ok := fold(vals); ok { // a comma in a text column, the row's empty last cells kept
+	if folded, ok := billread.Fold(vals, n, ",", free, ok); ok {
 		return folded, nil
 	}
 	for len(vals) > n && strings.TrimSpace(vals[len(vals)-1]) == "" {
 		vals = vals[:len(vals)-1]
 	}
-	if folded, ok := fold(vals); ok {
-		return folded, nil
-	}
 	return vals, cr.CheckWidth(vals, n)
-}
-
-// blank reports whether every cell is empty.
-func blank(cells []string) bool {
-	for _, c := range cells {
-		if strings.TrimSpace(c) != "" {
-			return false
-		}
-	}
-	return true
 }
 
 // readable reports whether a row's amount cells (amounts) parse and its

@@ -165,6 +165,12 @@ func ParseBill(r io.Reader, billType string, opt ParseOptions, fn func(payrecon.
 			}
 			continue
 		}
+		if len(rec) > p.width {
+			// a settle row's 分账方和分账金额 listing several parties, unquoted
+			if folded, ok := billread.Fold(rec, p.width, ",", p.freeText(), p.readable); ok {
+				rec = folded
+			}
+		}
 		if err := cr.CheckWidth(rec, p.width); err != nil {
 			return sum, err
 		}
@@ -297,6 +303,36 @@ func (p *billParser) index(m map[string]int) {
 }
 
 // cell returns a column's value ("" when the bill has no such column).
+// freeText are the columns whose text may hold the separator (the settle
+// bill's list of parties and amounts).
+func (p *billParser) freeText() []int {
+	if i, ok := p.cols[colSettleParts]; ok {
+		return []int{i}
+	}
+	return nil
+}
+
+// amountText is what an amount cell may hold.
+var amountText = regexp.MustCompile(`^-?[¥￥]?\d+(?:\.\d+)?$`)
+
+// readable reports whether a row's amount and time cells hold an amount
+// and a time: a folded row must, to be taken.
+func (p *billParser) readable(rec []string) bool {
+	for _, col := range []string{colOrderAmount, colRefundAmount, colServiceFee, colCommission} {
+		if i, ok := p.cols[col]; ok && i < len(rec) && rec[i] != "" && !amountText.MatchString(strings.TrimSpace(rec[i])) {
+			return false
+		}
+	}
+	for _, col := range []string{colPayTime, colSettleTime, colRefundTime} {
+		if i, ok := p.cols[col]; ok && i < len(rec) {
+			if _, err := parseTime(rec[i]); err != nil || strings.TrimSpace(rec[i]) == "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func (p *billParser) cell(rec []string, col string) string {
 	i, ok := p.cols[col]
 	if !ok || i >= len(rec) {

@@ -216,3 +216,29 @@ func TestBillUnitAuto(t *testing.T) {
 		}
 	}
 }
+
+// A settle row whose 分账方和分账金额 lists several parties separated by
+// commas (unquoted) is read, the list kept whole; a row widened anywhere
+// else is still refused.
+func TestSettlePartiesWithCommas(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "settle_documented.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		from, to, parties string
+		ok                bool
+	}{
+		{"70001234567:99.00, 1.00", "70001234567:90.00, 70007654321:9.00, 1.00", "70001234567:90.00,70007654321:9.00", true},
+		{", 100.00, 微信", ", 100.00, 1, 微信", "", false},
+	} {
+		var got []payrecon.BillLine
+		_, err := douyin.ParseBill(strings.NewReader(strings.Replace(string(b), tc.from, tc.to, 1)), douyin.BillSettle, douyin.ParseOptions{File: "s.csv"}, func(l payrecon.BillLine) error {
+			got = append(got, l)
+			return nil
+		})
+		if (err == nil) != tc.ok || (tc.ok && (len(got) == 0 || got[0].Payload != tc.parties || got[0].Amount != 10000 || got[0].Fee != 100)) {
+			t.Errorf("%q: %v %+v", tc.to, err, got)
+		}
+	}
+}

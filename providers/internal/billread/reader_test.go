@@ -7,6 +7,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -300,6 +302,34 @@ func TestEntryNameEncodings(t *testing.T) {
 		}
 		if got := billread.EntryName(zr.File[0]); got != tc.want {
 			t.Errorf("%q (no flag %v): %q, want %q", tc.name, tc.nonUTF8, got, tc.want)
+		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	numeric := func(i int) func([]string) bool {
+		return func(v []string) bool { _, err := strconv.Atoi(strings.TrimSpace(v[i])); return err == nil }
+	}
+	for _, tc := range []struct {
+		name string
+		vals []string
+		free []int
+		ok   func([]string) bool
+		want []string
+	}{
+		{"comma in the text column", []string{"1", "a", "b", "7"}, []int{1}, numeric(2), []string{"1", "a,b", "7"}},
+		{"comma in the last column, empty tail kept", []string{"1", "7", "a", "b"}, []int{2}, numeric(1), []string{"1", "7", "a,b"}},
+		{"trailing comma is not folded into the last column", []string{"1", "7", "a", ""}, []int{2}, numeric(1), nil},
+		{"folding that does not read", []string{"1", "a", "b", "x"}, []int{1}, numeric(2), nil},
+		{"an empty text column before an empty last column", []string{"1", "a", "b", "7", ""}, []int{1}, numeric(2), []string{"1", "a,b", "7", ""}},
+	} {
+		n := 3
+		if tc.name == "an empty text column before an empty last column" {
+			n = 4
+		}
+		got, ok := billread.Fold(tc.vals, n, ",", tc.free, tc.ok)
+		if (tc.want != nil) != ok || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q %v, want %q", tc.name, got, ok, tc.want)
 		}
 	}
 }
