@@ -279,7 +279,19 @@ func ParseTradeBill(r io.Reader, name string, fn func(payrecon.BillLine) error) 
 			return nil
 		}
 		vals, err := width(cr, vals, tc.n, []int{tc.product, tc.remark}, func(v []string) bool {
-			return readable(v, []int{tc.total, tc.received, tc.alipayRed, tc.jfb, tc.alipayDisc, tc.merDisc, tc.fee}, []int{tc.created, tc.finished})
+			// A folded row must read and add up: a trade or refund whose
+			// 商家实收 is its 订单金额 less the 商家优惠 (a cell inserted among
+			// the money columns would break it; folding must not misread one).
+			if !readable(v, []int{tc.total, tc.received, tc.alipayRed, tc.jfb, tc.alipayDisc, tc.merDisc, tc.fee}, []int{tc.created, tc.finished}) {
+				return false
+			}
+			if typ := get(v, tc.typ); typ != "交易" && typ != "退款" {
+				return false
+			}
+			total, _ := amount(v, tc.total)
+			received, _ := amount(v, tc.received)
+			disc, _ := amount(v, tc.merDisc)
+			return abs(received) == abs(total)-abs(disc)
 		})
 		if err != nil {
 			return err
@@ -574,7 +586,9 @@ func ParseFundBill(r io.Reader, name string, fn func(payrecon.BillLine) error) (
 			header = true
 			return nil
 		}
-		vals, err := width(cr, vals, fc.n, []int{fc.product, fc.remark}, func(v []string) bool {
+		// Only the product name folds: the remark is the last column, and
+		// folding there would take a cell inserted among the money columns.
+		vals, err := width(cr, vals, fc.n, []int{fc.product}, func(v []string) bool {
 			return readable(v, []int{fc.balance, fc.in, fc.out}, []int{fc.at})
 		})
 		if err != nil {

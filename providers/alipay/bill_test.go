@@ -256,3 +256,30 @@ func TestUnquotedCommaInText(t *testing.T) {
 		t.Errorf("fund bill, comma in the product: %v %+v", err, got)
 	}
 }
+
+// Folding never takes a cell inserted among the money columns: such a row
+// is refused, not read with its amounts shifted.
+func TestFoldRefusesShiftedMoney(t *testing.T) {
+	day := payrecon.MustDay("2026-11-02")
+	at := day.Start().Add(10 * time.Hour)
+	sc := &scenario.Scenario{Payments: []scenario.Payment{{MerchantOrderNo: "O1", ProviderTxnNo: "2026110222001400000000000001",
+		Status: payrecon.StatusSuccess, Amount: 1000, PayerAmount: 900, PromotionAmount: 100, CreatedAt: at, PaidAt: at, Product: "苹果", Payload: "备注"}}}
+	sb := sandbox.New(sc, sandbox.Options{Now: fixedNow})
+	defer sb.Close()
+	detail, _ := sb.TradeBill(day)
+	fund := sb.FundBill(day)
+	shifted := strings.Replace(detail, ",10.00,9.00,", ",10.00,1.00,9.00,", 1) // a cell inserted after 订单金额
+	if shifted == detail {
+		t.Fatalf("no row to shift in %s", detail)
+	}
+	if _, err := alipay.ParseTradeBill(strings.NewReader(shifted), "trade.csv", func(payrecon.BillLine) error { return nil }); err == nil {
+		t.Error("a trade row with a cell inserted among its amounts was read")
+	}
+	shiftedFund := strings.Replace(fund, ",9.00,,", ",9.00,1.00,,", 1)
+	if shiftedFund == fund {
+		t.Fatalf("no fund row to shift in %s", fund)
+	}
+	if _, err := alipay.ParseFundBill(strings.NewReader(shiftedFund), "fund.csv", func(payrecon.BillLine) error { return nil }); err == nil {
+		t.Error("a fund row with a cell inserted among its amounts was read")
+	}
+}
