@@ -234,25 +234,37 @@ func TestBodiesInFlightAreBudgeted(t *testing.T) {
 	defer slow.Close()
 	fmt.Fprintf(slow, "POST /callbacks/wechat/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n%s", strings.Repeat("x", 50000))
 
-	body, sig := testverifier.Callback(key, "evt-busy", 40, "1.00") // ~8 KiB: does not fit beside the slow one
+	// Probes of ~8 KiB do not fit beside the slow one once its body is in
+	// flight; each has its own event id, so one that got in before the slow
+	// request was read is not a duplicate that answers 200 for ever after.
+	probe := 0
+	postProbe := func() response {
+		probe++
+		body, sig := testverifier.Callback(key, fmt.Sprintf("evt-busy-%d", probe), 40, "1.00")
+		return post(t, srv.URL+"/callbacks/wechat/shop", body, sig)
+	}
 	var got response
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if got = post(t, srv.URL+"/callbacks/wechat/shop", body, sig); got.status == http.StatusServiceUnavailable {
+		if got = postProbe(); got.status == http.StatusServiceUnavailable {
 			break
 		}
 	}
 	if got.status != http.StatusServiceUnavailable {
 		t.Fatalf("with the budget held: %d %s, want 503", got.status, got.body)
 	}
-	if n := len(callbacks(t, db)); n != 0 {
-		t.Errorf("%d callbacks stored while busy", n)
+	stored := len(callbacks(t, db)) // probes answered before the budget was held
+	if got := postProbe(); got.status != http.StatusServiceUnavailable {
+		t.Errorf("still busy: %d %s, want 503", got.status, got.body)
+	}
+	if n := len(callbacks(t, db)); n != stored {
+		t.Errorf("%d callbacks stored while busy", n-stored)
 	}
 	// The slow client finishes; its (forged) body is rejected, the budget freed.
 	fmt.Fprint(slow, strings.Repeat("x", 10000))
 	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
 	storetest.Must(t, err)
 	resp.Body.Close()
-	if got := post(t, srv.URL+"/callbacks/wechat/shop", body, sig); got.status != 200 {
+	if got := postProbe(); got.status != 200 {
 		t.Errorf("after the slow client: %d %s", got.status, got.body)
 	}
 	if st := h.Stats(); st.RejectsNotStored < 1 {
