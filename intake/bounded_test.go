@@ -233,6 +233,12 @@ func TestBodiesInFlightAreBudgeted(t *testing.T) {
 	storetest.Must(t, err)
 	defer slow.Close()
 	fmt.Fprintf(slow, "POST /callbacks/wechat/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n%s", strings.Repeat("x", 50000))
+	// Wait until the server is reading it: its body holds the budget.
+	for deadline := time.Now().Add(10 * time.Second); h.Stats().BodyBytesInFlight < 50000 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	}
+	if n := h.Stats().BodyBytesInFlight; n < 50000 {
+		t.Fatalf("the slow body holds %d bytes of the budget", n)
+	}
 
 	// Probes of ~8 KiB do not fit beside the slow one once its body is in
 	// flight; each has its own event id, so one that got in before the slow

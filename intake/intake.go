@@ -517,11 +517,14 @@ type Stats struct {
 	// RejectsNotStored counts rejected callbacks answered but not stored
 	// because their remote (or unknown accounts together) was over its limit.
 	RejectsNotStored int64
+	// BodyBytesInFlight is the buffer reserved by request bodies being read
+	// now (bounded by Config.MaxBodyBytesInFlight).
+	BodyBytesInFlight int64
 }
 
 // Stats returns the handler's counters.
 func (h *Handler) Stats() Stats {
-	return Stats{UnknownAccount: h.stats.unknownAccount.Load(), RejectsNotStored: h.stats.rejectsNotStored.Load()}
+	return Stats{UnknownAccount: h.stats.unknownAccount.Load(), RejectsNotStored: h.stats.rejectsNotStored.Load(), BodyBytesInFlight: h.bodies.inUse()}
 }
 
 // ready answers 200 when Config.Ready succeeds within StoreTimeout, else

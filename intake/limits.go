@@ -139,6 +139,12 @@ func (b *bodyBudget) take(n int64) bool {
 	return true
 }
 
+func (b *bodyBudget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
 func (b *bodyBudget) give(n int64) {
 	b.mu.Lock()
 	b.used -= n
