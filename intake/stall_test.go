@@ -27,11 +27,7 @@ import (
 func TestStalledDatabaseAnswers5xx(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			driver, dsn := storetest.DSN(t, dialect)
-			db, err := store.Open(ctx, driver, dsn, storetest.Logger(t))
-			storetest.Must(t, err)
-			defer db.Close()
-			storetest.Must(t, db.Migrate(ctx))
+			db, driver, dsn := storetest.OpenDSN(t, dialect)
 
 			const storeTimeout, writeTimeout = 500 * time.Millisecond, 5 * time.Second
 			h := intake.New(intake.Config{

@@ -112,11 +112,7 @@ func TestApplyKilledAfterProviderActed(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			driver, dsn := storetest.DSN(t, dialect)
-			db, err := store.Open(ctx, driver, dsn, storetest.Logger(t))
-			storetest.Must(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			storetest.Must(t, db.Migrate(ctx))
+			db, driver, dsn := storetest.OpenDSN(t, dialect)
 			journal := filepath.Join(t.TempDir(), "journal")
 			a := jobstest.Propose(t, db, jobstest.DuplicateItem("4200000000000000301", 4200), payrecon.ActionRefundDuplicate)
 			prov := &journalProvider{path: journal}

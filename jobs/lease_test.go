@@ -72,11 +72,7 @@ func TestKilledRunLeaseLapses(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			driver, dsn := storetest.DSN(t, dialect)
-			db, err := store.Open(ctx, driver, dsn, storetest.Logger(t))
-			storetest.Must(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			storetest.Must(t, db.Migrate(ctx))
+			db, driver, dsn := storetest.OpenDSN(t, dialect)
 			p := jobstest.NewPlan(killSeed, 20)
 			p.Load(t, db)
 

@@ -399,11 +399,7 @@ func TestOpenErrors(t *testing.T) {
 // when the next process starts (the changes found already made are
 // skipped), and leave the schema whole.
 func TestMigrateAfterInterruptedDDL(t *testing.T) {
-	driver, dsn := storetest.DSN(t, store.MySQL)
-	db, err := store.Open(ctx, driver, dsn, storetest.Logger(t))
-	storetest.Must(t, err)
-	defer db.Close()
-	storetest.Must(t, db.Migrate(ctx))
+	db, driver, dsn := storetest.OpenDSN(t, store.MySQL)
 	raw, err := sql.Open(driver, dsn)
 	storetest.Must(t, err)
 	defer raw.Close()

@@ -48,7 +48,15 @@ func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 // PAYRECON_TEST_MYSQL_DSN is unset.
 func Open(tb testing.TB, dialect string) *store.DB {
 	tb.Helper()
-	driver, dsn := DSN(tb, dialect)
+	db, _, _ := OpenDSN(tb, dialect)
+	return db
+}
+
+// OpenDSN is Open that also returns the database's driver and DSN, for
+// tests that open it again (a child process, a raw connection).
+func OpenDSN(tb testing.TB, dialect string) (db *store.DB, driver, dsn string) {
+	tb.Helper()
+	driver, dsn = DSN(tb, dialect)
 	ctx := context.Background()
 	db, err := store.Open(ctx, driver, dsn, Logger(tb))
 	if err != nil {
@@ -58,7 +66,7 @@ func Open(tb testing.TB, dialect string) *store.DB {
 	if err := db.Migrate(ctx); err != nil {
 		tb.Fatalf("migrate %s store: %v", dialect, err)
 	}
-	return db
+	return db, driver, dsn
 }
 
 // DSN returns the driver and DSN of a fresh, empty database of the dialect
