@@ -197,9 +197,12 @@ func TestLedgerImportUnknownAccount(t *testing.T) {
 	}
 }
 
-func TestServe(t *testing.T) {
-	cfg, dbPath := writeConfig(t, "server: {max_body_bytes: 64}\n")
-	cmd := exec.Command(bin, "--config", cfg, "serve", "--listen", "127.0.0.1:0")
+// startListening starts cmd (the binary, its configuration from the flags
+// only) and reads its log until the line msg="<msg>" names the address it
+// listens on; the rest of its log arrives on rest once it ends. It is
+// killed when the test ends.
+func startListening(t *testing.T, cmd *exec.Cmd, msg string) (addr string, rest <-chan string) {
+	t.Helper()
 	cmd.Env = append(os.Environ(), "PAYRECON_CONFIG=", "LOG_LEVEL=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -208,10 +211,9 @@ func TestServe(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	lines := bufio.NewScanner(stderr)
-	addrRe := regexp.MustCompile(`msg="serving callbacks" addr=(\S+)`)
-	var addr string
+	addrRe := regexp.MustCompile(`msg="` + regexp.QuoteMeta(msg) + `" addr=(\S+)`)
 	for lines.Scan() {
 		if m := addrRe.FindStringSubmatch(lines.Text()); m != nil {
 			addr = m[1]
@@ -219,16 +221,23 @@ func TestServe(t *testing.T) {
 		}
 	}
 	if addr == "" {
-		t.Fatal("serve did not log its address")
+		t.Fatalf("%s did not log %q with its address", cmd.Args[len(cmd.Args)-1], msg)
 	}
-	rest := make(chan string)
+	out := make(chan string, 1)
 	go func() {
 		var b strings.Builder
 		for lines.Scan() {
 			b.WriteString(lines.Text() + "\n")
 		}
-		rest <- b.String()
+		out <- b.String()
 	}()
+	return addr, out
+}
+
+func TestServe(t *testing.T) {
+	cfg, dbPath := writeConfig(t, "server: {max_body_bytes: 64}\n")
+	cmd := exec.Command(bin, "--config", cfg, "serve", "--listen", "127.0.0.1:0")
+	addr, rest := startListening(t, cmd, "serving callbacks")
 
 	base := "http://" + addr
 	resp, err := http.Get(base + "/healthz")

@@ -1,13 +1,11 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,35 +213,7 @@ func scrapeSchedule(t *testing.T, cfg string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "--config", withMetrics, "schedule")
-	cmd.Env = append(os.Environ(), "PAYRECON_CONFIG=", "LOG_LEVEL=")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := bufio.NewScanner(stderr)
-	addrRe := regexp.MustCompile(`msg="serving run metrics" addr=(\S+)`)
-	var addr string
-	for lines.Scan() {
-		if m := addrRe.FindStringSubmatch(lines.Text()); m != nil {
-			addr = m[1]
-			break
-		}
-	}
-	if addr == "" {
-		t.Fatal("schedule did not log its metrics address")
-	}
-	rest := make(chan string, 1)
-	go func() {
-		var b strings.Builder
-		for lines.Scan() {
-			b.WriteString(lines.Text() + "\n")
-		}
-		rest <- b.String()
-	}()
+	addr, rest := startListening(t, cmd, "serving run metrics")
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
