@@ -495,6 +495,35 @@ func (m StatusMap) Map(field, raw string) (Status, error) {
 // their StatusMap keys are the upper-case words.
 func StatusWord(raw string) string { return strings.ToUpper(strings.TrimSpace(raw)) }
 
+// StatusPhrase reads a Chinese status phrase a bill prints beyond its
+// documented words by what it says — for bills whose words are not all
+// published (QQ Wallet's 退款状态, Douyin's 支付/退款/分账状态): 失败 is
+// failed; 超时 or 关闭 closed; 处理中, 退款中, 支付中, 分账中 or 结算中
+// pending; 成功, a phrase ending in 完成, or 已支付, 已付款, 已退款, 已分账,
+// 已结算, 已完成 success. A negated phrase (未, 不, 非, 没, 无: 不成功,
+// 未完成 …) is not read as the word it negates: ok is false, as for any
+// phrase it does not know.
+func StatusPhrase(raw string) (st Status, ok bool) {
+	s := StatusWord(raw)
+	if strings.ContainsAny(s, "未不非没无") {
+		return "", false
+	}
+	switch {
+	case strings.Contains(s, "失败"):
+		return StatusFailed, true
+	case strings.Contains(s, "超时") || strings.Contains(s, "关闭"):
+		return StatusClosed, true
+	case strings.Contains(s, "处理中") || strings.Contains(s, "退款中") || strings.Contains(s, "支付中") || strings.Contains(s, "分账中") || strings.Contains(s, "结算中"):
+		return StatusPending, true
+	case strings.Contains(s, "成功") || strings.HasSuffix(s, "完成") || donePhrases[s]:
+		return StatusSuccess, true
+	}
+	return "", false
+}
+
+// donePhrases are the "already done" phrases read as success.
+var donePhrases = map[string]bool{"已支付": true, "已付款": true, "已退款": true, "已分账": true, "已结算": true, "已完成": true}
+
 // Or returns the status raw stands for, or def for an undocumented word:
 // for query answers, where the item is looked at again later.
 func (m StatusMap) Or(raw string, def Status) Status {

@@ -223,3 +223,17 @@ func TestBillColumnOf(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusPhrase(t *testing.T) {
+	for phrase, want := range map[string]payrecon.Status{
+		"退款失败": payrecon.StatusFailed, "交易关闭": payrecon.StatusClosed, "支付超时": payrecon.StatusClosed,
+		"退款处理中": payrecon.StatusPending, "分账中": payrecon.StatusPending, "交易成功": payrecon.StatusSuccess,
+		"支付完成": payrecon.StatusSuccess, " 已结算 ": payrecon.StatusSuccess,
+		"不成功": "", "未完成": "", "无": "", "待定": "", "": "",
+	} {
+		st, ok := payrecon.StatusPhrase(phrase)
+		if st != want || ok != (want != "") {
+			t.Errorf("%q: %q %v, want %q", phrase, st, ok, want)
+		}
+	}
+}

@@ -437,24 +437,8 @@ func BillStatus(s string) (st payrecon.Status, ok bool) {
 	case "未支付", "待支付":
 		return payrecon.StatusNotPaid, true
 	}
-	if strings.ContainsAny(u, "未不非没无") {
-		return "", false
-	}
-	switch {
-	case strings.Contains(u, "失败"):
-		return payrecon.StatusFailed, true
-	case strings.Contains(u, "超时") || strings.Contains(u, "关闭"):
-		return payrecon.StatusClosed, true
-	case strings.Contains(u, "处理中") || strings.Contains(u, "退款中") || strings.Contains(u, "支付中") || strings.Contains(u, "分账中") || strings.Contains(u, "结算中"):
-		return payrecon.StatusPending, true
-	case strings.Contains(u, "成功") || strings.HasSuffix(u, "完成") || doneWords[u]:
-		return payrecon.StatusSuccess, true
-	}
-	return "", false
+	return payrecon.StatusPhrase(u)
 }
-
-// doneWords are the "already done" status words read as success.
-var doneWords = map[string]bool{"已支付": true, "已付款": true, "已退款": true, "已分账": true, "已结算": true, "已完成": true}
 
 // status reads a status cell through BillStatus, refusing unknown words.
 func (p *billParser) status(rec []string, col string, line int) (payrecon.Status, error) {

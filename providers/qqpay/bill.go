@@ -177,22 +177,25 @@ func billYuan(s string) (int64, error) {
 }
 
 // billRefundStatus maps a statement's 退款状态: the documented words, else
-// a Chinese status phrase by what it says (退款处理中, 退款已成功 …: the
-// statement's words are not all published); anything else is refused.
+// a Chinese status phrase by what it says (payrecon.StatusPhrase: 退款处理中,
+// 退款已成功 …: the statement's words are not all published; a negated one
+// such as 退款不成功 is not read as success); anything else is refused.
 func billRefundStatus(word string) (payrecon.Status, error) {
 	st, err := RefundStatuses.Map("refund_status", payrecon.StatusWord(word))
 	if err == nil {
 		return st, nil
 	}
-	for _, m := range []struct {
-		part string
-		st   payrecon.Status
-	}{{"失败", payrecon.StatusFailed}, {"关闭", payrecon.StatusClosed}, {"处理中", payrecon.StatusPending}, {"退款中", payrecon.StatusPending}, {"成功", payrecon.StatusSuccess}} {
-		if strings.Contains(word, m.part) {
-			return m.st, nil
-		}
+	if st, ok := payrecon.StatusPhrase(word); ok {
+		return st, nil
 	}
 	return "", err
+}
+
+// paidPhrase reports whether a 交易状态 says the order was paid in other
+// words than 支付成功 (交易成功, 已支付, 支付完成 …; payrecon.StatusPhrase).
+func paidPhrase(word string) bool {
+	st, ok := payrecon.StatusPhrase(word)
+	return ok && st == payrecon.StatusSuccess
 }
 
 // billFee parses a fee cell, rounded to the fen ("" is 0), and says
@@ -537,7 +540,7 @@ func (c tradeCols) line(vals []string, s *sums) (payrecon.BillLine, error) {
 		if l.MerchantRefundNo == "" && l.ProviderRefundNo == "" {
 			return l, billread.Col(c.colName(c.mchRefund, ColMerchantRefundNo), errors.New("refund line without a refund number"))
 		}
-	case total > 0 && !strings.Contains(st, "退款") && (strings.Contains(st, "成功") || strings.Contains(st, "已支付") || strings.Contains(st, "支付完成")):
+	case total > 0 && !strings.Contains(st, "退款") && paidPhrase(st):
 		// a paid order in other words (交易成功, 已支付 …: the statement's
 		// words are not all published): filed as other, every such payment
 		// would be missing from the bill.
